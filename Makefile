@@ -1,0 +1,46 @@
+# pydfuse — every target sets up .venv first, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test lint bench fuzz clean interop-tools
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian's dfu-util (dfu-suffix, dfuse-pack) for the interoperability tests; skipped where
+# apt-get is not available or not root (the tests then skip with a reason).
+interop-tools:
+	@if ! command -v dfu-suffix >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dfu-util) \
+	      >/dev/null 2>&1 || echo "note: could not install dfu-util; interop tests will skip"; \
+	  else echo "note: dfu-util not installed and apt-get unavailable; interop tests will skip"; fi; \
+	fi
+
+demo: $(STAMP)
+	$(BIN)/python -m pydfuse.demo
+
+test: $(STAMP) interop-tools
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow --hypothesis-profile=fuzz
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

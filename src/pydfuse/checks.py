@@ -1,0 +1,1 @@
+"""Pre-flight checks of application images: vector table and placement (layer: checks; pure)."""

@@ -1,0 +1,9 @@
+"""Commands: pack, unpack, info, suffix (layer: cli)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to ``group``."""

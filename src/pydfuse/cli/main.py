@@ -1,0 +1,121 @@
+"""The ``dfuse`` group and the single error boundary of the command line (layer: cli).
+
+Exit codes are stable (README, "Exit codes"): every :class:`~pydfuse.errors.DfuseError` becomes one
+line on stderr and a non-zero code; anything else is a bug and shows a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from enum import IntEnum
+from pathlib import Path
+
+import click
+
+from pydfuse import __version__
+from pydfuse.cli import device, files, preflight
+from pydfuse.cli.context import Settings
+from pydfuse.errors import (
+    DeviceNotFoundError,
+    DfuseError,
+    FormatError,
+    PlanError,
+    ProtocolError,
+    TransportError,
+    VerifyError,
+)
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of ``dfuse``; documented in the README and kept stable."""
+
+    OK = 0
+    ERROR = 1  # any other pydfuse error (bad input file, I/O)
+    USAGE = 2  # bad command line (click's own code)
+    UNSAFE = 3  # pre-flight check found problems; nothing was written
+    NO_DEVICE = 4  # no device, or several, match the selection
+    DEVICE = 5  # USB transport or DFU protocol/status error
+    VERIFY = 6  # read-back does not match the image
+    INTERRUPTED = 130
+
+
+def exit_code_for(error: DfuseError) -> ExitCode:
+    """The exit code for one pydfuse error."""
+    if isinstance(error, PlanError):
+        return ExitCode.UNSAFE
+    if isinstance(error, DeviceNotFoundError):
+        return ExitCode.NO_DEVICE
+    if isinstance(error, (TransportError, ProtocolError)):
+        return ExitCode.DEVICE
+    if isinstance(error, VerifyError):
+        return ExitCode.VERIFY
+    if isinstance(error, FormatError):
+        return ExitCode.ERROR
+    return ExitCode.ERROR
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="dfuse")
+@click.option(
+    "--sim",
+    "sim_profile",
+    metavar="PROFILE",
+    help="Use a virtual board with this profile instead of USB hardware.",
+)
+@click.option(
+    "--sim-state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Load the virtual board from FILE if it exists and save it back after the command.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or informational output.")
+@click.pass_context
+def cli(ctx: click.Context, sim_profile: str | None, sim_state: Path | None, quiet: bool) -> None:
+    """pydfuse: STM32 / USB DFU firmware updates — files, pre-flight checks, programming.
+
+    Build a .dfu from HEX/S19/ELF/BIN files (pack), check it against a board (check, map), and
+    program it over USB (list, flash, upload, erase, leave). Add --sim PROFILE to any device
+    command to run it on the built-in virtual STM32 bootloader.
+    """
+    if sim_state is not None and sim_profile is None:
+        raise click.UsageError("--sim-state needs --sim PROFILE")
+    ctx.obj = Settings(sim_profile=sim_profile, sim_state=sim_state, quiet=quiet)
+
+
+files.register(cli)
+preflight.register(cli)
+device.register(cli)
+
+
+def _fail(error: DfuseError) -> int:
+    click.echo(f"error: {error}", err=True)
+    if error.hint:
+        click.echo(f"hint: {error.hint}", err=True)
+    return int(exit_code_for(error))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``dfuse``; returns the exit code instead of exiting (console-script entry point)."""
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except DfuseError as error:
+        return _fail(error)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+    return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

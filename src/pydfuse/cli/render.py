@@ -1,0 +1,38 @@
+"""Terminal output shared by the commands: consoles, JSON, hex formatting (layer: cli).
+
+rich is imported only inside ``pydfuse.cli``. Library code returns data; this turns it into text.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+
+
+def console(*, err: bool = False) -> Console:
+    """A rich console on stdout (or stderr); plain text when not a terminal."""
+    return Console(file=sys.stderr if err else sys.stdout, highlight=False, soft_wrap=True)
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on stdout (the ``--json`` form of every command)."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def hex32(value: int) -> str:
+    """``0x08003000`` style."""
+    return f"0x{value:08x}"
+
+
+def human_size(n_bytes: int) -> str:
+    """``512 B``, ``2 KiB``, ``1.5 MiB``."""
+    if n_bytes < 1024:
+        return f"{n_bytes} B"
+    for unit, scale in (("KiB", 1024), ("MiB", 1024**2), ("GiB", 1024**3)):
+        if n_bytes < scale * 1024 or unit == "GiB":
+            value = n_bytes / scale
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    raise AssertionError("unreachable")

@@ -1,0 +1,1 @@
+"""DfuSe memory-layout strings <-> typed memory maps (layer: layout; imports formats, spec, errors)."""

@@ -1,0 +1,1 @@
+"""Public verbs over the host layer: flash, upload, erase, unprotect, leave, detach (layer: ops)."""
