@@ -1,0 +1,252 @@
+"""Reusable click parameter types: addresses, 16-bit IDs, VID:PID, FILE@ADDR, ALT:NAME=FILE
+(layer: cli).
+
+May import click and the standard library only. Each type turns a bad value into click's usual
+one-line usage error (exit code 2). The plain ``parse_*`` functions raise
+:class:`click.BadParameter`, which the CLI's error boundary shows the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+__all__ = [
+    "ADDRESS",
+    "FILE_ADDRESS",
+    "ID16",
+    "TARGET_SPEC",
+    "VID_PID",
+    "AddressType",
+    "FileAddress",
+    "FileAddressType",
+    "IntType",
+    "TargetSpec",
+    "TargetSpecType",
+    "VidPid",
+    "VidPidType",
+    "parse_address",
+    "parse_file_address",
+    "parse_int",
+    "parse_target_spec",
+    "parse_vid_pid",
+]
+
+_ADDRESS_RE = re.compile(
+    r"^\s*(?P<num>0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*(?P<unit>[kKmM](?:i?[bB])?)?\s*$"
+)
+_UNITS = {"k": 1 << 10, "m": 1 << 20}
+ADDRESS_LIMIT = 1 << 32
+
+
+def parse_address(text: str, *, limit: int = ADDRESS_LIMIT) -> int:
+    """``0x08003000``, ``134230016``, ``12K``, ``1M`` (K = 1024, M = 1024²) -> int.
+
+    Raises :class:`click.BadParameter` for anything else or a value not below ``limit``.
+    """
+    match = _ADDRESS_RE.match(text)
+    if match is None:
+        raise click.BadParameter(
+            f"{text!r} is not an address; use hex (0x08003000), decimal, or a K/M suffix (16K)"
+        )
+    value = int(match["num"].replace("_", ""), 0 if match["num"][:2].lower() == "0x" else 10)
+    if match["unit"]:
+        value *= _UNITS[match["unit"][0].lower()]
+    if value >= limit:
+        raise click.BadParameter(f"{text!r} is too large (must be below 0x{limit:x})")
+    return value
+
+
+def parse_int(text: str, *, maximum: int = 0xFFFF) -> int:
+    """A hex (``0x0483``) or decimal integer from 0 to ``maximum``."""
+    try:
+        value = int(text.strip(), 0)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a number; use hex (0x0483) or decimal") from None
+    if not 0 <= value <= maximum:
+        raise click.BadParameter(f"{text!r} is out of range (0..0x{maximum:x})")
+    return value
+
+
+class AddressType(click.ParamType[int]):
+    """A 32-bit address: ``0x08003000``, decimal, or with a K/M suffix (``12K``, ``1M``)."""
+
+    name = "ADDRESS"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_address(str(value))
+        except click.BadParameter as error:
+            self.fail(error.message, param, ctx)
+
+
+class IntType(click.ParamType[int]):
+    """An integer in hex (``0x0483``) or decimal, from 0 to ``maximum`` (default 16 bits)."""
+
+    name = "INT"
+
+    def __init__(self, maximum: int = 0xFFFF, name: str | None = None) -> None:
+        self.maximum = maximum
+        if name is not None:
+            self.name = name
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_int(str(value), maximum=self.maximum)
+        except click.BadParameter as error:
+            self.fail(error.message, param, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class VidPid:
+    """A USB vendor/product pair; either part may be left open (``None`` = any)."""
+
+    vid: int | None
+    pid: int | None
+
+    def __str__(self) -> str:
+        vid = f"{self.vid:04x}" if self.vid is not None else ""
+        pid = f"{self.pid:04x}" if self.pid is not None else ""
+        return f"{vid}:{pid}"
+
+
+def _hex16(text: str, what: str, whole: str) -> int | None:
+    text = text.strip()
+    if not text or text == "*":
+        return None
+    try:
+        value = int(text, 16)
+    except ValueError:
+        raise click.BadParameter(f"{whole!r}: {what} {text!r} is not hexadecimal") from None
+    if not 0 <= value <= 0xFFFF:
+        raise click.BadParameter(f"{whole!r}: {what} {text!r} does not fit in 16 bits")
+    return value
+
+
+def parse_vid_pid(text: str) -> VidPid:
+    """``0483:df11`` (hex, as lsusb prints it; ``0x`` allowed); ``0483:`` or ``:df11`` leave
+    one part open."""
+    if text.count(":") != 1:
+        raise click.BadParameter(f"{text!r} is not VID:PID; write it like 0483:df11")
+    vid_text, pid_text = text.split(":")
+    return VidPid(_hex16(vid_text, "VID", text), _hex16(pid_text, "PID", text))
+
+
+class VidPidType(click.ParamType[VidPid]):
+    """``VID:PID`` in hex, e.g. ``0483:df11``."""
+
+    name = "VID:PID"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> VidPid:
+        if isinstance(value, VidPid):
+            return value
+        try:
+            return parse_vid_pid(str(value))
+        except click.BadParameter as error:
+            self.fail(error.message, param, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class FileAddress:
+    """``FILE`` or ``FILE@ADDR``: an input file and, for raw binaries, where it goes."""
+
+    path: Path
+    address: int | None = None
+
+
+def parse_file_address(text: str) -> FileAddress:
+    """``app.bin@0x08000000`` -> FileAddress; the part after the last ``@`` is an address only
+    if it parses as one, so paths containing ``@`` still work."""
+    if not text.strip():
+        raise click.BadParameter("empty file name")
+    head, sep, tail = text.rpartition("@")
+    if sep and head:
+        try:
+            return FileAddress(Path(head), parse_address(tail))
+        except click.BadParameter:
+            if re.fullmatch(r"\s*(0[xX])?[0-9a-fA-F_]+\s*[kKmM]?\s*", tail):
+                raise  # looks like a meant-to-be address: report it rather than guess
+    return FileAddress(Path(text), None)
+
+
+class FileAddressType(click.ParamType[FileAddress]):
+    """``FILE`` or ``FILE@ADDR`` (address needed for .bin)."""
+
+    name = "FILE[@ADDR]"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> FileAddress:
+        if isinstance(value, FileAddress):
+            return value
+        try:
+            return parse_file_address(str(value))
+        except click.BadParameter as error:
+            self.fail(error.message, param, ctx)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """One ``-t`` of ``dfuse pack``: alternate setting, optional target name, input file."""
+
+    alt: int
+    name: str | None
+    source: FileAddress
+
+
+_TARGET_RE = re.compile(
+    r"^\s*(?P<alt>[0-9]+|0[xX][0-9a-fA-F]+)\s*(?::(?P<name>[^=]*))?=(?P<file>.+)$"
+)
+
+
+def parse_target_spec(text: str) -> TargetSpec:
+    """``ALT:NAME=FILE[@ADDR]`` or ``ALT=FILE[@ADDR]``, e.g. ``0:Internal Flash=app.hex``."""
+    match = _TARGET_RE.match(text)
+    if match is None:
+        raise click.BadParameter(
+            f"{text!r} is not ALT:NAME=FILE[@ADDR] or ALT=FILE[@ADDR] "
+            '(example: 0:"Internal Flash"=app.hex)'
+        )
+    alt = int(match["alt"], 0)
+    if alt > 255:
+        raise click.BadParameter(f"{text!r}: alternate setting {alt} is above 255")
+    name = match["name"]
+    if name is not None and len(name.encode("utf-8", "replace")) > 254:
+        raise click.BadParameter(f"{text!r}: target name longer than 254 bytes")
+    return TargetSpec(alt, name, parse_file_address(match["file"]))
+
+
+class TargetSpecType(click.ParamType[TargetSpec]):
+    """``ALT:NAME=FILE[@ADDR]`` or ``ALT=FILE[@ADDR]``."""
+
+    name = "ALT[:NAME]=FILE[@ADDR]"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> TargetSpec:
+        if isinstance(value, TargetSpec):
+            return value
+        try:
+            return parse_target_spec(str(value))
+        except click.BadParameter as error:
+            self.fail(error.message, param, ctx)
+
+
+ADDRESS = AddressType()
+ID16 = IntType(0xFFFF, "ID")
+VID_PID = VidPidType()
+FILE_ADDRESS = FileAddressType()
+TARGET_SPEC = TargetSpecType()

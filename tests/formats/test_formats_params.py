@@ -1,0 +1,85 @@
+"""Click parameter types shared by the commands (pydfuse.cli.params)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+
+from pydfuse.cli.params import (
+    ADDRESS,
+    ID16,
+    FileAddress,
+    TargetSpec,
+    VidPid,
+    parse_address,
+    parse_file_address,
+    parse_int,
+    parse_target_spec,
+    parse_vid_pid,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0x08003000", 0x08003000),
+        ("134230016", 0x08003000),
+        ("12K", 12 * 1024),
+        ("1M", 1 << 20),
+        ("16KiB", 16 * 1024),
+        ("0", 0),
+        ("0xFFFFFFFF", 0xFFFFFFFF),
+        ("0x0800_3000", 0x08003000),
+    ],
+)
+def test_parse_address_accepts(text: str, value: int) -> None:
+    assert parse_address(text) == value
+    assert ADDRESS.convert(text, None, None) == value
+
+
+@pytest.mark.parametrize("text", ["", "0x", "x12", "12G", "-1", "0x100000000", "4096M", "1.5K"])
+def test_parse_address_rejects(text: str) -> None:
+    with pytest.raises(click.BadParameter):
+        parse_address(text)
+
+
+def test_parse_int_hex_and_decimal() -> None:
+    assert parse_int("0x0483") == 0x0483
+    assert parse_int("1155") == 1155
+    assert ID16.convert("0xdf11", None, None) == 0xDF11
+    with pytest.raises(click.BadParameter, match="out of range"):
+        parse_int("0x10000")
+    with pytest.raises(click.BadParameter, match="not a number"):
+        parse_int("df11")
+
+
+def test_vid_pid() -> None:
+    assert parse_vid_pid("0483:df11") == VidPid(0x0483, 0xDF11)
+    assert parse_vid_pid("0x0483:") == VidPid(0x0483, None)
+    assert str(parse_vid_pid(":DF11")) == ":df11"
+    for bad in ("0483", "0483:df11:1", "zz:df11", "10000:1"):
+        with pytest.raises(click.BadParameter):
+            parse_vid_pid(bad)
+
+
+def test_file_address() -> None:
+    assert parse_file_address("a.bin@0x0") == FileAddress(Path("a.bin"), 0)
+    assert parse_file_address("a.bin@16K") == FileAddress(Path("a.bin"), 16384)
+    assert parse_file_address("a.hex") == FileAddress(Path("a.hex"), None)
+    assert parse_file_address("me@host/a.hex") == FileAddress(Path("me@host/a.hex"), None)
+    with pytest.raises(click.BadParameter, match="too large"):
+        parse_file_address("a.bin@0x123456789")
+
+
+def test_target_spec() -> None:
+    spec = parse_target_spec("0:Internal Flash=app.hex")
+    assert spec == TargetSpec(0, "Internal Flash", FileAddress(Path("app.hex")))
+    assert parse_target_spec("1=data.bin@0x0") == TargetSpec(
+        1, None, FileAddress(Path("data.bin"), 0)
+    )
+    assert parse_target_spec("2:=x.s19").name == ""
+    for bad in ("app.hex", "x:name=a.hex", "256=a.hex", "0:name", "0:n="):
+        with pytest.raises(click.BadParameter):
+            parse_target_spec(bad)
