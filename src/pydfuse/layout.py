@@ -1,1 +1,0 @@
-"""DfuSe memory-layout strings <-> typed memory maps (layer: layout; imports formats, spec, errors)."""
