@@ -1,0 +1,157 @@
+"""ST DfuSe on top of DFU 1.1: commands, addressed download/upload, leave (layer: host).
+
+Imports ``pydfuse.host.dfu``, ``pydfuse.spec`` and ``pydfuse.errors``. Section numbers refer to
+dfuse-spec.md. :class:`DfuseClient` does exactly what it is asked: planning (which sectors, which
+runs) belongs to ``pydfuse.plan``; the order of calls to ``ops``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydfuse.errors import ProtocolError, TransportError
+from pydfuse.host.dfu import DfuClient, StatusRecord
+from pydfuse.spec import DFUSE_DATA_BLOCK_OFFSET, DfuseCommand, State, Status
+
+# wBlockNum is 16 bits and data blocks start at 2 (§2.3): at most this many blocks per pointer.
+MAX_BLOCKS_PER_POINTER = 0x10000 - DFUSE_DATA_BLOCK_OFFSET
+
+BlockCallback = Callable[[int, int], None]
+"""Called after each block with (address, byte count)."""
+
+
+def _addr(address: int) -> bytes:
+    if not 0 <= address <= 0xFFFFFFFF:
+        raise ValueError(f"address 0x{address:x} does not fit in 32 bits")
+    return address.to_bytes(4, "little")
+
+
+class DfuseClient:
+    """DfuSe commands (§2.2) and addressed transfers (§2.3, §2.4) over a :class:`DfuClient`."""
+
+    def __init__(self, dfu: DfuClient) -> None:
+        self.dfu = dfu
+        self.pointer: int | None = None  # last Set Address Pointer we sent (None = unknown)
+
+    @property
+    def transfer_size(self) -> int:
+        return self.dfu.transfer_size
+
+    # -- commands --------------------------------------------------------------------------------
+    def command(self, payload: bytes, *, phase: str, address: int | None = None) -> StatusRecord:
+        """DNLOAD wBlockNum 0 + GETSTATUS (runs it: dfuDNBUSY) + wait + GETSTATUS (§2.1)."""
+        self.dfu.download(0, payload)
+        return self.finish(phase=phase, address=address)
+
+    def finish(self, *, phase: str, address: int | None) -> StatusRecord:
+        """Complete a DNLOAD: GETSTATUS, sleep bwPollTimeout while busy, expect dfuDNLOAD-IDLE."""
+        record = self.dfu.wait_ready(self.dfu.get_status(), phase=phase, address=address)
+        self.dfu.check(record, phase=phase, address=address)
+        if record.state != State.DFU_DNLOAD_IDLE:
+            self.dfu.recover()
+            raise ProtocolError(
+                f"device answered {record.state_name()} after {phase}"
+                + (f" at 0x{address:08x}" if address is not None else "")
+                + ", expected dfuDNLOAD-IDLE"
+            )
+        return record
+
+    def set_address(self, address: int) -> None:
+        """Set Address Pointer (0x21) for later writes, reads and leave."""
+        self.command(
+            bytes([DfuseCommand.SET_ADDRESS_POINTER]) + _addr(address),
+            phase="set address",
+            address=address,
+        )
+        self.pointer = address
+
+    def erase_page(self, address: int) -> None:
+        """Erase the page/sector containing ``address`` (0x41 + address)."""
+        self.command(bytes([DfuseCommand.ERASE]) + _addr(address), phase="erase", address=address)
+
+    def mass_erase(self) -> None:
+        """Erase all user flash (0x41 alone). F405 ROMs report 100 ms but need ~32 s (§2.8): the
+        device then NAKs GETSTATUS, which the client's long status timeout and retries absorb."""
+        self.command(bytes([DfuseCommand.ERASE]), phase="mass erase")
+
+    def read_unprotect(self) -> None:
+        """Read Unprotect (0x92): mass-erases and resets the device, so only the first GETSTATUS
+        is read and the device is not expected to answer again (§2.2, §7.14, "will-reset")."""
+        self.dfu.download(0, bytes([DfuseCommand.READ_UNPROTECT]))
+        try:
+            record = self.dfu.get_status()
+        except TransportError:
+            return  # the device reset before answering: that is what 0x92 does
+        if record.status != Status.OK or record.state == State.DFU_ERROR:
+            raise self.dfu.fail(record, phase="read unprotect", address=None)
+
+    def get_commands(self) -> bytes:
+        """Supported command opcodes (UPLOAD wBlockNum 0, §2.4); needs dfuIDLE."""
+        data = self.dfu.upload(0, 16)
+        self.dfu.abort()
+        return data
+
+    # -- data ------------------------------------------------------------------------------------
+    def write(self, address: int, data: bytes, progress: BlockCallback | None = None) -> None:
+        """Program ``data`` at ``address`` (already erased): ONE Set Address per run, then
+        wBlockNum 2, 3, ... with full wTransferSize blocks (§2.3, incrementing style)."""
+        size = self.transfer_size
+        span = size * MAX_BLOCKS_PER_POINTER
+        for start in range(0, len(data), span):
+            self.set_address(address + start)
+            chunk_end = min(start + span, len(data))
+            for n, offset in enumerate(range(start, chunk_end, size)):
+                block = data[offset : min(offset + size, chunk_end)]
+                self.dfu.download(DFUSE_DATA_BLOCK_OFFSET + n, block)
+                self.finish(phase="program", address=address + offset)
+                if progress is not None:
+                    progress(address + offset, len(block))
+
+    def read(self, address: int, length: int, progress: BlockCallback | None = None) -> bytes:
+        """Read ``length`` bytes at ``address`` in full wTransferSize UPLOAD blocks (§2.4)."""
+        size = self.transfer_size
+        span = size * MAX_BLOCKS_PER_POINTER
+        out = bytearray()
+        for start in range(0, length, span):
+            self.set_address(address + start)
+            self.dfu.abort()  # Set Address leaves dfuDNLOAD-IDLE; UPLOAD needs dfuIDLE (§2.4)
+            chunk_end = min(start + span, length)
+            for n, offset in enumerate(range(start, chunk_end, size)):
+                want = min(size, chunk_end - offset)
+                block = self.dfu.upload(DFUSE_DATA_BLOCK_OFFSET + n, want)
+                out += block
+                if progress is not None:
+                    progress(address + offset, len(block))
+                if len(block) < want:
+                    self.dfu.abort()
+                    raise ProtocolError(
+                        f"device returned {len(block)} of {want} bytes at 0x{address + offset:08x}",
+                        hint="the range is probably beyond the end of the memory; shorten it",
+                    )
+            self.dfu.abort()  # back to dfuIDLE from dfuUPLOAD-IDLE
+        return bytes(out)
+
+    def leave(self, address: int | None = None) -> bool:
+        """Jump to the application: [Set Address] + zero-length DNLOAD + GETSTATUS expecting
+        dfuMANIFEST (§2.5). A device that vanishes on the way has left: that is success.
+
+        Returns True when the device confirmed dfuMANIFEST or disappeared.
+        """
+        if address is not None:
+            self.set_address(address)
+        try:
+            self.dfu.download(0, b"")
+            record = self.dfu.get_status()
+        except TransportError:
+            return True  # GD32 leaves on the DNLOAD itself; others drop off the bus (§2.5, §7.15)
+        if record.state == State.DFU_MANIFEST and record.status == Status.OK:
+            return True
+        if record.state == State.DFU_MANIFEST_WAIT_RESET:
+            self.dfu.device.reset()
+            return True
+        self.dfu.check(record, phase="leave", address=address)
+        self.dfu.recover()
+        raise ProtocolError(
+            f"device answered {record.state_name()} to leave, expected dfuMANIFEST",
+            hint="the device did not start the application; reset it by hand",
+        )

@@ -1,0 +1,220 @@
+"""The only host-side use of pyusb: devices, control transfers, error translation (layer: host).
+
+Imports ``usb`` (pyusb), ``libusb_package`` (lazily) and ``pydfuse.errors``. Everything above this
+module sees :class:`UsbDevice` and the exceptions of :mod:`pydfuse.errors`; a
+``usb.core.USBError`` never escapes (it is kept as ``__cause__``). The pyusb backend is always
+passed in, never probed from the environment (design.md, principle 5).
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import usb.core
+import usb.util
+
+from pydfuse.errors import (
+    DeviceDisconnectedError,
+    StallError,
+    TransportError,
+    TransportTimeoutError,
+)
+
+# dfu-util uses 5000 ms for every request (§1.2); a control request must finish within 5 s.
+DEFAULT_TIMEOUT_MS = 5000
+
+# libusb error codes, for backends that fill backend_error_code but not errno.
+_LIBUSB_IO, _LIBUSB_ACCESS, _LIBUSB_NO_DEVICE, _LIBUSB_NOT_FOUND = -1, -3, -4, -5
+_LIBUSB_TIMEOUT, _LIBUSB_PIPE = -7, -9
+
+UDEV_HINT = (
+    "on Linux, allow access with a udev rule, e.g. "
+    '\'SUBSYSTEM=="usb", ATTR{idVendor}=="0483", ATTR{idProduct}=="df11", MODE="0666"\' '
+    "in /etc/udev/rules.d/50-dfu.rules, then replug the board; on Windows install WinUSB (Zadig)"
+)
+
+
+def translate(exc: BaseException, what: str) -> TransportError:
+    """The pydfuse error for a pyusb/libusb failure during ``what`` (caller raises it ``from``)."""
+    code = getattr(exc, "backend_error_code", None)
+    num = getattr(exc, "errno", None)
+    detail = str(exc) or type(exc).__name__
+    timed_out = isinstance(exc, usb.core.USBTimeoutError) or num == errno.ETIMEDOUT
+    if timed_out or code == _LIBUSB_TIMEOUT:
+        return TransportTimeoutError(f"USB timeout during {what} ({detail})")
+    if num == errno.EPIPE or code == _LIBUSB_PIPE:
+        return StallError(f"device stalled {what} ({detail})")
+    if num in (errno.ENODEV, errno.ENOENT) or code in (_LIBUSB_NO_DEVICE, _LIBUSB_NOT_FOUND):
+        return DeviceDisconnectedError(
+            f"device disconnected during {what} ({detail})",
+            hint="check the cable and that nothing else reset the board, then try again",
+        )
+    if num == errno.EACCES or code == _LIBUSB_ACCESS:
+        return TransportError(f"no permission to use the USB device ({detail})", hint=UDEV_HINT)
+    if isinstance(exc, usb.core.NoBackendError):
+        return TransportError(
+            "no libusb backend available", hint="install libusb-1.0 or the libusb-package wheel"
+        )
+    return TransportError(f"USB error during {what} ({detail})")
+
+
+@contextmanager
+def usb_errors(what: str) -> Iterator[None]:
+    """Turn pyusb failures inside the block into :mod:`pydfuse.errors` exceptions."""
+    try:
+        yield
+    except (usb.core.USBError, usb.core.NoBackendError, NotImplementedError) as exc:
+        raise translate(exc, what) from exc
+
+
+def libusb_backend() -> Any:
+    """pyusb's libusb1 backend on the library bundled by ``libusb_package``."""
+    import libusb_package
+
+    with usb_errors("loading libusb"):
+        backend = libusb_package.get_libusb1_backend()
+    if backend is None:
+        raise TransportError(
+            "no libusb backend available", hint="install libusb-1.0 or the libusb-package wheel"
+        )
+    return backend
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceDescriptor:
+    """One alternate setting of one interface, as the configuration descriptor lists it."""
+
+    number: int
+    alternate: int
+    interface_class: int
+    interface_subclass: int
+    interface_protocol: int
+    string_index: int
+    extra: bytes
+
+
+def list_devices(backend: Any) -> list[UsbDevice]:
+    """Every device the backend sees, wrapped."""
+    with usb_errors("enumerating USB devices"):
+        found = usb.core.find(find_all=True, backend=backend)
+        return [UsbDevice(dev) for dev in found]
+
+
+class UsbDevice:
+    """A pyusb device with the few operations DFU needs; all errors are translated."""
+
+    def __init__(self, device: Any) -> None:
+        self._dev = device
+        self.vid: int = int(device.idVendor)
+        self.pid: int = int(device.idProduct)
+        self.bcd_device: int = int(device.bcdDevice)
+        self.device_class: int = int(device.bDeviceClass)
+        self.max_packet_size0: int = int(device.bMaxPacketSize0)
+        self.bus: int | None = device.bus
+        self.address: int | None = device.address
+        ports = getattr(device, "port_numbers", None) or ()
+        self.port_numbers: tuple[int, ...] = tuple(int(p) for p in ports)
+        self._strings: dict[int, str | None] = {}
+
+    @property
+    def path(self) -> str:
+        """Bus path "bus-port.port" (as dfu-util -p shows it), or "bus:address" without ports."""
+        if self.port_numbers:
+            return f"{self.bus}-{'.'.join(str(p) for p in self.port_numbers)}"
+        return f"{self.bus}:{self.address}"
+
+    def string(self, index: int) -> str | None:
+        """String descriptor ``index`` cut at the first NUL (§3.4, §7.6); None if unreadable."""
+        if index == 0:
+            return None
+        if index not in self._strings:
+            try:
+                with usb_errors(f"reading string {index}"):
+                    text = usb.util.get_string(self._dev, index)
+            except (ValueError, StallError, TransportTimeoutError):
+                text = None  # a missing or broken string is not worth failing for
+            self._strings[index] = None if text is None else str(text).split("\x00", 1)[0]
+        return self._strings[index]
+
+    @property
+    def serial(self) -> str | None:
+        return self.string(int(self._dev.iSerialNumber))
+
+    @property
+    def manufacturer(self) -> str | None:
+        return self.string(int(self._dev.iManufacturer))
+
+    @property
+    def product(self) -> str | None:
+        return self.string(int(self._dev.iProduct))
+
+    def configuration(self) -> tuple[bytes, list[InterfaceDescriptor]]:
+        """Extra bytes of the first configuration and all its interface alternates."""
+        with usb_errors("reading the configuration descriptor"):
+            cfg = self._dev[0]
+            extra = bytes(cfg.extra_descriptors or b"")
+            intfs = [
+                InterfaceDescriptor(
+                    number=int(i.bInterfaceNumber),
+                    alternate=int(i.bAlternateSetting),
+                    interface_class=int(i.bInterfaceClass),
+                    interface_subclass=int(i.bInterfaceSubClass),
+                    interface_protocol=int(i.bInterfaceProtocol),
+                    string_index=int(i.iInterface),
+                    extra=bytes(i.extra_descriptors or b""),
+                )
+                for i in cfg
+            ]
+        return extra, intfs
+
+    def get_descriptor(self, desc_type: int, index: int, length: int) -> bytes | None:
+        """GET_DESCRIPTOR(type, index) from the device, or None if it stalls."""
+        try:
+            with usb_errors("GET_DESCRIPTOR"):
+                data = self._dev.ctrl_transfer(0x80, 0x06, (desc_type << 8) | index, 0, length)
+        except StallError:
+            return None
+        return bytes(data)
+
+    def select(self, interface: int, alternate: int) -> None:
+        """Configure the device if needed and select ``alternate`` of ``interface``."""
+        with usb_errors("selecting the configuration"):
+            try:
+                self._dev.get_active_configuration()
+            except usb.core.USBError:
+                self._dev.set_configuration()
+        try:
+            with usb_errors(f"SET_INTERFACE alt {alternate}"):
+                self._dev.set_interface_altsetting(interface, alternate)
+        except StallError:
+            if alternate != 0:
+                raise  # devices with a single setting may stall SET_INTERFACE(0): harmless
+
+    def control_in(
+        self, request: int, value: int, index: int, length: int, *, what: str, timeout_ms: int
+    ) -> bytes:
+        """Class IN request to the interface (bmRequestType 0xA1, §1.2)."""
+        with usb_errors(what):
+            data = self._dev.ctrl_transfer(0xA1, request, value, index, length, timeout_ms)
+        return bytes(data)
+
+    def control_out(
+        self, request: int, value: int, index: int, data: bytes, *, what: str, timeout_ms: int
+    ) -> None:
+        """Class OUT request to the interface (bmRequestType 0x21, §1.2)."""
+        with usb_errors(what):
+            self._dev.ctrl_transfer(0x21, request, value, index, data, timeout_ms)
+
+    def reset(self) -> None:
+        """USB bus reset; the device may re-enumerate (then it is gone: that is fine)."""
+        with suppress(DeviceDisconnectedError), usb_errors("USB reset"):
+            self._dev.reset()
+
+    def close(self) -> None:
+        """Release the interface and the handle; never raises."""
+        with suppress(usb.core.USBError, NotImplementedError, ValueError):
+            usb.util.dispose_resources(self._dev)
