@@ -1,8 +1,66 @@
 """File formats: DfuSe .dfu files, DFU suffixes, HEX/S-record/ELF/BIN images (layer: formats).
 
-May import ``pydfuse.spec`` and ``pydfuse.errors`` only.
+May import ``pydfuse.spec`` and ``pydfuse.errors`` only (plus bincopy and pyelftools in the
+loaders).
 """
 
+from pydfuse.formats.atomic import atomic_write
+from pydfuse.formats.dfu import (
+    BCD_DFU_1_1,
+    BCD_DFUSE,
+    DEFAULT_TARGET_NAME,
+    DfuseElement,
+    DfuseFile,
+    DfuseTarget,
+    DfuSuffix,
+    ImageSizeConvention,
+    PlainDfuFile,
+    SuffixInfo,
+    append_suffix,
+    dfu_crc,
+    has_suffix,
+    inspect_suffix,
+    parse_dfu,
+    read_dfu,
+    split_suffix,
+)
 from pydfuse.formats.image import Image, Segment
+from pydfuse.formats.loaders import (
+    ImageFormat,
+    SaveFormat,
+    detect_format,
+    image_from_bytes,
+    image_to_bytes,
+    load_image,
+    save_image,
+)
 
-__all__ = ["Image", "Segment"]
+__all__ = [
+    "BCD_DFUSE",
+    "BCD_DFU_1_1",
+    "DEFAULT_TARGET_NAME",
+    "DfuSuffix",
+    "DfuseElement",
+    "DfuseFile",
+    "DfuseTarget",
+    "Image",
+    "ImageFormat",
+    "ImageSizeConvention",
+    "PlainDfuFile",
+    "SaveFormat",
+    "Segment",
+    "SuffixInfo",
+    "append_suffix",
+    "atomic_write",
+    "detect_format",
+    "dfu_crc",
+    "has_suffix",
+    "image_from_bytes",
+    "image_to_bytes",
+    "inspect_suffix",
+    "load_image",
+    "parse_dfu",
+    "read_dfu",
+    "save_image",
+    "split_suffix",
+]

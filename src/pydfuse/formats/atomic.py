@@ -1,0 +1,51 @@
+"""Atomic file writing (layer: formats; imports the standard library and pydfuse.errors only).
+
+Output files are written to a temporary file in the destination directory and moved into place
+with :func:`os.replace`, so a failure (bad input found late, disk full, Ctrl-C) never leaves a
+half-written file behind and never clobbers an existing good one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from pydfuse.errors import DfuseError
+
+__all__ = ["atomic_write"]
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes | bytearray | memoryview) -> None:
+    """Write ``data`` to ``path`` atomically (temp file in the same directory + ``os.replace``).
+
+    Raises :class:`~pydfuse.errors.DfuseError` (with the OS reason) if the file cannot be written.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise DfuseError(
+            f"cannot write {target}: {error.strerror or error}",
+            hint="check that the directory exists and is writable",
+        ) from error
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp creates 0600 files: keep the mode of the file we replace, else rw-r--r--.
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except OSError:
+            mode = 0o644
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, target)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        if isinstance(error, OSError):
+            raise DfuseError(f"cannot write {target}: {error.strerror or error}") from error
+        raise

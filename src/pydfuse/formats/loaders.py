@@ -1,0 +1,239 @@
+"""Load and save firmware images: Intel HEX, S-record, ELF, raw binary (layer: formats).
+
+Imports bincopy, pyelftools, pydfuse.errors and the sibling formats modules. HEX and S-record
+go through bincopy (Intel HEX takes the fast path in :mod:`pydfuse.formats.ihex` first), ELF
+through pyelftools using each PT_LOAD segment's *load* address ``p_paddr`` — where the bytes
+must be flashed — not its run address ``p_vaddr`` (they differ for initialised data copied
+from flash to RAM at start-up).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Literal
+
+import bincopy
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from pydfuse.errors import ChecksumError, DfuseError, FormatError
+from pydfuse.formats.atomic import atomic_write
+from pydfuse.formats.dfuse import DFUSE_SIGNATURE, read_file_bytes
+from pydfuse.formats.ihex import parse_ihex_fast
+from pydfuse.formats.image import Image, Segment
+
+__all__ = [
+    "ImageFormat",
+    "SaveFormat",
+    "detect_format",
+    "image_from_bytes",
+    "image_to_bytes",
+    "load_image",
+    "save_image",
+]
+
+ImageFormat = Literal["ihex", "srec", "elf", "bin", "dfu"]
+SaveFormat = Literal["hex", "srec", "bin"]
+
+_EXTENSIONS: dict[str, ImageFormat] = {
+    **dict.fromkeys((".hex", ".ihex", ".ihx"), "ihex"),
+    **dict.fromkeys((".s19", ".s28", ".s37", ".srec", ".mot", ".s"), "srec"),
+    **dict.fromkeys((".elf", ".axf", ".out"), "elf"),
+    ".bin": "bin",
+    ".dfu": "dfu",
+}
+_SAVE_EXTENSIONS: dict[str, SaveFormat] = {
+    **dict.fromkeys((".hex", ".ihex", ".ihx"), "hex"),
+    **dict.fromkeys((".s19", ".s28", ".s37", ".srec", ".mot", ".s"), "srec"),
+    ".bin": "bin",
+}
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+
+
+def _sniff(data: bytes) -> ImageFormat | None:
+    """Guess the format from the contents (used when the extension says nothing)."""
+    if data.startswith(b"\x7fELF"):
+        return "elf"
+    if data.startswith(DFUSE_SIGNATURE):
+        return "dfu"
+    head = data[:64].lstrip()
+    if head[:1] == b":" and len(head) > 1 and all(c in _HEX_DIGITS for c in head[1:9]):
+        return "ihex"
+    if head[:1] == b"S" and head[1:2].isdigit() and all(c in _HEX_DIGITS for c in head[2:8]):
+        return "srec"
+    return None
+
+
+def detect_format(path: str | os.PathLike[str], data: bytes | None = None) -> ImageFormat | None:
+    """The format of ``path`` by extension, else by sniffing ``data``; None if unknown."""
+    by_extension = _EXTENSIONS.get(Path(path).suffix.lower())
+    if by_extension is not None:
+        return by_extension
+    return _sniff(data) if data is not None else None
+
+
+def load_image(path: str | os.PathLike[str], *, address: int | None = None) -> Image:
+    """Load a HEX, S-record, ELF or raw binary file (raw needs ``address``).
+
+    Raises :class:`FormatError` for malformed files, overlapping data, a .bin without an
+    address, or a .dfu file (read those with :func:`pydfuse.formats.read_dfu`).
+    """
+    data = read_file_bytes(path)
+    fmt = detect_format(path, data)
+    return image_from_bytes(data, fmt, address=address, path=str(path))
+
+
+def image_from_bytes(
+    data: bytes,
+    fmt: ImageFormat | None,
+    *,
+    address: int | None = None,
+    path: str | None = None,
+) -> Image:
+    """Decode ``data`` in format ``fmt`` (None: sniff; unknown content is raw binary)."""
+    if fmt is None:
+        fmt = _sniff(data) or "bin"
+    if address is not None and fmt != "bin":
+        raise FormatError(
+            f"an address (@0x{address:x}) applies only to raw binary files, not {fmt} files",
+            path=path,
+            hint="HEX, S-record and ELF files carry their own addresses; drop the @ADDR",
+        )
+    if fmt == "dfu":
+        raise FormatError(
+            "this is a DfuSe .dfu file, not a firmware image",
+            path=path,
+            hint="read it with pydfuse.formats.read_dfu, or unpack it: dfuse unpack FILE -o DIR",
+        )
+    if fmt == "ihex":
+        return parse_ihex_fast(data, path) or _load_bincopy(data, "ihex", path)
+    if fmt == "srec":
+        return _load_bincopy(data, "srec", path)
+    if fmt == "elf":
+        return _load_elf(data, path)
+    return _load_bin(data, address, path)
+
+
+def _load_bin(data: bytes, address: int | None, path: str | None) -> Image:
+    if address is None:
+        raise FormatError(
+            "a raw binary file needs a load address",
+            path=path,
+            hint="give it as FILE@ADDR (e.g. app.bin@0x08000000) or with --address",
+        )
+    if not data:
+        raise FormatError("the binary file is empty", path=path)
+    return Image.from_segments([Segment(address, data)], source=path)
+
+
+def _load_bincopy(data: bytes, kind: Literal["ihex", "srec"], path: str | None) -> Image:
+    what = "Intel HEX" if kind == "ihex" else "S-record"
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError as error:
+        raise FormatError(
+            f"not a text {what} file (non-ASCII byte)", path=path, offset=error.start
+        ) from None
+    binfile = bincopy.BinFile()
+    line = 0
+    try:
+        # Feed line by line so an error can name its line; bincopy keeps the extended
+        # address state only within one call, so Intel HEX goes in one piece and the line is
+        # found afterwards.
+        if kind == "srec":
+            for record in text.splitlines():
+                line += 1
+                binfile.add_srec(record)
+        else:
+            binfile.add_ihex(text)
+    except bincopy.AddDataError as error:
+        raise FormatError(
+            f"overlapping data in {what} file ({error})", path=path, line=line or None
+        ) from None
+    except (bincopy.Error, ValueError) as error:
+        line = line or _first_bad_ihex_line(text)
+        cls = ChecksumError if "crc" in str(error).lower() else FormatError
+        raise cls(f"bad {what} record: {error}", path=path, line=line or None) from None
+    segments = [Segment(s.minimum_address, bytes(s.data)) for s in binfile.segments]
+    return Image.from_segments(segments, source=path)
+
+
+def _first_bad_ihex_line(text: str) -> int:
+    """The first line bincopy's Intel HEX reader refuses (for the error message)."""
+    for number, record in enumerate(text.splitlines(), 1):
+        record = record.strip()
+        if not record:
+            continue
+        try:
+            bincopy.unpack_ihex(record)
+        except (bincopy.Error, ValueError):
+            return number
+    return 0
+
+
+def _load_elf(data: bytes, path: str | None) -> Image:
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        segments = []
+        for segment in elf.iter_segments():
+            header = segment.header
+            if header.p_type != "PT_LOAD" or header.p_filesz == 0:
+                continue
+            payload = segment.data()[: header.p_filesz]
+            if len(payload) != header.p_filesz:
+                raise FormatError(
+                    f"PT_LOAD segment at 0x{header.p_paddr:x} is cut short", path=path
+                )
+            segments.append(Segment(header.p_paddr, payload))
+    except DfuseError:
+        raise
+    except (ELFError, ValueError, KeyError, IndexError, EOFError, OSError) as error:
+        raise FormatError(f"not a valid ELF file: {error}", path=path) from None
+    except Exception as error:  # pyelftools raises assorted errors on hostile input
+        raise FormatError(
+            f"not a valid ELF file ({type(error).__name__}: {error})", path=path
+        ) from None
+    if not segments:
+        raise FormatError("the ELF file has no loadable (PT_LOAD) data", path=path)
+    return Image.from_segments(segments, source=path)
+
+
+def save_image(
+    image: Image,
+    path: str | os.PathLike[str],
+    fmt: SaveFormat | None = None,
+    *,
+    fill: int | None = None,
+) -> None:
+    """Write ``image`` as Intel HEX, S-record or raw binary (by ``fmt`` or the extension).
+
+    A binary file holds one contiguous run: an image with gaps is refused unless ``fill`` (a
+    byte value, e.g. 0xFF) says what to put in them. Written atomically.
+    """
+    if fmt is None:
+        fmt = _SAVE_EXTENSIONS.get(Path(path).suffix.lower())
+        if fmt is None:
+            raise FormatError(
+                f"cannot tell the output format from the name {Path(path).name!r}",
+                hint="use .hex, .s19/.srec or .bin, or pass the format explicitly",
+            )
+    atomic_write(path, image_to_bytes(image, fmt, fill=fill))
+
+
+def image_to_bytes(image: Image, fmt: SaveFormat, *, fill: int | None = None) -> bytes:
+    """The file contents of ``image`` in ``fmt`` (see :func:`save_image`)."""
+    if fmt == "bin":
+        if len(image) > 1 and fill is None:
+            raise FormatError(
+                f"the image has {len(image)} separate runs (first gap at "
+                f"0x{image.segments[0].end:08x}); a .bin holds one contiguous run",
+                hint="write one .bin per run, or fill the gaps (e.g. with 0xFF)",
+            )
+        return image.read(image.start, image.end - image.start, fill if fill is not None else 0xFF)
+    binfile = bincopy.BinFile()
+    for segment in image:
+        binfile.add_binary(segment.data, address=segment.address)
+    text: str = binfile.as_ihex() if fmt == "hex" else binfile.as_srec()
+    return text.encode("ascii")
