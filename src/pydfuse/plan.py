@@ -1,1 +1,225 @@
-"""Erase/write plans: image + memory map -> Plan (layer: plan; pure data, no I/O)."""
+"""Erase/write plans: image + memory map -> :class:`Plan` (layer: plan; pure data, no I/O).
+
+May import ``pydfuse.layout``, ``pydfuse.formats``, ``pydfuse.spec`` and ``pydfuse.errors``.
+``pydfuse.ops`` executes a plan; ``--dry-run`` prints :meth:`Plan.describe`.
+
+Rules (§2.11, §4.9, §7 items 20 and 23 of dfuse-spec.md):
+
+* every sector the image touches is erased exactly once, in address order, before any write —
+  hosts that erase per element or per chunk lose data when elements share a page;
+* sectors that are writable but not erasable (type ``d``/``e``: option bytes, RAM) are written
+  without an erase;
+* bytes in sectors without the write right, bytes outside every sector and images larger than
+  the memory are refused with :class:`PlanError`. With ``force=True`` they are written anyway
+  and each problem becomes a loud line in :attr:`Plan.warnings`: forced non-writable sectors are
+  erased first (their rights are advisory on ST's demo bootloader, §7 item 10), forced unmapped
+  bytes are written without an erase (there is no page to erase);
+* with ``mass_erase=True`` no sector is erased one by one; every sector of the memory must be
+  erasable (a read-only bootloader would be wiped) unless ``force=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from pydfuse.errors import PlanError
+from pydfuse.formats.image import Image, Segment
+from pydfuse.layout import MemoryMap, Sector
+from pydfuse.layout.placement import (
+    format_range,
+    format_size,
+    placement_problems,
+    touched_sectors,
+)
+
+# §6.5: full-speed control transfers top out near 832 kB/s; DfuSe adds a Set Address and
+# several GETSTATUS transfers per block, so half of that is a fair default for the bus share.
+DEFAULT_BUS_BYTES_PER_S = 416_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTiming:
+    """Flash and bus timings used to model a plan's duration (filled from a board profile)."""
+
+    erase_ms_by_sector_size: Mapping[int, float]
+    program_unit_bytes: int
+    program_unit_us: float
+    mass_erase_ms: float
+    bus_bytes_per_s: float = DEFAULT_BUS_BYTES_PER_S
+
+    def erase_ms(self, sector_size: int) -> float:
+        """Erase time of one sector; sizes missing from the table scale the nearest entry."""
+        table = self.erase_ms_by_sector_size
+        if sector_size in table:
+            return float(table[sector_size])
+        if not table:
+            return 0.0
+        nearest = min(table, key=lambda size: abs(size - sector_size))
+        return float(table[nearest]) * sector_size / nearest
+
+    def program_ms(self, n_bytes: int) -> float:
+        units = -(-n_bytes // max(self.program_unit_bytes, 1))
+        return units * self.program_unit_us / 1000.0
+
+    def bus_ms(self, n_bytes: int) -> float:
+        return n_bytes / self.bus_bytes_per_s * 1000.0 if self.bus_bytes_per_s > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to erase and what to write, in order. Plain data: printable and testable."""
+
+    memory_name: str
+    transfer_size: int
+    erases: tuple[Sector, ...]
+    mass_erase: bool
+    writes: tuple[Segment, ...]
+    bytes_to_erase: int
+    modeled_time_s: float | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def bytes_to_write(self) -> int:
+        return sum(len(w) for w in self.writes)
+
+    @property
+    def blocks(self) -> int:
+        """DNLOAD blocks of at most ``transfer_size`` bytes needed for all writes."""
+        return sum(-(-len(w) // self.transfer_size) for w in self.writes)
+
+    def iter_blocks(self) -> Iterator[Segment]:
+        """The writes cut into blocks of at most ``transfer_size`` bytes, in order."""
+        for write in self.writes:
+            for offset in range(0, len(write), self.transfer_size):
+                chunk = write.data[offset : offset + self.transfer_size]
+                yield Segment(write.address + offset, chunk)
+
+    def describe(self) -> list[str]:
+        """Human-readable lines for ``--dry-run``."""
+        lines = [f"plan for {self.memory_name.strip()}:"]
+        lines += [f"  WARNING: {w}" for w in self.warnings]
+        if self.mass_erase:
+            lines.append(f"  mass erase ({format_size(self.bytes_to_erase)})")
+        for start, end, count in _sector_runs(self.erases):
+            noun = "sector" if count == 1 else "sectors"
+            lines.append(
+                f"  erase {format_range(start, end)} ({count} {noun}, {format_size(end - start)})"
+            )
+        for write in self.writes:
+            n_blocks = -(-len(write) // self.transfer_size)
+            lines.append(
+                f"  write {format_range(write.address, write.end)} ({format_size(len(write))}) "
+                f"in {n_blocks} block{'s' if n_blocks != 1 else ''} of ≤ {self.transfer_size} B"
+            )
+        total = (
+            f"  total: {format_size(self.bytes_to_write)} in {self.blocks} blocks, "
+            f"{format_size(self.bytes_to_erase)} erased"
+        )
+        if self.modeled_time_s is not None:
+            total += f", modeled time {self.modeled_time_s:.1f} s"
+        lines.append(total)
+        return lines
+
+
+def _sector_runs(sectors: tuple[Sector, ...]) -> list[tuple[int, int, int]]:
+    runs: list[tuple[int, int, int]] = []
+    for sector in sectors:
+        if runs and runs[-1][1] == sector.address:
+            start, _, count = runs[-1]
+            runs[-1] = (start, sector.end, count + 1)
+        else:
+            runs.append((sector.address, sector.end, 1))
+    return runs
+
+
+def _split_writes(image: Image, memory: MemoryMap) -> tuple[Segment, ...]:
+    """Image segments cut at region boundaries, so no write runs from one region into the
+    next (or from mapped into unmapped addresses)."""
+    cuts = sorted({r.address for r in memory.regions} | {r.end for r in memory.regions})
+    writes: list[Segment] = []
+    for segment in image:
+        base = start = segment.address
+        for cut in cuts:
+            if start < cut < segment.end:
+                writes.append(Segment(start, segment.data[start - base : cut - base]))
+                start = cut
+        writes.append(Segment(start, segment.data[start - base :]))
+    return tuple(writes)
+
+
+def _mass_erase_problem(memory: MemoryMap) -> tuple[str, bool] | None:
+    """(message, forceable) when a mass erase of ``memory`` is not safe."""
+    stuck = [s for s in memory.sectors if not s.erasable]
+    if not stuck:
+        return None
+    if len(stuck) == len(memory.sectors):
+        return f"{memory.label} has no erasable sectors: a mass erase cannot work", False
+    runs = ", ".join(format_range(a, b) for a, b, _ in _sector_runs(tuple(stuck)))
+    return (
+        f"a mass erase of {memory.label} would also wipe {runs}, which the device marks as "
+        "not erasable (e.g. the bootloader); erase sector by sector instead",
+        True,
+    )
+
+
+def _modeled_time(
+    timing: PlanTiming, erases: tuple[Sector, ...], mass_erase: bool, n_bytes: int
+) -> float:
+    erase_ms = timing.mass_erase_ms if mass_erase else sum(timing.erase_ms(s.size) for s in erases)
+    return (erase_ms + timing.program_ms(n_bytes) + timing.bus_ms(n_bytes)) / 1000.0
+
+
+def make_plan(
+    image: Image,
+    memory: MemoryMap,
+    *,
+    transfer_size: int,
+    force: bool = False,
+    mass_erase: bool = False,
+    timing: PlanTiming | None = None,
+) -> Plan:
+    """Plan the erases and writes that put ``image`` into ``memory`` (rules: module docstring).
+
+    Raises :class:`PlanError` (carrying the address) when the image does not fit and ``force``
+    is false, when the image is empty, or when ``transfer_size`` is not positive.
+    """
+    if transfer_size <= 0:
+        raise PlanError(f"transfer size must be a positive number of bytes, not {transfer_size}")
+    if not image:
+        raise PlanError("the image holds no data: nothing to write")
+    warnings: list[str] = []
+    for problem in placement_problems(image, memory):
+        if not force:
+            raise PlanError(
+                problem.message,
+                address=problem.address,
+                hint="nothing was written; use --force only if you are sure of the address",
+            )
+        warnings.append(f"FORCED: {problem.message}; writing it anyway")
+    if mass_erase:
+        mass = _mass_erase_problem(memory)
+        if mass is not None:
+            message, forceable = mass
+            if not (force and forceable):
+                raise PlanError(message, address=memory.start)
+            warnings.append(f"FORCED: {message}")
+        erases: tuple[Sector, ...] = ()
+        bytes_to_erase = sum(s.size for s in memory.sectors if s.erasable or force)
+    else:
+        # Non-writable sectors only get here when forced; erase them so the writes can land.
+        erases = tuple(s for s in touched_sectors(image, memory) if s.erasable or not s.writable)
+        bytes_to_erase = sum(s.size for s in erases)
+    writes = _split_writes(image, memory)
+    n_bytes = sum(len(w) for w in writes)
+    modeled = _modeled_time(timing, erases, mass_erase, n_bytes) if timing is not None else None
+    return Plan(
+        memory_name=memory.name,
+        transfer_size=transfer_size,
+        erases=erases,
+        mass_erase=mass_erase,
+        writes=writes,
+        bytes_to_erase=bytes_to_erase,
+        modeled_time_s=modeled,
+        warnings=tuple(warnings),
+    )
