@@ -1,9 +1,327 @@
-"""Commands: pack, unpack, info, suffix (layer: cli)."""
+"""Commands: pack, unpack, info, suffix (layer: cli).
+
+Thin click wrappers over :mod:`pydfuse.formats`: parse options, call the library, render the
+result with rich or as JSON. Failures are pydfuse errors, printed as one line by ``main``;
+every output file is written atomically, after all inputs have been checked.
+"""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
 import click
+from rich.table import Table
+
+from pydfuse.cli.context import settings
+from pydfuse.cli.params import ADDRESS, ID16, TARGET_SPEC, TargetSpec
+from pydfuse.cli.render import console, emit_json, hex32, human_size
+from pydfuse.errors import FormatError
+from pydfuse.formats import (
+    BCD_DFU_1_1,
+    BCD_DFUSE,
+    DfuseFile,
+    DfuSuffix,
+    PackInput,
+    PlainDfuFile,
+    append_suffix,
+    atomic_write,
+    build_dfuse,
+    describe_dfu,
+    describe_image,
+    describe_suffix,
+    detect_format,
+    image_from_bytes,
+    image_to_bytes,
+    inspect_suffix,
+    parse_dfu,
+    split_suffix,
+)
+from pydfuse.formats.dfuse import DFUSE_SIGNATURE, read_file_bytes
+
+_EXTENSIONS = {"hex": ".hex", "srec": ".s19", "bin": ".bin"}
+
+
+def _show(text: str) -> None:
+    if not settings().quiet:
+        console().print(text)
+
+
+# ---------------------------------------------------------------------------------------- pack
+
+
+@click.command()
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-t",
+    "--target",
+    "targets",
+    type=TARGET_SPEC,
+    multiple=True,
+    required=True,
+    help='ALT[:NAME]=FILE[@ADDR], e.g. 0:"Internal Flash"=app.hex or 1=data.bin@0x0. Repeat '
+    "for more files; files for the same ALT are merged into one target.",
+)
+@click.option("--vid", type=ID16, default=0x0483, show_default="0x0483", help="Suffix idVendor.")
+@click.option("--pid", type=ID16, default=0xDF11, show_default="0xDF11", help="Suffix idProduct.")
+@click.option(
+    "--bcd-device", type=ID16, default=0xFFFF, show_default="0xFFFF", help="Suffix bcdDevice."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+def pack(
+    output: Path,
+    targets: tuple[TargetSpec, ...],
+    vid: int,
+    pid: int,
+    bcd_device: int,
+    as_json: bool,
+) -> None:
+    """Build the DfuSe file OUTPUT from HEX, S-record, ELF and BIN (FILE@ADDR) files."""
+    inputs = [PackInput(t.alt, t.source.path, t.name, t.source.address) for t in targets]
+    dfu = build_dfuse(inputs, vid=vid, pid=pid, bcd_device=bcd_device)
+    data = dfu.to_bytes()
+    atomic_write(output, data)
+    summary = describe_dfu(dfu, len(data), int.from_bytes(data[-4:], "little"))
+    if as_json:
+        emit_json({"output": str(output), **summary})
+        return
+    _show(
+        f"wrote {output}: {len(dfu.targets)} target(s), "
+        f"{sum(len(t.elements) for t in dfu.targets)} element(s), "
+        f"{human_size(sum(t.size for t in dfu.targets))} of data, {human_size(len(data))} file"
+    )
+    for target in dfu.targets:
+        for element in target.elements:
+            _show(
+                f"  alt {target.alt} {target.name!r}: {hex32(element.address)}.."
+                f"{hex32(element.end - 1)} {human_size(len(element.data))}"
+            )
+
+
+# -------------------------------------------------------------------------------------- unpack
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
+    return cleaned[:60] or "target"
+
+
+def _unpack_files(dfu: DfuseFile | PlainDfuFile, stem: str, fmt: str) -> dict[str, bytes]:
+    """File name -> contents for every output of ``unpack`` (built before anything is
+    written, so a late error leaves nothing behind)."""
+    if isinstance(dfu, PlainDfuFile):
+        return {f"{_safe_name(stem)}-payload.bin": dfu.payload}
+    files: dict[str, bytes] = {}
+    for index, target in enumerate(dfu.targets):
+        base = f"alt{target.alt}-{_safe_name(target.name)}"
+        if any(k.startswith(base + ".") or k.startswith(base + "-") for k in files):
+            base = f"{base}-{index}"  # a second target for the same alt and name
+        if fmt == "bin":
+            for element in target.elements:
+                files[f"{base}-{hex32(element.address)}.bin"] = element.data
+        else:
+            image = target.image
+            files[base + _EXTENSIONS[fmt]] = image_to_bytes(
+                image, "hex" if fmt == "hex" else "srec"
+            )
+    return files
+
+
+@click.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Directory for the extracted files (created if missing).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["hex", "srec", "bin"]),
+    default="hex",
+    show_default=True,
+    help="hex/srec: one file per target; bin: one file per element.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
+def unpack(source: Path, output_dir: Path, fmt: str, as_json: bool) -> None:
+    """Extract the images of the DfuSe file SOURCE (alt0-NAME.hex, ...)."""
+    dfu = parse_dfu(read_file_bytes(source), path=str(source))
+    files = _unpack_files(dfu, source.stem, fmt)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise FormatError(f"cannot create {output_dir}: {error.strerror or error}") from None
+    for name, data in files.items():
+        atomic_write(output_dir / name, data)
+    if as_json:
+        emit_json({"source": str(source), "files": [str(output_dir / n) for n in files]})
+        return
+    for name, data in files.items():
+        _show(f"wrote {output_dir / name} ({human_size(len(data))})")
+
+
+# ---------------------------------------------------------------------------------------- info
+
+
+def _describe(path: Path, address: int | None) -> dict[str, Any]:
+    data = read_file_bytes(path)
+    fmt = detect_format(path, data)
+    name = str(path)
+    plain = fmt in ("bin", None) and inspect_suffix(data, path=name) is not None
+    if fmt == "dfu" or data.startswith(DFUSE_SIGNATURE) or plain:
+        dfu = parse_dfu(data, path=name)  # strict: signature, sizes, suffix and CRC
+        out = {"path": name, **describe_dfu(dfu, len(data), dfu_crc_of(data))}
+        if isinstance(dfu, PlainDfuFile) and address is not None:
+            out["image"] = describe_image(image_from_bytes(dfu.payload, "bin", address=address))
+        return out
+    image = image_from_bytes(data, fmt, address=address, path=name)
+    return {"path": name, "kind": fmt or "bin", "file_size": len(data), **describe_image(image)}
+
+
+def dfu_crc_of(data: bytes) -> int:
+    """The stored dwCRC (the last four bytes; already verified by the reader)."""
+    return int.from_bytes(data[-4:], "little")
+
+
+def _render_info(info: dict[str, Any]) -> None:
+    out = console()
+    out.print(f"[bold]{info['path']}[/bold]: {info['kind']}, {human_size(info['file_size'])}")
+    if "suffix" in info:
+        s = info["suffix"]
+        out.print(
+            f"suffix: VID 0x{s['vid']:04x}  PID 0x{s['pid']:04x}  bcdDevice 0x{s['bcd_device']:04x}"
+            f"  bcdDFU 0x{s['bcd_dfu']:04x}  CRC 0x{s['crc']:08x} (ok)"
+        )
+    if "image_size_convention" in info:
+        out.print(f"DFUImageSize convention: {info['image_size_convention']}")
+    if "payload_size" in info:
+        out.print(f"payload: {human_size(info['payload_size'])}")
+    table = Table(show_edge=False)
+    rows: list[tuple[str, ...]] = []
+    if "targets" in info:
+        for col in ("alt", "target", "#", "start", "end", "size"):
+            table.add_column(col, justify="right" if col in ("alt", "#", "size") else "left")
+        for t in info["targets"]:
+            for n, e in enumerate(t["elements"]):
+                name = t["name"] if t["named"] else f"({t['name']})"
+                rows.append(
+                    (
+                        str(t["alt"]),
+                        name,
+                        str(n),
+                        hex32(e["address"]),
+                        hex32(e["end"] - 1),
+                        human_size(e["size"]),
+                    )
+                )
+    segments = info.get("segments") or info.get("image", {}).get("segments", [])
+    if segments and not rows:
+        for col in ("start", "end", "size"):
+            table.add_column(col, justify="right" if col == "size" else "left")
+        rows = [(hex32(e["address"]), hex32(e["end"] - 1), human_size(e["size"])) for e in segments]
+    for row in rows:
+        table.add_row(*row)
+    if rows:
+        out.print(table)
+    for warning in info.get("warnings", []):
+        out.print(f"warning: {warning}")
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--address", type=ADDRESS, help="Load address of a raw .bin file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
+def info(file: Path, address: int | None, as_json: bool) -> None:
+    """Describe a .dfu (targets, elements, suffix, CRC), HEX/S-record/ELF or .bin file."""
+    description = _describe(file, address)
+    if as_json:
+        emit_json(description)
+    else:
+        _render_info(description)
+
+
+# -------------------------------------------------------------------------------------- suffix
+
+
+@click.group()
+def suffix() -> None:
+    """Add, check or remove the 16-byte DFU suffix of a file (like dfu-suffix)."""
+
+
+@suffix.command("add")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--vid", type=ID16, default=0xFFFF, show_default="0xFFFF (any)")
+@click.option("--pid", type=ID16, default=0xFFFF, show_default="0xFFFF (any)")
+@click.option("--bcd-device", type=ID16, default=0xFFFF, show_default="0xFFFF (any)")
+@click.option(
+    "--bcd-dfu",
+    type=ID16,
+    default=None,
+    help="0x0100 for plain DFU (default), 0x011A for DfuSe (default for DfuSe files).",
+)
+def suffix_add(file: Path, vid: int, pid: int, bcd_device: int, bcd_dfu: int | None) -> None:
+    """Append a DFU suffix to FILE (refused if it already has one)."""
+    data = read_file_bytes(file)
+    if inspect_suffix(data, path=str(file)) is not None:
+        raise FormatError(
+            "the file already has a DFU suffix",
+            path=str(file),
+            hint="remove it first: dfuse suffix remove FILE",
+        )
+    if bcd_dfu is None:
+        bcd_dfu = BCD_DFUSE if data.startswith(DFUSE_SIGNATURE) else BCD_DFU_1_1
+    new_suffix = DfuSuffix(bcd_device, pid, vid, bcd_dfu)
+    atomic_write(file, append_suffix(data, new_suffix))
+    _show(f"added DFU suffix to {file}: {_suffix_text(describe_suffix(new_suffix))}")
+
+
+def _suffix_text(s: dict[str, Any]) -> str:
+    return (
+        f"VID 0x{s['vid']:04x}, PID 0x{s['pid']:04x}, bcdDevice 0x{s['bcd_device']:04x}, "
+        f"bcdDFU 0x{s['bcd_dfu']:04x}"
+    )
+
+
+@suffix.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the suffix as JSON.")
+def suffix_check(file: Path, as_json: bool) -> None:
+    """Show FILE's DFU suffix; exit 1 if it is missing or its CRC is wrong."""
+    data = read_file_bytes(file)
+    found = inspect_suffix(data, path=str(file))
+    if found is None:
+        split_suffix(data, path=str(file))  # raises the "no DFU suffix" error
+        return
+    fields = describe_suffix(found.suffix, found)
+    if as_json:
+        emit_json({"path": str(file), **fields})
+    else:
+        crc = f"CRC 0x{found.crc_stored:08x} " + ("(ok)" if found.crc_ok else "(BAD)")
+        _show(f"{file}: {_suffix_text(fields)}, {crc}")
+    split_suffix(data, path=str(file))  # raises ChecksumError on a bad CRC
+
+
+@suffix.command("remove")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def suffix_remove(file: Path) -> None:
+    """Strip the DFU suffix from FILE (a bad CRC is reported but does not stop removal)."""
+    data = read_file_bytes(file)
+    found = inspect_suffix(data, path=str(file))
+    if found is None:
+        split_suffix(data, path=str(file))  # raises the "no DFU suffix" error
+        return
+    atomic_write(file, data[:-16])
+    note = "" if found.crc_ok else " (its CRC was wrong)"
+    _show(f"removed DFU suffix from {file}{note}")
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to ``group``."""
+    group.add_command(pack)
+    group.add_command(unpack)
+    group.add_command(info)
+    group.add_command(suffix)

@@ -5,6 +5,7 @@ loaders).
 """
 
 from pydfuse.formats.atomic import atomic_write
+from pydfuse.formats.describe import describe_dfu, describe_image, describe_suffix
 from pydfuse.formats.dfu import (
     BCD_DFU_1_1,
     BCD_DFUSE,
@@ -34,6 +35,7 @@ from pydfuse.formats.loaders import (
     load_image,
     save_image,
 )
+from pydfuse.formats.pack import PackInput, build_dfuse, pack_images
 
 __all__ = [
     "BCD_DFUSE",
@@ -46,12 +48,17 @@ __all__ = [
     "Image",
     "ImageFormat",
     "ImageSizeConvention",
+    "PackInput",
     "PlainDfuFile",
     "SaveFormat",
     "Segment",
     "SuffixInfo",
     "append_suffix",
     "atomic_write",
+    "build_dfuse",
+    "describe_dfu",
+    "describe_image",
+    "describe_suffix",
     "detect_format",
     "dfu_crc",
     "has_suffix",
@@ -59,6 +66,7 @@ __all__ = [
     "image_to_bytes",
     "inspect_suffix",
     "load_image",
+    "pack_images",
     "parse_dfu",
     "read_dfu",
     "save_image",

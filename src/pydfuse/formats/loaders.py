@@ -103,9 +103,9 @@ def image_from_bytes(
         )
     if fmt == "dfu":
         raise FormatError(
-            "this is a DfuSe .dfu file, not a firmware image",
+            "this is a DfuSe .dfu file, not a firmware image (read it with read_dfu)",
             path=path,
-            hint="read it with pydfuse.formats.read_dfu, or unpack it: dfuse unpack FILE -o DIR",
+            hint="to get its images as files: dfuse unpack FILE -o DIR",
         )
     if fmt == "ihex":
         return parse_ihex_fast(data, path) or _load_bincopy(data, "ihex", path)
