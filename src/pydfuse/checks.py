@@ -1,1 +1,0 @@
-"""Pre-flight checks of application images: vector table and placement (layer: checks; pure)."""
