@@ -1,1 +1,0 @@
-"""Public verbs over the host layer: flash, upload, erase, unprotect, leave, detach (layer: ops)."""

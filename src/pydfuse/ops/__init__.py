@@ -1,0 +1,63 @@
+"""Public verbs over the host layer: list, flash, upload, erase, leave, detach, unprotect
+(layer: ops; the CLI is a thin layer over this package).
+
+Imports ``pydfuse.host``, ``pydfuse.plan``, ``pydfuse.checks``, ``pydfuse.layout``,
+``pydfuse.formats``, ``pydfuse.spec``, ``pydfuse.errors``, and ``pydfuse.sim`` lazily inside
+:func:`sim_environment` only. Library code: nothing here prints or exits; progress is reported
+through a callback receiving :class:`ProgressEvent` values.
+
+``flash`` on a DfuSe device: open the one selected device, bring it to dfuIDLE (CLRSTATUS/ABORT),
+resolve each target to its alternate, check it against the device's own layout (PlanError unless
+``force``), plan it (``pydfuse.plan``), erase each touched sector once (or mass erase), program
+every contiguous run with ONE Set Address and wBlockNum 2, 3, ... in full wTransferSize blocks,
+waiting exactly the reported bwPollTimeout on the environment's clock, read back and compare
+(VerifyError with the first differing address), and optionally leave (Set Address + zero-length
+DNLOAD + GETSTATUS; a device that vanishes then is success). A DFU error status is raised as
+DfuStatusError after the device has been cleared back to dfuIDLE, so a retry works.
+"""
+
+from __future__ import annotations
+
+from pydfuse.ops.detach import detach
+from pydfuse.ops.env import Environment, SimEnvironment, sim_environment, usb_environment
+from pydfuse.ops.firmware import FirmwareSource, ImageSource
+from pydfuse.ops.flash import flash
+from pydfuse.ops.progress import Progress
+from pydfuse.ops.records import (
+    AltInfo,
+    DeviceInfo,
+    DeviceSelector,
+    EraseResult,
+    FlashResult,
+    ProgressEvent,
+    TargetResult,
+    UploadResult,
+)
+from pydfuse.ops.session import list_devices
+from pydfuse.ops.transfer import erase, leave, unprotect, upload, upload_all
+
+__all__ = [
+    "AltInfo",
+    "DeviceInfo",
+    "DeviceSelector",
+    "Environment",
+    "EraseResult",
+    "FirmwareSource",
+    "FlashResult",
+    "ImageSource",
+    "Progress",
+    "ProgressEvent",
+    "SimEnvironment",
+    "TargetResult",
+    "UploadResult",
+    "detach",
+    "erase",
+    "flash",
+    "leave",
+    "list_devices",
+    "sim_environment",
+    "unprotect",
+    "upload",
+    "upload_all",
+    "usb_environment",
+]

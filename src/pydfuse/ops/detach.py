@@ -1,0 +1,87 @@
+"""``detach``: switch a run-time device into DFU mode and wait for it (layer: ops).
+
+Imports ``pydfuse.host``, ``pydfuse.errors`` and the sibling ops modules. Follows §1.8 step 1 of
+dfuse-spec.md.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from pydfuse.errors import DeviceNotFoundError, StallError, TransportError
+from pydfuse.host.dfu import DfuClient
+from pydfuse.host.discovery import FoundDevice, choose, scan
+from pydfuse.host.usb import UsbDevice
+from pydfuse.ops.env import Environment
+from pydfuse.ops.records import DeviceInfo, DeviceSelector
+from pydfuse.ops.session import device_info
+
+POLL_INTERVAL_S = 0.1
+DETACH_TIMEOUT_MS = 1000  # wValue of DFU_DETACH, as dfu-util sends it (§1.8)
+
+
+def _dfu_mode_devices(env: Environment) -> list[FoundDevice]:
+    out = []
+    for found, dev in scan(env.resolved_backend()):
+        dev.close()
+        if found.mode == "dfu":
+            out.append(found)
+    return out
+
+
+def _successor(
+    before: list[FoundDevice], after: list[FoundDevice], gone: FoundDevice
+) -> FoundDevice | None:
+    """The DFU-mode device that the detached one became: same serial, same path, or new."""
+    for key in ("serial", "path"):
+        value = getattr(gone, key)
+        if value is not None:
+            hits = [f for f in after if getattr(f, key) == value]
+            if len(hits) == 1:
+                return hits[0]
+    known = {(f.path, f.serial) for f in before}
+    new = [f for f in after if (f.path, f.serial) not in known]
+    return new[0] if len(new) == 1 else None
+
+
+def _send_detach(env: Environment, found: FoundDevice, dev: UsbDevice) -> None:
+    size = max(found.functional.transfer_size, 1)  # unused by DETACH; must only be valid
+    dfu = DfuClient(dev, found.interface, env.clock, transfer_size=size)
+    with suppress(StallError):
+        dfu.get_status()  # a STALL here just means appIDLE (§1.8 step 1)
+    try:
+        dfu.detach(min(found.functional.detach_timeout_ms or DETACH_TIMEOUT_MS, DETACH_TIMEOUT_MS))
+    except TransportError:
+        return  # the device detached at once and left the bus: that is the point
+    if not found.functional.will_detach:
+        dev.reset()  # without bitWillDetach the host must reset the bus (§1.1, §1.8)
+
+
+def detach(env: Environment, selector: DeviceSelector, *, wait_s: float = 5.0) -> DeviceInfo:
+    """DETACH a run-time device (bus reset unless bitWillDetach) and wait up to ``wait_s`` on
+    the environment's clock for its DFU-mode self; a device already in DFU mode is returned."""
+    before = _dfu_mode_devices(env)
+    found, dev = choose(
+        scan(env.resolved_backend()),
+        vid=selector.vid,
+        pid=selector.pid,
+        serial=selector.serial,
+        path=selector.path,
+    )
+    try:
+        if found.mode == "dfu":
+            return device_info(found)
+        _send_detach(env, found, dev)
+    finally:
+        dev.close()
+    deadline = env.clock.monotonic() + wait_s
+    while True:
+        successor = _successor(before, _dfu_mode_devices(env), found)
+        if successor is not None:
+            return device_info(successor)
+        if env.clock.monotonic() >= deadline:
+            raise DeviceNotFoundError(
+                f"{found.describe()} did not come back in DFU mode within {wait_s:g} s",
+                hint="its application may not support DFU_DETACH; start the bootloader by hand",
+            )
+        env.clock.sleep(POLL_INTERVAL_S)

@@ -1,0 +1,62 @@
+"""Where devices come from: real USB (libusb) or a virtual board (layer: ops).
+
+Imports ``pydfuse.host`` and, lazily inside :func:`sim_environment`, ``pydfuse.sim``. Backends
+and clocks are passed in explicitly, never probed (design.md, principle 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydfuse.host.clock import Clock, SystemClock
+from pydfuse.host.usb import libusb_backend
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """A pyusb backend (None = libusb through libusb_package's bundled library) and a clock."""
+
+    backend: Any = None
+    clock: Clock = field(default_factory=SystemClock)
+
+    def resolved_backend(self) -> Any:
+        """The backend to hand to pyusb; loads libusb on first use when none was given."""
+        return self.backend if self.backend is not None else libusb_backend()
+
+
+@dataclass(frozen=True, slots=True)
+class SimEnvironment(Environment):
+    """An environment on a virtual board; ``board`` is the ``pydfuse.sim.board.VirtualBoard``."""
+
+    board: Any = None
+
+
+def usb_environment() -> Environment:
+    """Real hardware: libusb and the system clock."""
+    return Environment(backend=libusb_backend(), clock=SystemClock())
+
+
+@contextmanager
+def sim_environment(profile: str, state_path: Path | None = None) -> Iterator[SimEnvironment]:
+    """A virtual board of ``profile`` (loaded from ``state_path`` if that file exists) behind the
+    simulator's pyusb backend, on the board's virtual clock.
+
+    The board is saved back to ``state_path`` on exit, also after a failure, so the state file
+    always tells the truth about the virtual device.
+    """
+    from pydfuse.sim.backend import get_backend
+    from pydfuse.sim.board import VirtualBoard
+
+    if state_path is not None and Path(state_path).exists():
+        board = VirtualBoard.load(state_path)
+    else:
+        board = VirtualBoard(profile)
+    try:
+        yield SimEnvironment(backend=get_backend(board), clock=board.clock, board=board)
+    finally:
+        if state_path is not None:
+            board.save(state_path)

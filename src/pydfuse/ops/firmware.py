@@ -1,0 +1,90 @@
+"""What to flash: paths, images and DFU files turned into per-alternate jobs (layer: ops).
+
+Imports ``pydfuse.formats`` and ``pydfuse.errors``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+from pydfuse.errors import FormatError, PlanError
+from pydfuse.formats import DfuseFile, DfuSuffix, Image, PlainDfuFile, load_image, read_dfu
+
+
+@dataclass(frozen=True, slots=True)
+class ImageSource:
+    """An image for one alternate (number, or name/prefix; None = the selector's or the first)."""
+
+    image: Image
+    alt: int | str | None = None
+    name: str | None = None
+
+
+FirmwareSource = Union[str, "os.PathLike[str]", Image, ImageSource, DfuseFile, PlainDfuFile]
+"""A path (.dfu: every target to its alternate; plain DFU file; .hex/.s19/.elf; .bin needs an
+address), an :class:`Image` (goes to the selected alternate), an :class:`ImageSource`, or an
+already-read :class:`DfuseFile` / :class:`PlainDfuFile`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One image for one alternate."""
+
+    alt: int | str | None
+    name: str | None
+    image: Image
+
+
+@dataclass(frozen=True, slots=True)
+class Firmware:
+    """Loaded firmware: DfuSe jobs, or the raw payload of a plain DFU file."""
+
+    jobs: tuple[Job, ...] = ()
+    plain: PlainDfuFile | None = None
+    suffix: DfuSuffix | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def load_firmware(source: FirmwareSource, *, address: int | None = None) -> Firmware:
+    """Read ``source`` into :class:`Firmware`; FormatError for unreadable files."""
+    if isinstance(source, ImageSource):
+        return Firmware(jobs=(Job(source.alt, source.name, source.image),))
+    if isinstance(source, Image):
+        return Firmware(jobs=(Job(None, None, source),))
+    if isinstance(source, DfuseFile):
+        return _from_dfuse(source)
+    if isinstance(source, PlainDfuFile):
+        return Firmware(plain=source, suffix=source.suffix, warnings=source.warnings)
+    path = Path(source)
+    if path.suffix.lower() == ".dfu":
+        if address is not None:
+            raise FormatError(
+                "a .dfu file carries its own addresses; an address cannot be given with it",
+                path=str(path),
+            )
+        loaded = read_dfu(path)
+        if isinstance(loaded, DfuseFile):
+            return _from_dfuse(loaded)
+        return Firmware(plain=loaded, suffix=loaded.suffix, warnings=loaded.warnings)
+    return Firmware(jobs=(Job(None, None, load_image(path, address=address)),))
+
+
+def _from_dfuse(dfu: DfuseFile) -> Firmware:
+    jobs = tuple(Job(t.alt, t.name, t.image) for t in dfu.targets if t.elements)
+    if not jobs:
+        raise PlanError("the .dfu file holds no data: nothing to write")
+    return Firmware(jobs=jobs, suffix=dfu.suffix, warnings=tuple(dfu.warnings))
+
+
+def suffix_problem(suffix: DfuSuffix | None, ids: list[tuple[int, int]]) -> str | None:
+    """Why the suffix's VID/PID rule out this device (0xFFFF = any, §4.6, §7.24), else None."""
+    if suffix is None:
+        return None
+    for vid, pid in ids:
+        if suffix.vid in (0xFFFF, vid) and suffix.pid in (0xFFFF, pid):
+            return None
+    wanted = " or ".join(f"{v:04x}:{p:04x}" for v, p in ids)
+    return f"the file is for {suffix.vid:04x}:{suffix.pid:04x}, the device is {wanted}"

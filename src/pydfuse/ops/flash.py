@@ -1,0 +1,217 @@
+"""``flash``: pre-flight, plan, erase each sector once, program runs, verify, leave
+(layer: ops).
+
+Imports ``pydfuse.host``, ``pydfuse.plan``, ``pydfuse.checks``, ``pydfuse.layout``,
+``pydfuse.formats``, ``pydfuse.errors`` and the sibling ops modules. Section numbers refer to
+dfuse-spec.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydfuse.errors import PlanError, VerifyError
+from pydfuse.formats import Image
+from pydfuse.host.dfuse import DfuseClient
+from pydfuse.layout import MemoryMap
+from pydfuse.ops.env import Environment
+from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix_problem
+from pydfuse.ops.plainflash import flash_plain
+from pydfuse.ops.preflight import run_preflight
+from pydfuse.ops.progress import Progress, Tracker, disconnect_context
+from pydfuse.ops.records import AltInfo, DeviceSelector, FlashResult, TargetResult
+from pydfuse.ops.session import Session, open_session
+from pydfuse.plan import Plan, make_plan
+
+
+@dataclass(frozen=True, slots=True)
+class TargetPlan:
+    """One target resolved against the device: alternate, memory map, image and plan."""
+
+    info: AltInfo
+    memory: MemoryMap
+    image: Image
+    plan: Plan
+
+
+def _resolve(
+    session: Session, firmware: Firmware, selector: DeviceSelector
+) -> tuple[list[tuple[AltInfo, Image]], list[str]]:
+    """(alternate, image) per job; with ``selector.alt`` set, only that alternate's jobs."""
+    out: list[tuple[AltInfo, Image]] = []
+    warnings: list[str] = []
+    only = session.alternate(selector.alt) if selector.alt is not None else None
+    for job in firmware.jobs:
+        if job.alt is None:
+            info = only or session.alternate(None)
+        else:
+            info = session.alternate(job.alt)
+            if only is not None and info.alt != only.alt:
+                warnings.append(f"skipped the target for alternate {info.alt} ({info.name})")
+                continue
+        out.append((info, job.image))
+    if not out:
+        raise PlanError("no target of the file is for the selected alternate")
+    merged: dict[int, tuple[AltInfo, Image]] = {}
+    for info, image in out:  # several targets for one alternate: one image, erased once (§4.9)
+        prev = merged.get(info.alt)
+        merged[info.alt] = (info, prev[1].merged_with(image) if prev else image)
+    return [merged[k] for k in sorted(merged)], warnings
+
+
+def plan_targets(
+    session: Session,
+    firmware: Firmware,
+    selector: DeviceSelector,
+    *,
+    force: bool,
+    mass: bool,
+    sram: tuple[int, int] | None = None,
+    app_address: int | None = None,
+) -> tuple[list[TargetPlan], list[str]]:
+    """Resolve, pre-flight check and plan every target of ``firmware`` on the session's device."""
+    pairs, warnings = _resolve(session, firmware, selector)
+    resolved = [(info, session.memory_map(info), image) for info, image in pairs]
+    warnings += run_preflight(
+        resolved, session.all_alternates(), force=force, sram=sram, app_address=app_address
+    )
+    plans = []
+    for index, (info, memory, image) in enumerate(resolved):
+        plan = make_plan(
+            image,
+            memory,
+            transfer_size=session.dfu.transfer_size,
+            force=force,
+            mass_erase=mass and index == 0,  # DfuSe mass erase clears the internal flash (§2.2)
+        )
+        warnings += list(plan.warnings)
+        plans.append(TargetPlan(info, memory, image, plan))
+    return plans, warnings
+
+
+def _erase(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tracker) -> None:
+    t.start("erase", sum(p.plan.bytes_to_erase for p in plans))
+    for tp in plans:
+        session.select(tp.info.alt)
+        if tp.plan.mass_erase:
+            dfuse.mass_erase()
+            t.step(tp.memory.start, tp.plan.bytes_to_erase)
+        for sector in tp.plan.erases:  # each sector once, in address order (§4.9)
+            t.address = sector.address
+            dfuse.erase_page(sector.address)
+            t.step(sector.address, sector.size)
+
+
+def _program(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tracker) -> None:
+    t.start("program", sum(p.plan.bytes_to_write for p in plans))
+    for tp in plans:
+        session.select(tp.info.alt)
+        for run in tp.plan.writes:
+            t.address = run.address
+            dfuse.write(run.address, run.data, t.step)
+
+
+def _verify(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tracker) -> None:
+    t.start("verify", sum(p.plan.bytes_to_write for p in plans))
+    for tp in plans:
+        session.select(tp.info.alt)
+        for run in tp.plan.writes:
+            t.address = run.address
+            actual = dfuse.read(run.address, len(run.data), t.step)
+            if actual != run.data:
+                index = first_difference(run.data, actual)
+                raise VerifyError(
+                    run.address + index,
+                    run.data[index],
+                    actual[index],
+                    hint="the memory did not take the data; erase it and flash again",
+                )
+
+
+def first_difference(expected: bytes, actual: bytes) -> int:
+    """Index of the first byte that differs (equal lengths assumed)."""
+    return next(i for i, (a, b) in enumerate(zip(expected, actual, strict=False)) if a != b)
+
+
+def flash(
+    env: Environment,
+    selector: DeviceSelector,
+    firmware: FirmwareSource,
+    *,
+    address: int | None = None,
+    verify: bool = True,
+    leave: bool = False,
+    leave_address: int | None = None,
+    mass_erase: bool = False,
+    force: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    sram: tuple[int, int] | None = None,
+    app_address: int | None = None,
+) -> FlashResult:
+    """Write ``firmware`` to the selected device (see the package docstring for the steps).
+
+    Raises PlanError (refused placement; nothing written), DfuStatusError (after clearing the
+    device back to dfuIDLE), VerifyError (first differing address), TransportError subclasses.
+    """
+    loaded = load_firmware(firmware, address=address)
+    with open_session(env, selector, recover=not dry_run) as session:
+        problem = suffix_problem(loaded.suffix, [(session.found.vid, session.found.pid)])
+        if not session.found.dfuse:
+            return flash_plain(
+                session,
+                loaded,
+                problem,
+                verify=verify,
+                force=force,
+                dry_run=dry_run,
+                tracker=Tracker(progress),
+            )
+        plans, warnings = plan_targets(
+            session,
+            loaded,
+            selector,
+            force=force,
+            mass=mass_erase,
+            sram=sram,
+            app_address=app_address,
+        )
+        warnings = list(loaded.warnings) + warnings
+        if problem is not None:
+            warnings.append(problem)  # ST's own tools write PID 0x0000 (§4.9): warn, do not refuse
+        started = env.clock.monotonic()
+        tracker = Tracker(progress)
+        left = False
+        if not dry_run:
+            dfuse = session.dfuse
+            with disconnect_context(tracker):
+                _erase(session, dfuse, plans, tracker)
+                _program(session, dfuse, plans, tracker)
+                if verify:
+                    _verify(session, dfuse, plans, tracker)
+            if leave:
+                target = leave_address if leave_address is not None else plans[0].image.start
+                left = dfuse.leave(target)
+        return FlashResult(
+            device=session.found.describe(),
+            targets=tuple(_target_result(tp, verify and not dry_run) for tp in plans),
+            mass_erased=any(tp.plan.mass_erase for tp in plans) and not dry_run,
+            verified=(True if verify else None) if not dry_run else None,
+            left=left,
+            dry_run=dry_run,
+            elapsed_s=env.clock.monotonic() - started,
+            warnings=tuple(warnings),
+            plans=tuple(tp.plan for tp in plans),
+        )
+
+
+def _target_result(tp: TargetPlan, verified: bool) -> TargetResult:
+    return TargetResult(
+        alt=tp.info.alt,
+        name=tp.info.name,
+        bytes_written=tp.plan.bytes_to_write,
+        erased_sectors=tuple(s.address for s in tp.plan.erases),
+        runs=tuple((w.address, len(w)) for w in tp.plan.writes),
+        verified=True if verified else None,
+        warnings=tp.plan.warnings,
+    )

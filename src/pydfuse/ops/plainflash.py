@@ -1,0 +1,100 @@
+"""``flash`` on a plain DFU 1.1 device (bcdDFU != 0x011A): one payload, no addresses
+(layer: ops).
+
+Imports ``pydfuse.host``, ``pydfuse.errors`` and the sibling ops modules. Follows §1.7, §1.8 and
+the suffix rule of §4.6 / §7.24 of dfuse-spec.md.
+"""
+
+from __future__ import annotations
+
+from pydfuse.errors import PlanError, ProtocolError, VerifyError
+from pydfuse.host import plain as plain_dfu
+from pydfuse.ops.firmware import Firmware
+from pydfuse.ops.progress import Tracker, disconnect_context
+from pydfuse.ops.records import FlashResult, TargetResult
+from pydfuse.ops.session import Session
+
+
+def plain_payload(firmware: Firmware) -> bytes:
+    """The bytes to send: a plain DFU file's payload, or a single contiguous image."""
+    if firmware.plain is not None:
+        return firmware.plain.payload
+    if len(firmware.jobs) != 1 or len(firmware.jobs[0].image) != 1:
+        raise PlanError(
+            "a plain DFU device takes one contiguous firmware blob; this input has several "
+            "targets or segments",
+            hint="flash a plain DFU file (firmware + suffix) or a single .bin",
+        )
+    return firmware.jobs[0].image.segments[0].data
+
+
+def flash_plain(
+    session: Session,
+    firmware: Firmware,
+    suffix_problem: str | None,
+    *,
+    verify: bool,
+    force: bool,
+    dry_run: bool,
+    tracker: Tracker,
+) -> FlashResult:
+    """Download, manifest and (if the device stays usable and can upload) verify."""
+    payload = plain_payload(firmware)
+    warnings = list(firmware.warnings)
+    if suffix_problem is not None:
+        if not force:
+            raise PlanError(
+                f"refusing the file: {suffix_problem} (§4.6: the suffix IDs must be ffff or match)",
+                hint="use the file made for this device, or --force if you are sure",
+            )
+        warnings.append(f"FORCED: {suffix_problem}")
+    found = session.found
+    clock = session.env.clock
+    started = clock.monotonic()
+    alive, verified = True, None
+    if not dry_run:
+        tracker.start("program", len(payload))
+        with disconnect_context(tracker):
+            alive = plain_dfu.download(
+                session.dfu,
+                payload,
+                will_detach=found.functional.will_detach,
+                progress=tracker.step,
+            )
+            if verify and alive and found.functional.can_upload:
+                tracker.start("verify", len(payload))
+                actual = plain_dfu.upload(session.dfu, limit=len(payload), progress=tracker.step)
+                _compare(payload, actual)
+                verified = True
+        if verify and verified is None:
+            warnings.append("not verified: the device cannot upload or left DFU mode")
+    info = session.alternate(session.current_alt)
+    target = TargetResult(
+        alt=info.alt,
+        name=info.name,
+        bytes_written=len(payload),
+        erased_sectors=(),
+        runs=((0, len(payload)),),
+        verified=verified,
+    )
+    return FlashResult(
+        device=found.describe(),
+        targets=(target,),
+        mass_erased=False,
+        verified=verified,
+        left=not alive,
+        dry_run=dry_run,
+        elapsed_s=clock.monotonic() - started,
+        warnings=tuple(warnings),
+    )
+
+
+def _compare(expected: bytes, actual: bytes) -> None:
+    for index, (want, got) in enumerate(zip(expected, actual, strict=False)):
+        if want != got:
+            raise VerifyError(index, want, got, hint="flash it again; the device did not keep it")
+    if len(actual) < len(expected):
+        raise ProtocolError(
+            f"verify read only {len(actual)} of {len(expected)} bytes back",
+            hint="the device may not support reading back; flash with verify off",
+        )

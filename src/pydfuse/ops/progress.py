@@ -1,0 +1,51 @@
+"""Progress events and "where were we" for error messages (layer: ops).
+
+Imports ``pydfuse.errors`` and the sibling ``records``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pydfuse.errors import DeviceDisconnectedError
+from pydfuse.ops.records import Phase, ProgressEvent
+
+Progress = Callable[[ProgressEvent], None]
+
+
+@dataclass(slots=True)
+class Tracker:
+    """Where a running operation is, for progress events and for error messages."""
+
+    progress: Progress | None
+    phase: Phase = "erase"
+    done: int = 0
+    total: int = 0
+    address: int | None = None
+
+    def start(self, phase: Phase, total: int) -> None:
+        self.phase, self.done, self.total, self.address = phase, 0, total, None
+
+    def step(self, address: int, n_bytes: int) -> None:
+        self.done += n_bytes
+        self.address = address
+        if self.progress is not None:
+            self.progress(ProgressEvent(self.phase, self.done, self.total, address))
+
+    def where(self) -> str:
+        at = f" at 0x{self.address:08x}" if self.address is not None else ""
+        return f"{self.phase}{at} ({self.done} of {self.total} bytes done)"
+
+
+@contextmanager
+def disconnect_context(tracker: Tracker) -> Iterator[None]:
+    """Say where we were when the device dropped off the bus."""
+    try:
+        yield
+    except DeviceDisconnectedError as exc:
+        raise DeviceDisconnectedError(
+            f"the device disconnected during {tracker.where()}; its memory is only partly written",
+            hint="reconnect the board in DFU mode and run the same command again",
+        ) from exc

@@ -1,0 +1,240 @@
+"""Values the public verbs take and return: selectors, device info, progress, results
+(layer: ops).
+
+Imports ``pydfuse.host``, ``pydfuse.layout``, ``pydfuse.formats``, ``pydfuse.spec``. Every record
+is a frozen slotted dataclass; results have ``to_dict()`` for ``--json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydfuse.formats import Image
+from pydfuse.host.discovery import FoundDevice
+from pydfuse.layout import MemoryMap
+from pydfuse.plan import Plan
+from pydfuse.spec import Attributes
+
+Phase = Literal["erase", "program", "verify", "upload"]
+
+
+def _hex(value: int | None) -> str | None:
+    return None if value is None else f"0x{value:08x}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSelector:
+    """Which device (and alternate) to use; every given field must match.
+
+    ``alt`` is a number or the name / unique prefix of an alternate's memory name
+    ("Internal Flash", "spi"). ``path`` is the bus path "bus-port.port".
+    """
+
+    vid: int | None = None
+    pid: int | None = None
+    serial: str | None = None
+    path: str | None = None
+    alt: int | str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """Progress of one phase: ``done_bytes`` of ``total_bytes``, last block at ``address``."""
+
+    phase: Phase
+    done_bytes: int
+    total_bytes: int
+    address: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AltInfo:
+    """One alternate setting: its string, memory name and parsed layout (None if unparsable)."""
+
+    alt: int
+    name: str
+    layout: str
+    memory_map: MemoryMap | None
+
+    def to_dict(self) -> dict[str, Any]:
+        regions = []
+        if self.memory_map is not None:
+            for region in self.memory_map.regions:
+                regions.append(
+                    {
+                        "address": _hex(region.address),
+                        "size": region.size,
+                        "groups": [
+                            {"count": g.count, "size": g.size, "type": g.to_string()[-1]}
+                            for g in region.groups()
+                        ],
+                    }
+                )
+        return {"alt": self.alt, "name": self.name, "layout": self.layout, "regions": regions}
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """What ``dfuse list`` shows about one DFU interface."""
+
+    vid: int
+    pid: int
+    serial: str | None
+    path: str
+    mode: str  # "dfu" or "runtime"
+    dfu_version: str  # "1.1a" for DfuSe
+    dfuse: bool
+    transfer_size: int
+    attributes: Attributes
+    detach_timeout_ms: int
+    manufacturer: str | None
+    product: str | None
+    bcd_device: int
+    alternates: tuple[AltInfo, ...]
+
+    @property
+    def id_text(self) -> str:
+        return f"{self.vid:04x}:{self.pid:04x}"
+
+    @classmethod
+    def from_found(cls, found: FoundDevice, alternates: tuple[AltInfo, ...]) -> DeviceInfo:
+        fd = found.functional
+        return cls(
+            vid=found.vid,
+            pid=found.pid,
+            serial=found.serial,
+            path=found.path,
+            mode=found.mode,
+            dfu_version=fd.version_text,
+            dfuse=fd.is_dfuse,
+            transfer_size=fd.transfer_size,
+            attributes=fd.attributes,
+            detach_timeout_ms=fd.detach_timeout_ms,
+            manufacturer=found.manufacturer,
+            product=found.product,
+            bcd_device=found.bcd_device,
+            alternates=alternates,
+        )
+
+    def attribute_names(self) -> list[str]:
+        return [a.name.lower() for a in Attributes if a in self.attributes and a.name]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id_text,
+            "vid": self.vid,
+            "pid": self.pid,
+            "serial": self.serial,
+            "path": self.path,
+            "mode": self.mode,
+            "dfu_version": self.dfu_version,
+            "dfuse": self.dfuse,
+            "transfer_size": self.transfer_size,
+            "attributes": self.attribute_names(),
+            "detach_timeout_ms": self.detach_timeout_ms,
+            "manufacturer": self.manufacturer,
+            "product": self.product,
+            "bcd_device": f"0x{self.bcd_device:04x}",
+            "alternates": [a.to_dict() for a in self.alternates],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult:
+    """What happened to one target (alternate) of a flash."""
+
+    alt: int
+    name: str
+    bytes_written: int
+    erased_sectors: tuple[int, ...]  # sector addresses, each erased once
+    runs: tuple[tuple[int, int], ...]  # (address, length) programmed with one Set Address each
+    verified: bool | None  # None: not verified
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alt": self.alt,
+            "name": self.name,
+            "bytes_written": self.bytes_written,
+            "erased_sectors": [_hex(a) for a in self.erased_sectors],
+            "runs": [{"address": _hex(a), "length": n} for a, n in self.runs],
+            "verified": self.verified,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FlashResult:
+    """Outcome of :func:`pydfuse.ops.flash`. ``elapsed_s`` is read from the environment's clock
+    (virtual time on the simulator, real time on hardware)."""
+
+    device: str
+    targets: tuple[TargetResult, ...]
+    mass_erased: bool
+    verified: bool | None
+    left: bool
+    dry_run: bool
+    elapsed_s: float
+    warnings: tuple[str, ...] = ()
+    plans: tuple[Plan, ...] = ()  # what was (or, with dry_run, would be) done, per target
+
+    @property
+    def bytes_written(self) -> int:
+        """Bytes programmed (with ``dry_run``: bytes that would be programmed)."""
+        return sum(t.bytes_written for t in self.targets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "targets": [t.to_dict() for t in self.targets],
+            "bytes_written": self.bytes_written,
+            "mass_erased": self.mass_erased,
+            "verified": self.verified,
+            "left": self.left,
+            "dry_run": self.dry_run,
+            "elapsed_s": round(self.elapsed_s, 6),
+            "warnings": list(self.warnings),
+            "plan": [line for plan in self.plans for line in plan.describe()],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    """Memory read from one alternate."""
+
+    alt: int
+    name: str
+    image: Image
+    elapsed_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alt": self.alt,
+            "name": self.name,
+            "bytes": self.image.size,
+            "segments": [{"address": _hex(s.address), "length": len(s)} for s in self.image],
+            "elapsed_s": round(self.elapsed_s, 6),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EraseResult:
+    """Sectors erased on one alternate (or a mass erase)."""
+
+    alt: int
+    name: str
+    mass: bool
+    erased_sectors: tuple[int, ...] = field(default=())
+    erased_bytes: int = 0
+    elapsed_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "alt": self.alt,
+            "name": self.name,
+            "mass": self.mass,
+            "erased_sectors": [_hex(a) for a in self.erased_sectors],
+            "erased_bytes": self.erased_bytes,
+            "elapsed_s": round(self.elapsed_s, 6),
+        }

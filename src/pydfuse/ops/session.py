@@ -1,0 +1,119 @@
+"""Opening one DFU device for a verb: selection, alternates, layouts, recovery (layer: ops).
+
+Imports ``pydfuse.host``, ``pydfuse.layout``, ``pydfuse.errors`` and the sibling ``records``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pydfuse.errors import DeviceNotFoundError, FormatError, PlanError, ProtocolError
+from pydfuse.host.dfu import DfuClient
+from pydfuse.host.dfuse import DfuseClient
+from pydfuse.host.discovery import Alternate, FoundDevice, choose, resolve_alternate, scan
+from pydfuse.host.usb import UsbDevice
+from pydfuse.layout import MemoryMap, parse_layout
+from pydfuse.ops.env import Environment
+from pydfuse.ops.records import AltInfo, DeviceInfo, DeviceSelector
+
+
+def alt_info(found: FoundDevice, alternate: Alternate) -> AltInfo:
+    """The alternate with its layout parsed (DfuSe only; None when the string is unusable)."""
+    memory_map: MemoryMap | None = None
+    if found.dfuse and alternate.string.startswith("@"):
+        try:
+            memory_map = parse_layout(alternate.string)
+        except FormatError:
+            memory_map = None
+    return AltInfo(alternate.alt, alternate.name, alternate.string, memory_map)
+
+
+def device_info(found: FoundDevice) -> DeviceInfo:
+    return DeviceInfo.from_found(found, tuple(alt_info(found, a) for a in found.alternates))
+
+
+def list_devices(env: Environment) -> list[DeviceInfo]:
+    """Every DFU interface on the bus (run-time and DFU mode), sorted by bus path."""
+    out = []
+    for found, dev in scan(env.resolved_backend()):
+        out.append(device_info(found))
+        dev.close()
+    return sorted(out, key=lambda d: (d.path, d.id_text))
+
+
+@dataclass(slots=True)
+class Session:
+    """One opened DFU-mode device: its description, client objects and current alternate."""
+
+    found: FoundDevice
+    device: UsbDevice
+    dfu: DfuClient
+    env: Environment
+    current_alt: int | None = None
+
+    @property
+    def dfuse(self) -> DfuseClient:
+        if not self.found.dfuse:
+            raise ProtocolError(
+                f"{self.found.describe()} is a plain DFU {self.found.functional.version_text} "
+                "device, not ST DfuSe (bcdDFU 0x011A)",
+                hint="addresses, erase and leave exist only on DfuSe devices",
+            )
+        return DfuseClient(self.dfu)
+
+    def alternate(self, alt: int | str | None) -> AltInfo:
+        return alt_info(self.found, resolve_alternate(self.found, alt))
+
+    def select(self, alt: int) -> None:
+        """SET_INTERFACE to ``alt`` unless it is already selected."""
+        if alt != self.current_alt:
+            self.device.select(self.found.interface, alt)
+            self.current_alt = alt
+
+    def all_alternates(self) -> tuple[AltInfo, ...]:
+        return tuple(alt_info(self.found, a) for a in self.found.alternates)
+
+    def memory_map(self, info: AltInfo) -> MemoryMap:
+        if info.memory_map is None:
+            raise PlanError(
+                f"alternate {info.alt} ({info.name!r}) has no usable memory layout string "
+                f"({info.layout!r})",
+                hint="addresses cannot be checked on this alternate",
+            )
+        return info.memory_map
+
+
+def _pick(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice, UsbDevice]:
+    return choose(
+        scan(env.resolved_backend()),
+        vid=selector.vid,
+        pid=selector.pid,
+        serial=selector.serial,
+        path=selector.path,
+    )
+
+
+@contextmanager
+def open_session(
+    env: Environment, selector: DeviceSelector, *, recover: bool = True
+) -> Iterator[Session]:
+    """Open the one selected DFU-mode device, select its alternate and bring it to dfuIDLE."""
+    found, dev = _pick(env, selector)
+    try:
+        if found.mode != "dfu":
+            raise DeviceNotFoundError(
+                f"{found.describe()} is running its application, not the DFU bootloader",
+                hint="switch it with `dfuse detach`, or start it with BOOT0 high / the DFU button",
+            )
+        dfu = DfuClient(
+            dev, found.interface, env.clock, transfer_size=found.functional.transfer_size
+        )
+        session = Session(found, dev, dfu, env)
+        session.select(session.alternate(selector.alt).alt)
+        if recover:
+            dfu.recover()  # §7.1: ST devices start in dfuERROR/errFIRMWARE
+        yield session
+    finally:
+        dev.close()

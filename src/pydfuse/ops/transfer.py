@@ -1,0 +1,188 @@
+"""``upload``, ``upload_all``, ``erase``, ``leave``, ``unprotect`` (layer: ops).
+
+Imports ``pydfuse.host``, ``pydfuse.layout``, ``pydfuse.formats``, ``pydfuse.errors`` and the
+sibling ops modules. Section numbers refer to dfuse-spec.md.
+"""
+
+from __future__ import annotations
+
+from pydfuse.errors import PlanError
+from pydfuse.formats import Image, Segment
+from pydfuse.host import plain as plain_dfu
+from pydfuse.layout import MemoryMap, Sector
+from pydfuse.ops.env import Environment
+from pydfuse.ops.progress import Progress, Tracker, disconnect_context
+from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, UploadResult
+from pydfuse.ops.session import Session, open_session
+
+
+def _with_alt(selector: DeviceSelector, alt: int | str | None) -> DeviceSelector:
+    if alt is None:
+        return selector
+    return DeviceSelector(selector.vid, selector.pid, selector.serial, selector.path, alt)
+
+
+def _readable_spans(
+    memory: MemoryMap, address: int | None, length: int | None
+) -> list[tuple[int, int]]:
+    """Readable (start, end) ranges to read: the whole readable memory, or the given range."""
+    if address is None:
+        spans: list[tuple[int, int]] = []
+        for sector in memory.sectors:
+            if not sector.readable:
+                continue
+            if spans and spans[-1][1] == sector.address:
+                spans[-1] = (spans[-1][0], sector.end)
+            else:
+                spans.append((sector.address, sector.end))
+        if not spans:
+            raise PlanError(f"{memory.label} has no readable sectors")
+        return spans
+    if length is None:
+        first = memory.sector_at(address)
+        if first is None:
+            raise PlanError(f"0x{address:08x} is not in {memory.label} ({memory.describe_spans()})")
+        end = first.end
+        while (nxt := memory.sector_at(end)) is not None and nxt.readable:
+            end = nxt.end  # up to the end of the readable run, as dfu-util does (§2.4)
+        length = end - address
+    bad = [s for s in memory.sectors_between(address, address + length) if not s.readable]
+    covered = sum(
+        min(s.end, address + length) - max(s.address, address)
+        for s in memory.sectors_between(address, address + length)
+    )
+    if bad or covered != length:
+        where = bad[0].address if bad else address
+        raise PlanError(
+            f"0x{address:08x}+{length} is not all readable memory of {memory.label}",
+            address=where,
+            hint=f"readable memory: {memory.describe_spans()}",
+        )
+    return [(address, address + length)]
+
+
+def _upload_session(
+    session: Session, info: AltInfo, address: int | None, length: int | None, tracker: Tracker
+) -> Image:
+    if not session.found.dfuse:
+        data = plain_dfu.upload(session.dfu, limit=length, progress=tracker.step)
+        return Image.from_segments([(address or 0, data)])
+    spans = _readable_spans(session.memory_map(info), address, length)
+    tracker.start("upload", sum(end - start for start, end in spans))
+    dfuse = session.dfuse
+    segments = [Segment(s, dfuse.read(s, e - s, tracker.step)) for s, e in spans]
+    return Image.from_segments(segments)
+
+
+def upload(
+    env: Environment,
+    selector: DeviceSelector,
+    *,
+    alt: int | str | None = None,
+    address: int | None = None,
+    length: int | None = None,
+    progress: Progress | None = None,
+) -> UploadResult:
+    """Read memory: the whole readable memory of the alternate, or ``address`` [+ ``length``]."""
+    with open_session(env, _with_alt(selector, alt)) as session:
+        info = session.alternate(session.current_alt)
+        tracker = Tracker(progress)
+        tracker.start("upload", length or 0)
+        started = env.clock.monotonic()
+        with disconnect_context(tracker):
+            image = _upload_session(session, info, address, length, tracker)
+        return UploadResult(info.alt, info.name, image, env.clock.monotonic() - started)
+
+
+def upload_all(
+    env: Environment, selector: DeviceSelector, progress: Progress | None = None
+) -> list[tuple[int, str, Image]]:
+    """Every alternate's readable memory, for a multi-target .dfu: [(alt, name, image)]."""
+    out: list[tuple[int, str, Image]] = []
+    with open_session(env, selector) as session:
+        for alternate in session.found.alternates:
+            info = session.alternate(alternate.alt)
+            session.select(info.alt)
+            tracker = Tracker(progress)
+            with disconnect_context(tracker):
+                image = _upload_session(session, info, None, None, tracker)
+            out.append((info.alt, info.name, image))
+    return out
+
+
+def _erase_sectors(memory: MemoryMap, address: int | None, length: int | None) -> list[Sector]:
+    if address is None:
+        sectors = [s for s in memory.sectors if s.erasable]
+    else:
+        end = address + (length if length is not None else 1)
+        sectors = list(memory.sectors_between(address, end))
+        if not sectors:
+            raise PlanError(f"0x{address:08x} is not in {memory.label} ({memory.describe_spans()})")
+        stuck = [s for s in sectors if not s.erasable]
+        if stuck:
+            raise PlanError(
+                f"sector 0x{stuck[0].address:08x} of {memory.label} is not erasable",
+                address=stuck[0].address,
+                hint="the device marks it read-only (e.g. the bootloader); leave it alone",
+            )
+    if not sectors:
+        raise PlanError(f"{memory.label} has no erasable sectors")
+    return sectors
+
+
+def erase(
+    env: Environment,
+    selector: DeviceSelector,
+    *,
+    alt: int | str | None = None,
+    address: int | None = None,
+    length: int | None = None,
+    mass: bool = False,
+    progress: Progress | None = None,
+) -> EraseResult:
+    """Erase the sectors overlapping ``address`` [+ ``length``] (all erasable sectors of the
+    alternate when no address), each once; or a DfuSe mass erase (§2.2)."""
+    with open_session(env, _with_alt(selector, alt)) as session:
+        info = session.alternate(session.current_alt)
+        dfuse = session.dfuse
+        memory = session.memory_map(info)
+        tracker = Tracker(progress)
+        started = env.clock.monotonic()
+        with disconnect_context(tracker):
+            if mass:
+                tracker.start("erase", memory.size)
+                dfuse.mass_erase()
+                tracker.step(memory.start, memory.size)
+                return EraseResult(
+                    info.alt, info.name, True, (), memory.size, env.clock.monotonic() - started
+                )
+            sectors = _erase_sectors(memory, address, length)
+            tracker.start("erase", sum(s.size for s in sectors))
+            for sector in sectors:
+                tracker.address = sector.address
+                dfuse.erase_page(sector.address)
+                tracker.step(sector.address, sector.size)
+        return EraseResult(
+            info.alt,
+            info.name,
+            False,
+            tuple(s.address for s in sectors),
+            sum(s.size for s in sectors),
+            env.clock.monotonic() - started,
+        )
+
+
+def leave(env: Environment, selector: DeviceSelector, address: int | None = None) -> bool:
+    """Start the application (DfuSe: [Set Address] + zero-length DNLOAD, §2.5; plain DFU: bus
+    reset, §1.6). A device that vanishes is success. Returns True when it left."""
+    with open_session(env, selector) as session:
+        if session.found.dfuse:
+            return session.dfuse.leave(address)
+        session.device.reset()
+        return True
+
+
+def unprotect(env: Environment, selector: DeviceSelector) -> None:
+    """Read Unprotect (0x92): the device mass-erases its flash and resets (§2.2, §7.14)."""
+    with open_session(env, selector) as session:
+        session.dfuse.read_unprotect()
