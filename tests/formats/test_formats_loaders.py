@@ -85,7 +85,9 @@ def test_ihex_unusual_input_falls_back_to_bincopy(tmp_path: Path) -> None:
     assert load_image(path) == Image.from_segments([(0x100, b"hello world")])
     bad = spaced.replace(":0B", ":0C", 1)
     path.write_text(bad)
-    with pytest.raises(FormatError, match=r"a\.ihx, line 1: bad Intel HEX record: .* has wrong size"):
+    with pytest.raises(
+        FormatError, match=r"a\.ihx, line 1: bad Intel HEX record: .* has wrong size"
+    ):
         load_image(path)
 
 
