@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from pydfuse.errors import FormatError
 from pydfuse.formats.dfuse import (
     DEFAULT_TARGET_NAME,
     DFUSE_SIGNATURE,
@@ -64,6 +65,12 @@ def parse_dfu(
     """
     if bytes(data[: len(DFUSE_SIGNATURE)]) == DFUSE_SIGNATURE:
         return DfuseFile.from_bytes(data, path=path)
+    if inspect_suffix(data, path=path) is None:
+        raise FormatError(
+            "not a DFU file: it neither starts with 'DfuSe' nor ends with a DFU suffix",
+            path=path,
+            hint="build a .dfu with dfuse pack, or add a suffix with dfuse suffix add",
+        )
     plain = PlainDfuFile.from_bytes(data, path=path)
     if plain.suffix.bcd_dfu == BCD_DFUSE:
         note = "suffix bcdDFU is 0x011a (DfuSe) but the file has no 'DfuSe' prefix"

@@ -46,14 +46,14 @@ def pack_images(
 
     Raises :class:`FormatError` on overlapping data within an alt or on conflicting names.
     """
-    merged: dict[int, tuple[str | None, Image, str]] = {}
-    labels = iter(sources) if sources is not None else None
+    merged: dict[int, tuple[str | None, Image, tuple[str, ...]]] = {}
+    labels = iter(sources) if sources is not None else iter(())
     for alt, name, image in images:
-        label = next(labels, f"input for alt {alt}") if labels is not None else f"alt {alt}"
+        label = next(labels, f"input {len(merged.get(alt, (0, 0, ()))[2]) + 1} for alt {alt}")
         if alt not in merged:
-            merged[alt] = (name, image, label)
+            merged[alt] = (name, image, (label,))
             continue
-        old_name, old_image, old_label = merged[alt]
+        old_name, old_image, old_labels = merged[alt]
         if name is not None and old_name is not None and name != old_name:
             raise FormatError(
                 f"alt {alt} is named both {old_name!r} and {name!r}",
@@ -63,10 +63,10 @@ def pack_images(
             combined = old_image.merged_with(image)
         except FormatError as error:
             raise FormatError(
-                f"{label} overlaps {old_label} in alt {alt}: {error}",
+                f"{label} overlaps {' or '.join(old_labels)} in alt {alt}: {error}",
                 hint="each address may appear in only one input file",
             ) from None
-        merged[alt] = (old_name if old_name is not None else name, combined, old_label)
+        merged[alt] = (old_name if old_name is not None else name, combined, (*old_labels, label))
     targets = tuple(
         DfuseTarget.from_image(alt, image, name if name is not None else DEFAULT_TARGET_NAME)
         for alt, (name, image, _) in sorted(merged.items())
