@@ -1,9 +1,280 @@
-"""Commands: check, map (layer: cli)."""
+"""Commands: check, map (layer: cli).
+
+Thin click wrappers: load the file (a DfuSe .dfu with its targets, or one HEX/S19/ELF/BIN
+image), take the memories and SRAM range of a board profile, run :func:`pydfuse.checks.
+preflight` or build :mod:`pydfuse.layout.mapview` views, and render the result with rich (or as
+JSON / SVG). Only this layer imports ``pydfuse.sim`` (for the board profiles).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
 import click
+from rich.console import Console
+from rich.text import Text
+
+from pydfuse.checks import CheckReport, TargetImage, preflight
+from pydfuse.cli.context import settings
+from pydfuse.cli.params import ADDRESS
+from pydfuse.cli.render import console, emit_json, hex32, human_size
+from pydfuse.errors import FormatError
+from pydfuse.formats import DfuseFile, Image, PlainDfuFile, atomic_write, detect_format, read_dfu
+from pydfuse.formats import load_image as load_single_image
+from pydfuse.formats.dfuse import read_file_bytes
+from pydfuse.layout import MemoryMap, MemoryRegion, Sector, parse_layout
+from pydfuse.layout.mapview import DESCRIPTIONS, MemoryView, RunKind, bar_cells, memory_view
+from pydfuse.layout.svg import render_svg
+from pydfuse.sim.profiles import PROFILES, AltProfile, BoardProfile, get_profile
+
+UNSAFE_EXIT = 3  # ExitCode.UNSAFE of pydfuse.cli.main (imported lazily there: no import cycle)
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """What the checks need to know about a device: its memories by alternate, SRAM, app."""
+
+    name: str
+    memories: dict[int, MemoryMap]
+    sram: tuple[int, int] | None
+    app_address: int | None
+    transfer_size: int
+
+
+def _memory_of(alt: AltProfile) -> MemoryMap:
+    """The alternate's layout string, or (plain DFU devices report a bare name, §4.8) a map
+    built from the profile's sector groups."""
+    try:
+        return parse_layout(alt.layout)
+    except FormatError:
+        regions = []
+        for group in alt.sectors:
+            sectors = tuple(
+                Sector(group.address + i * group.size, group.size, group.rights)
+                for i in range(group.count)
+            )
+            regions.append(MemoryRegion(group.address, sectors))
+        return MemoryMap(alt.layout, tuple(regions))
+
+
+def board_from_profile(profile: BoardProfile) -> Board:
+    """The :class:`Board` of a virtual board profile."""
+    return Board(
+        name=profile.name,
+        memories={i: _memory_of(alt) for i, alt in enumerate(profile.alternates)},
+        sram=(profile.sram_start, profile.sram_end),
+        app_address=profile.app_address,
+        transfer_size=profile.transfer_size,
+    )
+
+
+def _resolve_board(profile_name: str | None) -> Board:
+    name = profile_name or settings().sim_profile
+    if name is None:
+        known = ", ".join(sorted(PROFILES))
+        raise click.UsageError(
+            f"which board? give --profile BOARD (known: {known}) or --sim PROFILE"
+        )
+    try:
+        return board_from_profile(get_profile(name))
+    except KeyError as error:
+        raise click.BadParameter(str(error.args[0]), param_hint="--profile") from None
+
+
+def _guess_alt(image: Image, memories: dict[int, MemoryMap]) -> int:
+    """For a single image without --alt: the alternate whose memory holds its first byte."""
+    for alt, memory in sorted(memories.items()):
+        if memory.contains(image.start):
+            return alt
+    return 0
+
+
+def load_targets(
+    path: Path, *, address: int | None, alt: int | None, board: Board
+) -> list[TargetImage]:
+    """The images of ``path``: every target of a DfuSe file, or one image for ``alt``."""
+    data = read_file_bytes(path)
+    if detect_format(path, data) == "dfu" or path.suffix.lower() == ".dfu":
+        parsed = read_dfu(path)
+        if isinstance(parsed, DfuseFile):
+            return [
+                TargetImage(t.alt, t.name, t.image)
+                for t in parsed.targets
+                if alt is None or t.alt == alt
+            ]
+        assert isinstance(parsed, PlainDfuFile)
+        start = address if address is not None else board.app_address
+        if start is None:
+            raise click.UsageError("a plain DFU file has no addresses: give --address ADDR")
+        image = Image.from_segments([(start, parsed.payload)])
+    else:
+        image = load_single_image(path, address=address)
+    chosen = alt if alt is not None else _guess_alt(image, board.memories)
+    return [TargetImage(chosen, path.name, image)]
+
+
+# ------------------------------------------------------------------------------------- check
+
+STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def render_report(out: Console, report: CheckReport, *, quiet: bool = False) -> None:
+    """Print a check report: a header per target, its findings, and the verdict."""
+    for target in report.targets:
+        shown = [f for f in target.findings if not quiet or f.severity != "info"]
+        if not quiet:
+            role = ", application" if target.application else ""
+            extent = (
+                f"{hex32(target.start)}..{hex32(target.end - 1)} ({human_size(target.size)})"
+                if target.size
+                else "empty"
+            )
+            out.print(
+                f"target {target.alt} ({target.name}) -> {target.memory or 'no such memory'}: "
+                f"{extent}{role}"
+            )
+            if not shown:
+                out.print(Text("  ok", style="green"))
+        for finding in shown:
+            line = Text(f"  {finding.severity:<7} ", style=STYLES[finding.severity])
+            line.append(f"{finding.code}: ", style="dim")
+            line.append(finding.message)
+            out.print(line)
+    errors, warnings = report.count("error"), report.count("warning")
+    if report.ok:
+        verdict = f"OK: safe to flash ({warnings} warning{'s' if warnings != 1 else ''})"
+        out.print(Text(verdict, style="bold green"))
+    else:
+        out.print(
+            Text(
+                f"UNSAFE: {errors} error{'s' if errors != 1 else ''}, {warnings} "
+                f"warning{'s' if warnings != 1 else ''}; do not flash this file",
+                style="bold red",
+            )
+        )
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--profile", metavar="BOARD", help="Board profile to check against (see `map`).")
+@click.option("--address", type=ADDRESS, help="Load address of a raw .bin (or plain .dfu).")
+@click.option("--alt", type=click.IntRange(0, 255), help="Alternate setting of a single image.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(
+    file: Path, profile: str | None, address: int | None, alt: int | None, as_json: bool
+) -> int:
+    """Check FILE against a board before flashing: placement, bootloader overlap, vector table.
+
+    Exit code 0 when it is safe to flash, 3 when a check found an error.
+    """
+    board = _resolve_board(profile)
+    targets = load_targets(file, address=address, alt=alt, board=board)
+    report = preflight(targets, board.memories, sram=board.sram, app_address=board.app_address)
+    if as_json:
+        emit_json({"file": str(file), "profile": board.name, **report.to_dict()})
+    else:
+        render_report(console(), report, quiet=settings().quiet)
+    return 0 if report.ok else UNSAFE_EXIT
+
+
+# --------------------------------------------------------------------------------------- map
+
+CELLS: dict[RunKind, tuple[str, str]] = {
+    "conflict": ("X", "bold red"),
+    "written": ("█", "green"),
+    "erased": ("▒", "green"),
+    "protected": ("▓", "grey50"),
+    "free": ("·", "dim"),
+    "gap": ("≈", "blue"),
+}
+
+
+def _bar(view: MemoryView, width: int) -> Text:
+    bar = Text()
+    for kind in bar_cells(view, width):
+        char, style = CELLS[kind]
+        bar.append(char, style=style)
+    return bar
+
+
+def render_map(out: Console, views: Sequence[MemoryView], *, width: int) -> None:
+    """Draw each memory as a bar with address labels and its runs, then a legend."""
+    for view in views:
+        title = view.name if view.alt is None else f"alt {view.alt}: {view.name}"
+        size = sum(r.size for r in view.runs if r.kind != "gap")
+        out.print(Text(f"{title}  ({human_size(size)})", style="bold"))
+        out.print(_bar(view, width))
+        left, right = hex32(view.start), hex32(view.end - 1)
+        out.print(left + " " * max(width - len(left) - len(right), 1) + right)
+        for run in view.runs:
+            if run.kind in ("free", "gap") and len(view.runs) > 1:
+                continue
+            char, style = CELLS[run.kind]
+            line = Text(f"  {char} ", style=style)
+            line.append(
+                f"{hex32(run.start)}..{hex32(run.end - 1)}  {human_size(run.size):>9}  "
+                f"{DESCRIPTIONS[run.kind]}"
+            )
+            out.print(line)
+        for lo, hi in view.outside:
+            out.print(
+                Text(f"  ! image data outside this memory: {hex32(lo)}..{hex32(hi - 1)}", "red")
+            )
+    legend = Text("legend: ")
+    for kind, (char, style) in CELLS.items():
+        legend.append(char, style=style)
+        legend.append(f" {kind}  ")
+    out.print(legend)
+
+
+def build_views(board: Board, targets: Sequence[TargetImage]) -> list[MemoryView]:
+    """One view per memory of the board, with the targets for its alternate placed in it."""
+    views = []
+    for alt, memory in sorted(board.memories.items()):
+        images = [t.image for t in targets if t.alt == alt]
+        image = Image.from_segments(s for i in images for s in i) if images else None
+        views.append(memory_view(memory, image, alt=alt))
+    return views
+
+
+@click.command(name="map")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--profile", metavar="BOARD", help="Board profile whose memories to draw.")
+@click.option("--address", type=ADDRESS, help="Load address of a raw .bin (or plain .dfu).")
+@click.option("--alt", type=click.IntRange(0, 255), help="Alternate setting of a single image.")
+@click.option(
+    "--svg",
+    "svg_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the drawing as SVG to this file.",
+)
+@click.option("--width", type=click.IntRange(16, 400), default=64, show_default=True)
+def map_command(
+    file: Path,
+    profile: str | None,
+    address: int | None,
+    alt: int | None,
+    svg_path: Path | None,
+    width: int,
+) -> None:
+    """Draw where FILE lands in each memory of a board: protected, written, erased, free."""
+    board = _resolve_board(profile)
+    targets = load_targets(file, address=address, alt=alt, board=board)
+    views = build_views(board, targets)
+    missing = sorted({t.alt for t in targets} - set(board.memories))
+    out = console()
+    render_map(out, views, width=width)
+    for number in missing:
+        out.print(Text(f"target {number}: {board.name} has no alternate {number}", "red"))
+    if svg_path is not None:
+        atomic_write(svg_path, render_svg(views).encode("utf-8"))
+        if not settings().quiet:
+            out.print(f"wrote {svg_path}")
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to ``group``."""
+    group.add_command(check)
+    group.add_command(map_command)
