@@ -222,10 +222,11 @@ def render_map(out: Console, views: Sequence[MemoryView], *, width: int) -> None
             out.print(
                 Text(f"  ! image data outside this memory: {hex32(lo)}..{hex32(hi - 1)}", "red")
             )
-    legend = Text("legend: ")
+    legend = Text("legend:")
     for kind, (char, style) in CELLS.items():
+        legend.append(" " if len(legend) == 7 else "  ")
         legend.append(char, style=style)
-        legend.append(f" {kind}  ")
+        legend.append(f" {kind}")
     out.print(legend)
 
 

@@ -63,7 +63,9 @@ def _sector_runs(sector: Sector, image: Image) -> list[MapRun]:
         return [MapRun(sector.address, sector.end, "free" if sector.writable else "protected")]
     inside: RunKind = "written" if sector.writable else "conflict"
     # Untouched bytes of a touched sector are erased with it (only when it is erased at all).
-    around: RunKind = "erased" if sector.erasable or not sector.writable else "free"
+    around: RunKind = (
+        "protected" if not sector.writable else ("erased" if sector.erasable else "free")
+    )
     runs: list[MapRun] = []
     cursor = sector.address
     for lo, hi in data:
