@@ -1,0 +1,320 @@
+"""A virtual STM32 board: pins, reset, boot decision, bootloader and application (layer: sim).
+
+Imports only ``pydfuse.spec`` and sibling sim modules. The board owns the memories (which survive
+resets), the clock, the statistics and the armed faults; on every boot it builds the USB device
+that is on the bus now: the DfuSe bootloader (§2.9) or the application with its run-time
+identity. :meth:`VirtualBoard.control` is the single entry for transports (the pyusb backend).
+
+Boot rule (§2.9, §5.2, issue #3): DFU mode if the DFU-enable pin (GPIOA_0 / BOOT0) is held, the
+"stay in DFU" flag is set (a run-time DETACH, kept like a backup register), or there is no valid
+application; otherwise jump to the application. An application is valid when word 0 of its
+vector table is a stack pointer in [sram_start, sram_end] and word 1 is a Thumb address (bit 0
+set) inside the flash region that holds the table, from the table's start on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+from pathlib import Path
+from typing import Literal
+
+from pydfuse.sim.bootloader import DfuFunction
+from pydfuse.sim.clock import Clock, RealTimeClock, VirtualClock
+from pydfuse.sim.descriptors import application_device, bootloader_device, uid_serial
+from pydfuse.sim.faults import Faults
+from pydfuse.sim.flash import Memory
+from pydfuse.sim.profiles import BoardProfile, get_profile
+from pydfuse.sim.stats import SimStats, control_transfer_bus_s
+from pydfuse.sim.usbdev import NoResponse, Setup, Stall, UsbDevice
+from pydfuse.spec import State, Status
+
+__all__ = ["DeviceGone", "Running", "TransferTimeout", "VirtualBoard"]
+
+Running = Literal["bootloader", "application", "off"]
+
+# Each board created without a serial gets its own UID (and so its own serial, §2.9).
+_instances = itertools.count(1)
+
+
+class DeviceGone(Exception):
+    """The device is not on the bus (left, detached, reset, unplugged): the host sees ENODEV."""
+
+
+class TransferTimeout(Exception):
+    """The device did not complete the transfer in time: the host sees ETIMEDOUT."""
+
+
+class VirtualBoard:
+    """One simulated board. See the module docstring for the boot rule."""
+
+    def __init__(
+        self,
+        profile: BoardProfile | str,
+        *,
+        serial: str | None = None,
+        clock: Clock | None = None,
+        realtime: bool = False,
+    ) -> None:
+        self.profile = get_profile(profile) if isinstance(profile, str) else profile
+        if clock is None:
+            clock = RealTimeClock() if realtime else VirtualClock()
+        self.clock: Clock = clock
+        self.realtime = realtime
+        if serial is None:
+            uid = self.profile.uid
+            serial = uid_serial((uid[0], uid[1], (uid[2] + next(_instances)) & 0xFFFFFFFF))
+        self.serial = serial
+        self.stats = SimStats()
+        self.faults = Faults()
+        self.memories = [
+            Memory(alt, enforce_readonly=self.profile.enforce_readonly)
+            for alt in self.profile.alternates
+        ]
+        self.dfu_pin_held = False
+        self.stay_in_dfu = False
+        self.running: Running = "off"
+        self.vector_table: int | None = None
+        self.generation = 0  # bumped at every (re-)enumeration: old handles become stale
+        self.usb_connected = False
+        self.usb: UsbDevice | None = None
+        self.dfu: DfuFunction | None = None
+        self._boot()
+
+    def __repr__(self) -> str:
+        return (
+            f"VirtualBoard({self.profile.name!r}, serial={self.serial!r}, running={self.running!r})"
+        )
+
+    # -- pins and resets ---------------------------------------------------------------------
+    def set_dfu_pin(self, held: bool) -> None:
+        """Hold (or release) the DFU-enable pin; it is read at the next reset."""
+        self.dfu_pin_held = held
+
+    def reset(self) -> None:
+        """Press the reset button: drop off the bus and run the boot check again."""
+        self._drop_off_bus()
+        self._boot()
+
+    def power_cycle(self) -> None:
+        """Power off and on: like reset, and the 'stay in DFU' flag is forgotten."""
+        self._drop_off_bus()
+        self.stay_in_dfu = False
+        self.faults.clear()
+        self._boot()
+
+    def unplug(self) -> None:
+        """Pull the cable: the board is off until :meth:`power_cycle`."""
+        self._drop_off_bus()
+        self.running = "off"
+        self.vector_table = None
+        self.dfu = None
+
+    def memory(self, alt: int) -> Memory:
+        """The memory behind alternate setting ``alt`` (back door: read/load for set-up)."""
+        return self.memories[alt]
+
+    @property
+    def app_base(self) -> int:
+        """Where the boot check looks for an application (§2.12 'App address')."""
+        if self.profile.app_address is not None:
+            return self.profile.app_address
+        return self.profile.default_pointer
+
+    # -- boot ---------------------------------------------------------------------------------
+    def app_valid(self, base: int) -> bool:
+        """§5.2 check of the vector table at ``base`` (see module docstring)."""
+        flash = self.memories[0]
+        if not flash.contains(base, 8):
+            return False
+        sp, reset_vector = (int(word) for word in struct.unpack("<II", flash.read(base, 8)))
+        if not self.profile.sram_start <= sp <= self.profile.sram_end:
+            return False
+        if not reset_vector & 1:
+            return False
+        target = reset_vector & ~1
+        region_end = base
+        while (sector := flash.sector_at(region_end)) is not None:
+            region_end = sector.end
+        return base <= target < region_end
+
+    def _boot(self, *, after_bus_reset: bool = False) -> None:
+        self.stats.enumerations += 1
+        stay, self.stay_in_dfu = self.stay_in_dfu, False
+        if not self.dfu_pin_held and not stay and self.app_valid(self.app_base):
+            self._run_application(self.app_base)
+        else:
+            self._start_bootloader(after_bus_reset=after_bus_reset)
+
+    def _start_bootloader(self, *, after_bus_reset: bool = False) -> None:
+        # §2.9 / §7.1: the demo starts in dfuERROR/errFIRMWARE; §1.6: after a bus reset
+        # without valid firmware a DFU 1.1 device reports errFIRMWARE too.
+        in_error = self.profile.starts_in_error or after_bus_reset
+        self.dfu = DfuFunction(
+            self.profile,
+            self.memories,
+            clock=self.clock,
+            stats=self.stats,
+            faults=self.faults,
+            hooks=self,
+            initial_status=Status.ERR_FIRMWARE if in_error else Status.OK,
+        )
+        self.usb = bootloader_device(self.profile, self.serial, self.dfu)
+        self.running = "bootloader"
+        self.vector_table = self._bootloader_vectors()
+        self._attach()
+
+    def _bootloader_vectors(self) -> int:
+        # The demo lives at the start of flash; a ROM bootloader in system memory
+        # (F4: 0x1FFF0000, §5.5).
+        return (
+            0x1FFF0000
+            if self.profile.protected_until == 0 and self.profile.dfuse
+            else (self.memories[0].sectors[0].address)
+        )
+
+    def _run_application(self, base: int) -> None:
+        runtime = self.profile.runtime
+        self.dfu = None
+        if runtime.dfu_runtime:
+            self.dfu = DfuFunction(
+                self.profile,
+                self.memories,
+                clock=self.clock,
+                stats=self.stats,
+                faults=self.faults,
+                hooks=self,
+                runtime=True,
+            )
+        self.usb = application_device(self.profile, self.serial, self.dfu)
+        self.running = "application"
+        self.vector_table = base
+        self._attach()
+
+    def _attach(self) -> None:
+        self.generation += 1
+        self.usb_connected = True
+
+    def _drop_off_bus(self) -> None:
+        self.usb_connected = False
+
+    # -- BoardHooks (called after the status stage of a transfer) ---------------------------
+    def leave(self, address: int) -> None:
+        """DfuSe leave (§2.5): disconnect, then jump (ROM: to the pointer) or reset (demo)."""
+        self._drop_off_bus()
+        if self.profile.app_address is None and self.app_valid(address):
+            self._run_application(address)
+        else:
+            # Demo: NVIC system reset re-runs the boot check (§2.9). ROM: a pointer without a
+            # vector table resets the chip, which boots per the pins (§2.5).
+            self._boot()
+
+    def self_detach(self) -> None:
+        """bitWillDetach: the application re-enumerates as the bootloader (or vice versa)."""
+        self._drop_off_bus()
+        if self.running == "application":
+            self.stay_in_dfu = True
+        self._boot()
+
+    def system_reset(self) -> None:
+        self._drop_off_bus()
+        self._boot()
+
+    def bus_reset(self) -> bool:
+        """A USB bus reset from the host; True if the device re-enumerated as something else."""
+        if not self.usb_connected:
+            raise DeviceGone
+        dfu = self.dfu
+        if dfu is not None:
+            dfu.settle()
+        if self.running == "application":
+            if dfu is not None and dfu.state == State.APP_DETACH:
+                self.stay_in_dfu = True  # §1.6 appDETACH: bus reset -> DFU mode
+                self.reset()
+                return True
+            return False
+        if dfu is not None and (
+            dfu.state == State.DFU_MANIFEST_WAIT_RESET or self.profile.bus_reset_reboots
+        ):
+            before = self.running
+            self._drop_off_bus()
+            self._boot(after_bus_reset=True)
+            return self.running != before
+        return False  # §2.9: the demo re-initialises EP0 only; the DFU state is kept
+
+    # -- transport entry ----------------------------------------------------------------------
+    def control(self, setup: Setup, data: bytes = b"", timeout_ms: int = 0) -> bytes:
+        """Run one control transfer against whatever is on the bus now.
+
+        Raises :class:`DeviceGone`, :class:`TransferTimeout` or ``Stall`` (usbdev).
+        """
+        if not self.usb_connected or self.usb is None:
+            raise DeviceGone
+        fault = self.faults.before_transfer()
+        if fault == "timeout":
+            self._wait_timeout(timeout_ms)
+        if fault == "stall":
+            self.stats.stalls += 1
+            raise Stall
+        self._hold(timeout_ms)
+        if not self.usb_connected:  # the work that just ended detached the device
+            raise DeviceGone
+        payload = len(data) if not setup.is_in else setup.wLength
+        bus_s = control_transfer_bus_s(payload, self.profile.max_packet_size0)
+        self.clock.sleep(bus_s)
+        self.stats.bus_s += bus_s
+        self.stats.transfers += 1
+        try:
+            reply = self.usb.control(setup, data)
+        except Stall:
+            self.stats.stalls += 1
+            raise
+        except NoResponse:
+            self._wait_timeout(timeout_ms)
+        finally:
+            if self.faults.after_transfer():
+                self.unplug()
+        self._run_after_status()
+        return reply
+
+    def _run_after_status(self) -> None:
+        dfu = self.dfu
+        if dfu is None:
+            return
+        actions, dfu.after_status = dfu.after_status, []
+        for action in actions:
+            action()
+
+    def _wait_timeout(self, timeout_ms: int) -> None:
+        self.clock.sleep((timeout_ms or 5000) / 1000.0)
+        raise TransferTimeout
+
+    def _hold(self, timeout_ms: int) -> None:
+        """The USB peripheral NAKs while the flash is busy (§2.6): wait until it is done."""
+        dfu = self.dfu
+        if dfu is None:
+            return
+        busy_until = dfu.busy_until
+        now = self.clock.monotonic()
+        if busy_until is not None and now < busy_until:
+            wait = busy_until - now
+            if timeout_ms and wait > timeout_ms / 1000.0:
+                self.stats.held_s += timeout_ms / 1000.0
+                self._wait_timeout(timeout_ms)
+            self.clock.advance_to(busy_until)
+            self.stats.held_s += wait
+        dfu.settle()
+
+    # -- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the board's persistent state to ``path`` atomically (see sim.state)."""
+        from pydfuse.sim.state import save_board
+
+        save_board(self, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path, *, clock: Clock | None = None) -> VirtualBoard:
+        """A board restored from :meth:`save`'s file; it powers on (boot check) at once."""
+        from pydfuse.sim.state import load_board
+
+        return load_board(Path(path), clock=clock)

@@ -1,0 +1,84 @@
+"""The DFU 1.1 state transition table as data (layer: sim; imports pydfuse.spec).
+
+§1.6 of dfuse-spec.md, one cell per (state, event). The state machine in
+:mod:`pydfuse.sim.bootloader` looks every request up here first, so the table, not scattered
+``if`` statements, decides what is legal; the handlers only run for cells marked ``ACCEPT`` and
+decide the next state there (e.g. DNBUSY vs DNLOAD-IDLE). Tests drive the model through every
+cell and compare with an independent transcription of §1.6.
+
+DfuSe differs in one cell (§2.5): a zero-length DNLOAD in dfuIDLE starts "leave" (dfu-util sends
+ABORT, sees dfuIDLE, and then leaves), which DFU 1.1 stalls. :data:`DFUSE_TABLE` carries it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from types import MappingProxyType
+
+from pydfuse.spec import State
+
+__all__ = ["DFUSE_TABLE", "DFU_TABLE", "EVENTS", "Cell", "Event"]
+
+
+class Event(Enum):
+    """A DFU class request as the table sees it (DNLOAD split by length, §1.6 columns)."""
+
+    DETACH = "DETACH"
+    DNLOAD = "DNLOAD len>0"
+    DNLOAD_ZERO = "DNLOAD len=0"
+    UPLOAD = "UPLOAD"
+    GETSTATUS = "GETSTATUS"
+    CLRSTATUS = "CLRSTATUS"
+    GETSTATE = "GETSTATE"
+    ABORT = "ABORT"
+
+
+EVENTS: tuple[Event, ...] = tuple(Event)
+
+
+class Cell(Enum):
+    """What the table says about one request in one state."""
+
+    ACCEPT = "accept"  # a handler runs and decides the next state
+    STAY = "stay"  # answered, state unchanged (GETSTATUS / GETSTATE replies)
+    STALL = "stall"  # stall, state and status unchanged
+    STALL_ERROR = "stall->ERR"  # stall, go to dfuERROR with errSTALLEDPKT
+    STALL_APP_IDLE = "stall->appIDLE"  # stall and return to appIDLE
+    NO_RESPONSE = "no response"  # the device does not answer (host times out)
+
+
+_A, _S, _X, _E, _I, _N = (
+    Cell.ACCEPT,
+    Cell.STAY,
+    Cell.STALL,
+    Cell.STALL_ERROR,
+    Cell.STALL_APP_IDLE,
+    Cell.NO_RESPONSE,
+)
+
+# Columns: DETACH, DNLOAD>0, DNLOAD=0, UPLOAD, GETSTATUS, CLRSTATUS, GETSTATE, ABORT (§1.6).
+_ROWS: dict[State, tuple[Cell, ...]] = {
+    State.APP_IDLE: (_A, _X, _X, _X, _S, _X, _S, _X),
+    State.APP_DETACH: (_I, _I, _I, _I, _S, _I, _S, _I),
+    State.DFU_IDLE: (_E, _A, _E, _A, _S, _E, _S, _S),
+    State.DFU_DNLOAD_SYNC: (_E, _E, _E, _E, _A, _E, _S, _E),
+    State.DFU_DNBUSY: (_E, _E, _E, _E, _E, _E, _E, _E),
+    State.DFU_DNLOAD_IDLE: (_E, _A, _A, _E, _S, _E, _S, _A),
+    State.DFU_MANIFEST_SYNC: (_E, _E, _E, _E, _A, _E, _S, _E),
+    State.DFU_MANIFEST: (_E, _E, _E, _E, _E, _E, _E, _E),
+    State.DFU_MANIFEST_WAIT_RESET: (_N, _N, _N, _N, _N, _N, _N, _N),
+    State.DFU_UPLOAD_IDLE: (_E, _E, _E, _A, _S, _E, _S, _A),
+    State.DFU_ERROR: (_X, _X, _X, _X, _S, _A, _S, _X),
+}
+
+DFU_TABLE: Mapping[tuple[State, Event], Cell] = MappingProxyType(
+    {
+        (state, event): cell
+        for state, row in _ROWS.items()
+        for event, cell in zip(EVENTS, row, strict=True)
+    }
+)
+DFUSE_TABLE: Mapping[tuple[State, Event], Cell] = MappingProxyType(
+    {**DFU_TABLE, (State.DFU_IDLE, Event.DNLOAD_ZERO): Cell.ACCEPT}
+)

@@ -1,0 +1,97 @@
+"""Opt-in fault injection for the virtual board (layer: sim; imports pydfuse.spec).
+
+Nothing here fires unless a test asks for it. Faults are one-shot: each armed fault is consumed
+by the first matching event. They let host tests see every DFU status by name, a device that
+vanishes mid-download, a stalled request and a timed-out one, without mocking the host's own
+classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydfuse.spec import Status
+
+__all__ = ["FaultOp", "Faults", "TransferFault"]
+
+FaultOp = Literal["program", "erase", "upload", "command"]
+TransferFault = Literal["stall", "timeout", "disconnect"]
+_OPS = ("program", "erase", "upload", "command")
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    op: str
+    status: Status
+    address: int | None
+
+
+class Faults:
+    """Armed faults of one board. All methods are cheap; ``clear()`` disarms everything."""
+
+    def __init__(self) -> None:
+        self._failures: list[_Failure] = []
+        self._disconnect_in: int | None = None
+        self._next_transfer: list[TransferFault] = []
+
+    def fail_next(self, op: FaultOp, status: Status, address: int | None = None) -> None:
+        """The next ``op`` (at ``address``, or anywhere if None) fails with ``status``.
+
+        ``program`` = a DfuSe data block or plain-DFU block, ``erase`` = page or mass erase,
+        ``upload`` = an UPLOAD of memory, ``command`` = any other DfuSe command (Set Address...).
+        """
+        if op not in _OPS:
+            raise ValueError(f"unknown fault operation {op!r}; use one of {', '.join(_OPS)}")
+        if Status(status) == Status.OK:
+            raise ValueError("a fault needs an error status, not OK")
+        self._failures.append(_Failure(op, Status(status), address))
+
+    def disconnect_after(self, transfers: int) -> None:
+        """Unplug the board after ``transfers`` more control transfers have completed."""
+        if transfers < 0:
+            raise ValueError("transfers must be >= 0")
+        self._disconnect_in = transfers
+
+    def stall_next(self) -> None:
+        """The next control transfer is stalled (EPIPE) before the device sees it."""
+        self._next_transfer.append("stall")
+
+    def timeout_next(self) -> None:
+        """The next control transfer times out (ETIMEDOUT) before the device sees it."""
+        self._next_transfer.append("timeout")
+
+    def clear(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    # -- used by the simulator -------------------------------------------------------------
+    def take_failure(self, op: str, address: int | None, length: int = 1) -> Status | None:
+        """Consume and return the status of the first armed failure matching ``op``."""
+        for i, failure in enumerate(self._failures):
+            if failure.op != op:
+                continue
+            if failure.address is not None and (
+                address is None or not address <= failure.address < address + max(length, 1)
+            ):
+                continue
+            del self._failures[i]
+            return failure.status
+        return None
+
+    def before_transfer(self) -> TransferFault | None:
+        """Called at the start of every control transfer: stall/timeout/disconnect now?"""
+        if self._disconnect_in == 0:
+            self._disconnect_in = None
+            return "disconnect"
+        if self._next_transfer:
+            return self._next_transfer.pop(0)
+        return None
+
+    def after_transfer(self) -> bool:
+        """Called after every completed control transfer; True = unplug the board now."""
+        if self._disconnect_in is not None and self._disconnect_in > 0:
+            self._disconnect_in -= 1
+            if self._disconnect_in == 0:
+                self._disconnect_in = None
+                return True
+        return False

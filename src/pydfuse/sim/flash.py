@@ -1,0 +1,217 @@
+"""Memory semantics and timing of one DFU target (layer: sim; imports pydfuse.spec).
+
+A :class:`Memory` is one alternate setting's storage: sectors with §3.2 rights, erased state
+0xFF, programming per unit (§5.4 F1 half-words, §6.3 SPI pages, §6.4 NOR words, §5.5 F4 words)
+with the rule of its :data:`ProgramRule`, and typical timing from the profile (§6). Storage is
+sparse: a sector that was never written holds no bytes.
+
+Operations return an :class:`OpResult` (status + modeled duration) rather than raising, because
+the DFU state machine reports failures through GETSTATUS, not through exceptions (§2.6).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pydfuse.sim.profiles import AltProfile
+from pydfuse.spec import MemoryRights, Status
+
+__all__ = ["ERASED", "Memory", "OpResult", "Sector"]
+
+ERASED = 0xFF
+
+
+@dataclass(frozen=True, slots=True)
+class Sector:
+    address: int
+    size: int
+    rights: MemoryRights
+
+    @property
+    def end(self) -> int:
+        return self.address + self.size
+
+
+@dataclass(frozen=True, slots=True)
+class OpResult:
+    """Outcome of a program/erase: DFU status, modeled seconds, and what was touched."""
+
+    status: Status
+    duration_s: float
+    units: int = 0  # program units written, or sectors erased
+    address: int | None = None  # where a failure happened, for diagnostics
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Status.OK
+
+
+class Memory:
+    """Storage of one alternate, with the flash rules and timing of its profile."""
+
+    def __init__(self, alt: AltProfile, *, enforce_readonly: bool = True) -> None:
+        self.alt = alt
+        self.enforce_readonly = enforce_readonly
+        sectors = [
+            Sector(g.address + i * g.size, g.size, g.rights)
+            for g in alt.sectors
+            for i in range(g.count)
+        ]
+        self.sectors = tuple(sorted(sectors, key=lambda s: s.address))
+        self._starts = [s.address for s in self.sectors]
+        self._data: dict[int, bytearray] = {}
+
+    # -- geometry -------------------------------------------------------------------------
+    def sector_at(self, address: int) -> Sector | None:
+        i = bisect.bisect_right(self._starts, address) - 1
+        if i >= 0 and address < self.sectors[i].end:
+            return self.sectors[i]
+        return None
+
+    def _span(self, address: int, length: int) -> list[Sector] | None:
+        """Sectors covering [address, address+length), or None if any byte is unmapped."""
+        out: list[Sector] = []
+        cursor, end = address, address + max(length, 1)
+        while cursor < end:
+            sector = self.sector_at(cursor)
+            if sector is None:
+                return None
+            out.append(sector)
+            cursor = sector.end
+        return out
+
+    def contains(self, address: int, length: int = 1) -> bool:
+        return self._span(address, length) is not None
+
+    # -- raw access (back door: ignores rights, needs mapped addresses) ---------------------
+    def read(self, address: int, length: int) -> bytes:
+        """Bytes at ``address``; ``ValueError`` if any of them is outside this memory."""
+        if length < 0 or self._span(address, length) is None:
+            raise ValueError(f"{length} bytes at 0x{address:08X} are outside {self._name}")
+        out = bytearray()
+        cursor, end = address, address + length
+        while cursor < end:
+            sector = self.sector_at(cursor)
+            assert sector is not None
+            stop = min(end, sector.end)
+            block = self._data.get(sector.address)
+            lo, hi = cursor - sector.address, stop - sector.address
+            out += block[lo:hi] if block is not None else bytes([ERASED]) * (hi - lo)
+            cursor = stop
+        return bytes(out)
+
+    def load(self, address: int, data: bytes) -> None:
+        """Store ``data`` as is (test/demo set-up): no rights, no flash rules, no time."""
+        if self._span(address, len(data)) is None:
+            raise ValueError(f"{len(data)} bytes at 0x{address:08X} are outside {self._name}")
+        self._write_raw(address, data)
+
+    def _write_raw(self, address: int, data: bytes) -> None:
+        cursor, end, offset = address, address + len(data), 0
+        while cursor < end:
+            sector = self.sector_at(cursor)
+            assert sector is not None
+            stop = min(end, sector.end)
+            block = self._data.get(sector.address)
+            if block is None:
+                block = self._data[sector.address] = bytearray([ERASED]) * sector.size
+            block[cursor - sector.address : stop - sector.address] = data[
+                offset : offset + stop - cursor
+            ]
+            offset += stop - cursor
+            cursor = stop
+
+    def used_sectors(self) -> Iterator[tuple[int, bytes]]:
+        """(address, contents) of every sector holding anything but 0xFF, address order."""
+        for address in sorted(self._data):
+            block = self._data[address]
+            if block.count(ERASED) != len(block):
+                yield address, bytes(block)
+
+    @property
+    def _name(self) -> str:
+        return repr(self.alt.layout)
+
+    # -- device-side access (rights and flash rules) ---------------------------------------
+    def readable_length(self, address: int, length: int) -> int:
+        """How many of ``length`` bytes from ``address`` the device may read (0 = none)."""
+        cursor, end = address, address + length
+        while cursor < end:
+            sector = self.sector_at(cursor)
+            if sector is None or not self._allowed(sector, MemoryRights.READABLE):
+                break
+            cursor = min(end, sector.end)
+        return cursor - address
+
+    def _allowed(self, sector: Sector, right: MemoryRights) -> bool:
+        return not self.enforce_readonly or bool(sector.rights & right)
+
+    def erase_time_s(self, sector: Sector) -> float:
+        return self.alt.timing.erase_sector_ms.get(sector.size, 0.0) / 1000.0
+
+    def erase(self, address: int) -> OpResult:
+        """Erase the sector containing ``address`` (§2.2: page erase)."""
+        sector = self.sector_at(address)
+        if (
+            sector is None
+            or not self.alt.erasable
+            or not self._allowed(sector, MemoryRights.ERASABLE)
+        ):
+            # §2.6: erase at a non-allowed address -> errTARGET
+            return OpResult(Status.ERR_TARGET, 0.0, address=address)
+        self._data.pop(sector.address, None)
+        return OpResult(Status.OK, self.erase_time_s(sector), units=1, address=sector.address)
+
+    def mass_erase(self) -> OpResult:
+        """Erase every sector the device may erase; protected ('a') sectors survive."""
+        if not self.alt.erasable:
+            return OpResult(Status.ERR_TARGET, 0.0)
+        count = 0
+        for sector in self.sectors:
+            if self._allowed(sector, MemoryRights.ERASABLE):
+                self._data.pop(sector.address, None)
+                count += 1
+        return OpResult(Status.OK, self.alt.timing.mass_erase_ms / 1000.0, units=count)
+
+    def program(self, address: int, data: bytes) -> OpResult:
+        """Program ``data`` at ``address`` unit by unit; stops at the first failing unit."""
+        span = self._span(address, len(data))
+        if span is None or not all(self._allowed(s, MemoryRights.WRITABLE) for s in span):
+            # §2.6: write at a non-allowed address -> errTARGET; nothing is written
+            return OpResult(Status.ERR_TARGET, 0.0, address=address)
+        unit = self.alt.timing.program_unit_bytes
+        unit_s = self.alt.timing.program_unit_us / 1e6
+        first = address - address % unit
+        last = -(-(address + len(data)) // unit) * unit
+        written = 0
+        for start in range(first, last, unit):
+            ok = self._program_unit(start, unit, address, data)
+            written += 1
+            if not ok:
+                return OpResult(Status.ERR_PROG, written * unit_s, written - 1, address=start)
+        return OpResult(Status.OK, written * unit_s, written)
+
+    def _program_unit(self, start: int, unit: int, address: int, data: bytes) -> bool:
+        lo = max(start, address)
+        hi = min(start + unit, address + len(data))
+        if not self.contains(start, unit):  # unit straddles the memory edge: program the part
+            start, unit = lo, hi - lo
+        old = self.read(start, unit)
+        rule = self.alt.program_rule
+        # Bytes of the unit outside ``data``: ST pads with 0xFF (§2.9); on NOR-style memories a
+        # 0xFF leaves a cell unchanged, so we keep the old value there.
+        pad = bytes([ERASED]) * unit if rule == "halfword-erased" else old
+        new = bytearray(pad)
+        new[lo - start : hi - start] = data[lo - address : hi - address]
+        if rule == "halfword-erased":
+            # §5.4 (RM0008): a half-word must be 0xFFFF before programming unless 0x0000 is
+            # written; otherwise PGERR and the half-word is left as it was.
+            for i in range(0, unit - 1, 2):
+                if old[i : i + 2] != b"\xff\xff" and new[i : i + 2] != b"\0\0":
+                    return False
+        elif rule == "clear-bits" and any((o & n) != n for o, n in zip(old, new, strict=True)):
+            return False  # §5.5: only 1 -> 0 without an erase
+        self._write_raw(start, bytes(new))
+        return True
