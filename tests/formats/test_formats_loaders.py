@@ -78,7 +78,10 @@ def test_ihex_checksum_error_names_the_line(tmp_path: Path) -> None:
 
 def test_ihex_unusual_input_falls_back_to_bincopy(tmp_path: Path) -> None:
     text = to_ihex([(0x100, b"hello world")]).decode()
-    spaced = text.replace("\n", "  \r\n")  # trailing blanks: not the fast path's business
+    # Trailing blanks and CRLF are fine for the fast path; indented records are not.
+    crlf = text.replace("\n", "  \r\n")
+    assert parse_ihex_fast(crlf.encode()) == Image.from_segments([(0x100, b"hello world")])
+    spaced = "".join("  " + line for line in crlf.splitlines(keepends=True))
     assert parse_ihex_fast(spaced.encode()) is None
     path = tmp_path / "a.ihx"
     path.write_text(spaced)

@@ -10,19 +10,14 @@ Anything unusual (another record type, data after the end record, odd characters
 
 from __future__ import annotations
 
+import io
+
 from pydfuse.errors import ChecksumError, FormatError
 from pydfuse.formats.image import Image, Segment
 
 __all__ = ["parse_ihex_fast"]
 
 _DATA, _EOF, _EXT_SEGMENT, _START_SEGMENT, _EXT_LINEAR, _START_LINEAR = range(6)
-
-
-def _record_error(
-    path: str | None, line: int, message: str, *, checksum: bool = False
-) -> FormatError:
-    cls = ChecksumError if checksum else FormatError
-    return cls(message, path=path, line=line)
 
 
 def parse_ihex_fast(text: bytes, path: str | None = None) -> Image | None:
@@ -32,54 +27,47 @@ def parse_ihex_fast(text: bytes, path: str | None = None) -> Image | None:
     :class:`FormatError` for a record whose length byte disagrees with the line, for
     overlapping data, or for data beyond 32 bits.
     """
-    try:
-        lines = text.decode("ascii").splitlines()
-    except UnicodeDecodeError:
-        return None
-    runs: list[tuple[int, list[bytes]]] = []  # contiguous runs: (start, chunks)
+    # Lines are read lazily and data goes straight into one bytearray per contiguous run, so
+    # peak memory stays near the size of the HEX text rather than one object per record.
+    runs: list[tuple[int, bytearray]] = []
     run_end = -1
-    base = 0  # extended segment + extended linear address, as bincopy adds them
-    segment_base = linear_base = 0
+    segment_base = linear_base = 0  # bincopy adds both extended bases, and so do we
     ended = False
-    for number, line in enumerate(lines, 1):
-        if not line:
+    for number, raw in enumerate(io.BytesIO(text), 1):
+        if raw[:1] != b":":
+            if raw.strip():
+                return None  # leading blanks, comments, garbage: bincopy decides
             continue
-        if ended or line[0] != ":" or line[-1] in " \t":
+        if ended:
             return None
         try:
-            record = bytes.fromhex(line[1:])
-        except ValueError:
+            record = bytes.fromhex(raw[1:].decode("ascii"))  # ignores the line end
+        except (UnicodeDecodeError, ValueError):
             return None
         if len(record) < 5 or record[0] != len(record) - 5:
-            raise _record_error(
-                path, number, "record length byte does not match the record's length"
+            raise FormatError(
+                "record length byte does not match the record's length", path=path, line=number
             )
         if sum(record) & 0xFF:
             expected = (-sum(record[:-1])) & 0xFF
-            raise _record_error(
-                path,
-                number,
+            raise ChecksumError(
                 f"record checksum is 0x{record[-1]:02x}, expected 0x{expected:02x}",
-                checksum=True,
+                path=path,
+                line=number,
             )
         kind = record[3]
         if kind == _DATA:
-            address = base + ((record[1] << 8) | record[2])
-            if address == run_end:
-                runs[-1][1].append(record[4:-1])
-            else:
-                runs.append((address, [record[4:-1]]))
+            address = segment_base + linear_base + ((record[1] << 8) | record[2])
+            if address != run_end:
+                runs.append((address, bytearray()))
+            runs[-1][1].extend(memoryview(record)[4:-1])
             run_end = address + record[0]
         elif kind == _EXT_LINEAR and record[0] == 2:
             linear_base = ((record[4] << 8) | record[5]) << 16
-            base = segment_base + linear_base
         elif kind == _EXT_SEGMENT and record[0] == 2:
             segment_base = ((record[4] << 8) | record[5]) << 4
-            base = segment_base + linear_base
         elif kind == _EOF:
             ended = True
         elif kind not in (_START_SEGMENT, _START_LINEAR):
             return None
-    return Image.from_segments(
-        (Segment(start, b"".join(chunks)) for start, chunks in runs), source=path
-    )
+    return Image.from_segments((Segment(start, bytes(data)) for start, data in runs), source=path)
