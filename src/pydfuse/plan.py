@@ -8,7 +8,8 @@ Rules (§2.11, §4.9, §7 items 20 and 23 of dfuse-spec.md):
 * every sector the image touches is erased exactly once, in address order, before any write —
   hosts that erase per element or per chunk lose data when elements share a page;
 * sectors that are writable but not erasable (type ``d``/``e``: option bytes, RAM) are written
-  without an erase;
+  without an erase, and so are memories whose ``g`` letters are known to lie (option bytes,
+  OTP, "Device Feature": :func:`pydfuse.layout.apply_quirks`);
 * bytes in sectors without the write right, bytes outside every sector and images larger than
   the memory are refused with :class:`PlanError`. With ``force=True`` they are written anyway
   and each problem becomes a loud line in :attr:`Plan.warnings`: forced non-writable sectors are
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 from pydfuse.errors import PlanError
 from pydfuse.formats.image import Image, Segment
-from pydfuse.layout import MemoryMap, Sector
+from pydfuse.layout import MemoryMap, Sector, apply_quirks
 from pydfuse.layout.placement import (
     format_range,
     format_size,
@@ -188,6 +189,7 @@ def make_plan(
         raise PlanError(f"transfer size must be a positive number of bytes, not {transfer_size}")
     if not image:
         raise PlanError("the image holds no data: nothing to write")
+    memory = apply_quirks(memory)
     warnings: list[str] = []
     for problem in placement_problems(image, memory):
         if not force:

@@ -179,3 +179,24 @@ def test_plan_invariants(
     blocks = list(plan.iter_blocks())
     assert all(0 < len(b) <= transfer_size for b in blocks) and len(blocks) == plan.blocks
     assert Image.from_segments(blocks) == image
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "@Option Bytes  /0x1FFFC000/01*016 g",
+        "@OTP Memory /0x1FFF7800/01*512 g,01*016 g",
+        "@Device Feature/0xFFFF0000/01*004 g",
+    ],
+)
+def test_memories_whose_g_letters_lie_are_written_in_place(layout: str) -> None:
+    # §3.1 (dfu-util forces 'e' for Device Feature), §3.2 (option bytes), OTP cannot be erased
+    memory = parse_layout(layout)
+    plan = make_plan(_image((memory.start, 4)), memory, transfer_size=2048)
+    assert plan.erases == () and plan.bytes_to_erase == 0 and plan.bytes_to_write == 4
+    assert memory.sectors[0].erasable  # the parsed map itself still says what the device said
+
+
+def test_internal_flash_is_not_affected_by_quirks() -> None:
+    plan = make_plan(_image((0x08000000, 4)), F4, transfer_size=2048)
+    assert [s.address for s in plan.erases] == [0x08000000]

@@ -15,13 +15,16 @@ from pydfuse.layout.memory import (
     rights_letter,
 )
 from pydfuse.layout.parse import parse_layout
+from pydfuse.layout.quirks import apply_quirks, writes_in_place
 
 __all__ = [
     "MemoryMap",
     "MemoryRegion",
     "Sector",
     "SectorGroup",
+    "apply_quirks",
     "describe_rights",
     "parse_layout",
     "rights_letter",
+    "writes_in_place",
 ]
