@@ -6,6 +6,7 @@ Layer: checks (beside ``pydfuse.plan``). May import ``pydfuse.layout``, ``pydfus
 
 from __future__ import annotations
 
+from pydfuse.checks.elements import check_element_order, check_target_overlap
 from pydfuse.checks.findings import (
     SEVERITIES,
     CheckReport,
@@ -25,7 +26,9 @@ __all__ = [
     "Severity",
     "TargetImage",
     "TargetReport",
+    "check_element_order",
     "check_placement",
+    "check_target_overlap",
     "check_vector_table",
     "is_application",
     "preflight",

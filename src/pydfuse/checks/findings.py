@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydfuse.formats.image import Image
+from pydfuse.formats.image import Image, Segment
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -37,11 +37,14 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class TargetImage:
-    """One image to check and the alternate setting (memory) it is meant for."""
+    """One image to check and the alternate setting (memory) it is meant for. ``elements``
+    are the DfuSe elements as stored in the file, in file order (empty when unknown); they
+    only serve the element-order check (§4.9)."""
 
     alt: int
     name: str
     image: Image
+    elements: tuple[Segment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

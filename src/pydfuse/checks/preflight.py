@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from pydfuse.checks.elements import check_element_order, check_target_overlap
 from pydfuse.checks.findings import CheckReport, Finding, TargetImage, TargetReport
 from pydfuse.checks.placement import check_placement
 from pydfuse.checks.vectors import check_vector_table
@@ -79,6 +80,7 @@ def _check_target(
     if wrong is not None:
         return [wrong], False
     findings = check_placement(target.image, memory)
+    findings += check_element_order(target, memory)
     application = is_application(target, memory, app_address)
     if application and sram is not None:
         findings += check_vector_table(
@@ -109,8 +111,10 @@ def preflight(
     docstring for how applications are recognised).
     """
     reports: list[TargetReport] = []
-    for target in targets:
+    overlaps = check_target_overlap(targets)
+    for index, target in enumerate(targets):
         findings, application = _check_target(target, memories, sram, app_address)
+        findings = overlaps.get(index, []) + findings
         memory = memories.get(target.alt)
         reports.append(
             TargetReport(

@@ -100,7 +100,7 @@ def load_targets(
         parsed = read_dfu(path)
         if isinstance(parsed, DfuseFile):
             return [
-                TargetImage(t.alt, t.name, t.image)
+                TargetImage(t.alt, t.name, t.image, t.elements)
                 for t in parsed.targets
                 if alt is None or t.alt == alt
             ]
