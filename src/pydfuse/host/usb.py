@@ -26,6 +26,7 @@ from pydfuse.errors import (
 
 # dfu-util uses 5000 ms for every request (§1.2); a control request must finish within 5 s.
 DEFAULT_TIMEOUT_MS = 5000
+US_ENGLISH = 0x0409  # the only LANGID ST devices report (§2.9)
 
 # libusb error codes, for backends that fill backend_error_code but not errno.
 _LIBUSB_IO, _LIBUSB_ACCESS, _LIBUSB_NO_DEVICE, _LIBUSB_NOT_FOUND = -1, -3, -4, -5
@@ -132,13 +133,20 @@ class UsbDevice:
         if index == 0:
             return None
         if index not in self._strings:
+            text = self._read_string(index)
+            if text is None:
+                return None  # not cached: a transient failure must not hide the string forever
+            self._strings[index] = text.split("\x00", 1)[0]
+        return self._strings[index]
+
+    def _read_string(self, index: int) -> str | None:
+        for langid in (None, US_ENGLISH):  # pyusb forgets the language list after one failure
             try:
                 with usb_errors(f"reading string {index}"):
-                    text = usb.util.get_string(self._dev, index)
+                    return str(usb.util.get_string(self._dev, index, langid))
             except (ValueError, StallError, TransportTimeoutError):
-                text = None  # a missing or broken string is not worth failing for
-            self._strings[index] = None if text is None else str(text).split("\x00", 1)[0]
-        return self._strings[index]
+                continue  # a missing or broken string is not worth failing for
+        return None
 
     @property
     def serial(self) -> str | None:

@@ -1,0 +1,12 @@
+"""Fixtures for host/ops tests (helpers live in host_helpers.py)."""
+
+from __future__ import annotations
+
+import pytest
+from host_helpers import Rig, make_rig
+
+
+@pytest.fixture
+def rig() -> Rig:
+    """A virtual STM3210E-EVAL in DFU mode (no application yet) on its own bus."""
+    return make_rig("stm3210e-eval")

@@ -1,0 +1,112 @@
+"""Helpers for host/ops tests: virtual boards behind the simulator's real pyusb backend, a
+request log taken at the pyusb backend boundary, and application images."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydfuse.formats import Image
+from pydfuse.ops import Environment
+from pydfuse.sim.backend import get_backend
+from pydfuse.sim.board import VirtualBoard
+from pydfuse.spec import DfuseCommand, Request
+
+APP_ADDRESS = 0x08003000  # ST demo application address (§2.9)
+SRAM_TOP = 0x20010000  # STM3210E-EVAL: 64 KB SRAM (§2.12)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One control transfer as pyusb handed it to the backend."""
+
+    request_type: int
+    request: int
+    value: int
+    index: int
+    data: bytes | None  # OUT payload; None for IN
+
+    @property
+    def is_dnload(self) -> bool:
+        return self.request_type == 0x21 and self.request == Request.DNLOAD
+
+    def command(self) -> int | None:
+        """The DfuSe command opcode of a wBlockNum-0 DNLOAD (§2.2), else None."""
+        if self.is_dnload and self.value == 0 and self.data:
+            return self.data[0]
+        return None
+
+
+class RecordingBackend:
+    """Delegates every call to the simulator's pyusb backend and logs control transfers.
+
+    Not a mock: the real backend answers everything; this only watches the boundary.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.log: list[Setup] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def ctrl_transfer(
+        self, handle: Any, rt: int, req: int, value: int, index: int, data: Any, timeout: Any
+    ) -> Any:
+        payload = None if rt & 0x80 else bytes(data)
+        self.log.append(Setup(rt, req, value, index, payload))
+        return self._inner.ctrl_transfer(handle, rt, req, value, index, data, timeout)
+
+    def commands(self, opcode: int, length: int | None = None) -> list[int]:
+        """Addresses (or -1 without one) of every logged DfuSe command ``opcode``."""
+        out = []
+        for s in self.log:
+            if s.command() != opcode or s.data is None:
+                continue
+            if length is None or len(s.data) == length:
+                out.append(int.from_bytes(s.data[1:5], "little") if len(s.data) >= 5 else -1)
+        return out
+
+    def set_addresses(self) -> list[int]:
+        return self.commands(DfuseCommand.SET_ADDRESS_POINTER, 5)
+
+    def page_erases(self) -> list[int]:
+        return self.commands(DfuseCommand.ERASE, 5)
+
+    def count(self, request: Request) -> int:
+        return sum(1 for s in self.log if s.request == request and s.request_type in (0x21, 0xA1))
+
+
+@dataclass
+class Rig:
+    """Boards on one simulated bus, the recording backend, and an Environment over both."""
+
+    boards: list[VirtualBoard]
+    backend: RecordingBackend
+    env: Environment = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.env = Environment(backend=self.backend, clock=self.boards[0].clock)
+
+    @property
+    def board(self) -> VirtualBoard:
+        return self.boards[0]
+
+
+def app_image(size: int, address: int = APP_ADDRESS, seed: int = 1) -> Image:
+    """A valid Cortex-M3 application: MSP at the SRAM top, Thumb handlers inside the image."""
+    vectors = [SRAM_TOP] + [(address + 0x200) | 1] * 15
+    head = struct.pack("<16I", *vectors)
+    body = bytes(((i * 131 + seed * 17) >> 3) & 0xFF for i in range(size - len(head)))
+    return Image.from_segments([(address, head + body)])
+
+
+def blob(address: int, size: int, seed: int = 7) -> Image:
+    """Deterministic data that is neither 0xFF nor 0x00 runs."""
+    return Image.from_segments([(address, bytes((i * seed + 11) & 0xFF for i in range(size)))])
+
+
+def make_rig(*boards: VirtualBoard | str) -> Rig:
+    real = [b if isinstance(b, VirtualBoard) else VirtualBoard(b) for b in boards]
+    return Rig(real, RecordingBackend(get_backend(*real)))

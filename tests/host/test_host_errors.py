@@ -1,0 +1,120 @@
+"""DFU error statuses, stalls, timeouts and disconnects, injected by the simulator's faults."""
+
+from __future__ import annotations
+
+import pytest
+from host_helpers import APP_ADDRESS, Rig, app_image
+
+from pydfuse.errors import DeviceDisconnectedError, DfuStatusError, StallError
+from pydfuse.host.dfu import DfuClient
+from pydfuse.host.discovery import choose, scan
+from pydfuse.ops import DeviceSelector, erase, flash, upload
+from pydfuse.spec import State, Status
+
+ANY = DeviceSelector()
+ERRORS = [s for s in Status if s != Status.OK]
+
+
+def device_state(rig: Rig) -> State | int:
+    """GETSTATUS through a fresh host client, without any recovery."""
+    found, dev = choose(scan(rig.env.backend))
+    try:
+        client = DfuClient(dev, found.interface, rig.env.clock, transfer_size=1024)
+        return client.get_status().state
+    finally:
+        dev.close()
+
+
+@pytest.mark.parametrize("status", ERRORS, ids=lambda s: s.name)
+def test_program_error_is_reported_by_name_and_cleared(rig: Rig, status: Status) -> None:
+    bad = APP_ADDRESS + 2048  # the third block
+    rig.board.faults.fail_next("program", status, bad)
+    with pytest.raises(DfuStatusError) as info:
+        flash(rig.env, ANY, app_image(4096))
+    err = info.value
+    assert err.status == status and err.phase == "program" and err.address == bad
+    assert err.state == State.DFU_ERROR
+    assert status.name in str(err) and f"0x{bad:08x}" in str(err)
+    assert device_state(rig) == State.DFU_IDLE
+    # and a retry works
+    assert flash(rig.env, ANY, app_image(4096)).verified is True
+
+
+@pytest.mark.parametrize("status", [Status.ERR_ERASE, Status.ERR_TARGET, Status.ERR_VENDOR])
+def test_erase_error_names_the_sector(rig: Rig, status: Status) -> None:
+    sector = APP_ADDRESS + 0x800
+    rig.board.faults.fail_next("erase", status, sector)
+    with pytest.raises(DfuStatusError) as info:
+        flash(rig.env, ANY, app_image(4096))
+    assert (info.value.status, info.value.phase, info.value.address) == (status, "erase", sector)
+    assert device_state(rig) == State.DFU_IDLE
+
+
+def test_erase_verb_reports_errors_too(rig: Rig) -> None:
+    rig.board.faults.fail_next("erase", Status.ERR_CHECK_ERASED)
+    with pytest.raises(DfuStatusError, match="ERR_CHECK_ERASED"):
+        erase(rig.env, ANY, address=APP_ADDRESS, length=10)
+    assert device_state(rig) == State.DFU_IDLE
+
+
+def test_upload_error_status(rig: Rig) -> None:
+    rig.board.faults.fail_next("command", Status.ERR_ADDRESS)
+    with pytest.raises(DfuStatusError) as info:
+        upload(rig.env, ANY, address=APP_ADDRESS, length=100)
+    assert info.value.phase == "set address" and info.value.address == APP_ADDRESS
+    assert device_state(rig) == State.DFU_IDLE
+
+
+def test_device_disappearing_mid_flash(rig: Rig) -> None:
+    # Let discovery and recovery through, then pull the plug somewhere in the erase/program.
+    rig.board.faults.disconnect_after(40)
+    with pytest.raises(DeviceDisconnectedError) as info:
+        flash(rig.env, ANY, app_image(20_000))
+    message = str(info.value)
+    assert "disconnected during" in message and "partly written" in message
+    assert "0x08" in message  # the address where it happened
+    assert info.value.hint and "reconnect" in info.value.hint
+    assert info.value.__cause__ is not None
+
+
+def test_a_stalled_request_is_a_stall_error(rig: Rig) -> None:
+    found, dev = choose(scan(rig.env.backend))
+    try:
+        client = DfuClient(dev, found.interface, rig.env.clock, transfer_size=1024)
+        rig.board.faults.stall_next()
+        with pytest.raises(StallError) as info:
+            client.get_state()
+        assert info.value.__cause__ is not None  # the pyusb USBError is kept
+    finally:
+        dev.close()
+
+
+def test_a_timed_out_status_poll_is_retried(rig: Rig) -> None:
+    # §7.3 / §2.6: a busy device may NAK a poll past the control timeout; the poll is retried.
+    found, dev = choose(scan(rig.env.backend))
+    try:
+        dfu = DfuClient(dev, found.interface, rig.env.clock, transfer_size=1024)
+        dfu.recover()
+        dfu.download(0, bytes([0x21]) + APP_ADDRESS.to_bytes(4, "little"))
+        first = dfu.get_status()
+        assert first.state == State.DFU_DNBUSY
+        rig.board.faults.timeout_next()
+        final = dfu.wait_ready(first, phase="set address", address=APP_ADDRESS)
+        assert final.state == State.DFU_DNLOAD_IDLE and final.status == Status.OK
+    finally:
+        dev.close()
+
+
+def test_polls_give_up_after_the_retry_budget(rig: Rig) -> None:
+    found, dev = choose(scan(rig.env.backend))
+    try:
+        dfu = DfuClient(dev, found.interface, rig.env.clock, transfer_size=1024)
+        dfu.recover()
+        dfu.download(0, bytes([0x21]) + APP_ADDRESS.to_bytes(4, "little"))
+        first = dfu.get_status()
+        for _ in range(dfu.policy.max_retries + 1):
+            rig.board.faults.stall_next()
+        with pytest.raises(StallError):
+            dfu.wait_ready(first, phase="set address", address=APP_ADDRESS)
+    finally:
+        dev.close()

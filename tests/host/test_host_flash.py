@@ -1,0 +1,117 @@
+"""flash() against the virtual STM3210E-EVAL through real pyusb."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from host_helpers import APP_ADDRESS, Rig, app_image, blob
+
+from pydfuse.errors import PlanError, VerifyError
+from pydfuse.formats import DfuseFile, DfuseTarget
+from pydfuse.ops import DeviceSelector, ImageSource, ProgressEvent, flash
+from pydfuse.spec import Request
+
+ANY = DeviceSelector()
+SPI = 0x00000000
+NOR = 0x64000000
+
+
+def test_flash_single_image_lands_in_internal_flash(rig: Rig) -> None:
+    image = app_image(10_000)
+    result = flash(rig.env, ANY, image)
+    assert rig.board.memory(0).read(APP_ADDRESS, 10_000) == image.segments[0].data
+    assert result.verified is True and not result.dry_run and not result.left
+    (target,) = result.targets
+    assert target.alt == 0 and target.bytes_written == 10_000
+    # 10 000 bytes from 0x08003000 touch 5 pages of 2 KB, each erased exactly once.
+    assert target.erased_sectors == tuple(APP_ADDRESS + 0x800 * i for i in range(5))
+    assert result.to_dict()["bytes_written"] == 10_000
+
+
+def test_each_sector_erased_once_and_one_set_address_per_run(rig: Rig) -> None:
+    # Two runs sharing page 0x08003800: the page must be erased once, before both writes.
+    image = app_image(0x900).merged_with(blob(APP_ADDRESS + 0xA00, 0x500))
+    flash(rig.env, ANY, image)
+    erases = rig.backend.page_erases()
+    assert erases == [APP_ADDRESS, APP_ADDRESS + 0x800]
+    programs = [s for s in rig.backend.log if s.is_dnload and s.value >= 2]
+    set_addresses = rig.backend.set_addresses()
+    # One Set Address per written run, one per verified run: nothing per block.
+    assert set_addresses == [APP_ADDRESS, APP_ADDRESS + 0xA00] * 2
+    # wBlockNum counts 2, 3, ... within a run; every block but a run's last is full size.
+    assert [s.value for s in programs] == [2, 3, 4, 2, 3]
+    assert [len(s.data or b"") for s in programs] == [1024, 1024, 256, 1024, 256]
+    content = rig.board.memory(0).read(APP_ADDRESS, 0xF00)
+    assert content == image.read(APP_ADDRESS, 0xF00)
+
+
+def test_multi_target_dfu_in_one_session(rig: Rig, tmp_path: Path) -> None:
+    internal, spi, nor = app_image(4096), blob(SPI + 0x10000, 3000), blob(NOR, 2500, seed=5)
+    path = tmp_path / "multi.dfu"
+    DfuseFile(
+        targets=(
+            DfuseTarget.from_image(0, internal, "ST..."),
+            DfuseTarget.from_image(1, spi, "SPI"),
+            DfuseTarget.from_image(2, nor, "NOR"),
+        )
+    ).write(path)
+    result = flash(rig.env, ANY, path)
+    assert [t.alt for t in result.targets] == [0, 1, 2]
+    assert rig.board.memory(0).read(APP_ADDRESS, 4096) == internal.segments[0].data
+    assert rig.board.memory(1).read(SPI + 0x10000, 3000) == spi.segments[0].data
+    assert rig.board.memory(2).read(NOR, 2500) == nor.segments[0].data
+    assert result.verified is True
+    assert rig.board.stats.enumerations == 1  # one session: the device was never re-opened
+
+
+def test_image_for_a_named_alternate(rig: Rig) -> None:
+    data = blob(SPI, 1500)
+    flash(rig.env, ANY, ImageSource(data, alt="spi"))
+    assert rig.board.memory(1).read(SPI, 1500) == data.segments[0].data
+
+
+def test_progress_events_cover_every_phase(rig: Rig) -> None:
+    events: list[ProgressEvent] = []
+    flash(rig.env, ANY, app_image(3000), progress=events.append)
+    phases = [e.phase for e in events]
+    assert phases.index("erase") < phases.index("program") < phases.index("verify")
+    last = {e.phase: e for e in events}
+    assert all(e.done_bytes == e.total_bytes for e in last.values())
+    assert last["program"].total_bytes == 3000
+
+
+def test_dry_run_writes_nothing(rig: Rig) -> None:
+    before = rig.board.memory(0).read(APP_ADDRESS, 2048)
+    result = flash(rig.env, ANY, app_image(2048), dry_run=True)
+    assert result.dry_run and result.plans and result.plans[0].erases
+    assert rig.board.memory(0).read(APP_ADDRESS, 2048) == before
+    assert rig.backend.count(Request.DNLOAD) == 0
+
+
+def test_refuses_the_bootloader_area_without_force(rig: Rig) -> None:
+    with pytest.raises(PlanError):
+        flash(rig.env, ANY, app_image(1024, address=0x08000000))
+    assert rig.backend.count(Request.DNLOAD) == 0
+
+
+def test_verify_reports_the_first_differing_address(rig: Rig) -> None:
+    image = app_image(4096)
+    corrupted = APP_ADDRESS + 3000
+
+    def corrupt(event: ProgressEvent) -> None:
+        # A back-door write between programming and verification (a flaky flash cell).
+        if event.phase == "program" and event.done_bytes == event.total_bytes:
+            rig.board.memory(0).load(corrupted, b"\x00")
+
+    with pytest.raises(VerifyError) as info:
+        flash(rig.env, ANY, image, progress=corrupt)
+    assert info.value.address == corrupted
+    assert info.value.expected == image.segments[0].data[3000]
+    assert info.value.actual == 0
+
+
+def test_flash_then_leave_runs_the_application(rig: Rig) -> None:
+    result = flash(rig.env, ANY, app_image(4096), leave=True)
+    assert result.left is True
+    assert rig.board.running == "application"
