@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pydfuse.errors import PlanError
 from pydfuse.formats.image import Image, Segment
@@ -95,6 +96,37 @@ class Plan:
             for offset in range(0, len(write), self.transfer_size):
                 chunk = write.data[offset : offset + self.transfer_size]
                 yield Segment(write.address + offset, chunk)
+
+    def summary(self) -> str:
+        """One line: ``erase 3 sectors (6 KiB), write 5 KiB in 5 blocks, modeled 0.6 s``."""
+        if self.mass_erase:
+            erase = f"mass erase ({format_size(self.bytes_to_erase)})"
+        else:
+            count = len(self.erases)
+            erase = f"erase {count} sector{'s' if count != 1 else ''}"
+            erase += f" ({format_size(self.bytes_to_erase)})" if count else ""
+        text = (
+            f"{erase}, write {format_size(self.bytes_to_write)} in {self.blocks} "
+            f"block{'s' if self.blocks != 1 else ''} of ≤ {self.transfer_size} B"
+        )
+        if self.modeled_time_s is not None:
+            text += f", modeled {self.modeled_time_s:.1f} s"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (addresses as integers)."""
+        return {
+            "memory": self.memory_name.strip(),
+            "transfer_size": self.transfer_size,
+            "mass_erase": self.mass_erase,
+            "erases": [{"address": s.address, "size": s.size} for s in self.erases],
+            "writes": [{"address": w.address, "size": len(w)} for w in self.writes],
+            "blocks": self.blocks,
+            "bytes_to_write": self.bytes_to_write,
+            "bytes_to_erase": self.bytes_to_erase,
+            "modeled_time_s": self.modeled_time_s,
+            "warnings": list(self.warnings),
+        }
 
     def describe(self) -> list[str]:
         """Human-readable lines for ``--dry-run``."""

@@ -38,6 +38,8 @@ def test_good_application_is_safe(tmp_path: Path, capsys: Capsys) -> None:
     assert code == ExitCode.OK
     assert "target 0 (ST...) -> Internal Flash: 0x08003000..0x080037ff (2 KiB), application" in text
     assert "OK: safe to flash (0 warnings)" in text
+    # the plan, timed with the profile's §6.1 flash figures
+    assert "plan: erase 1 sector (2 KiB), write 2 KiB in 2 blocks of ≤ 1024 B, modeled" in text
 
 
 def test_linked_for_0x08000000_loaded_at_0x08003000(tmp_path: Path, capsys: Capsys) -> None:
@@ -107,6 +109,17 @@ def test_json_report(tmp_path: Path, capsys: Capsys) -> None:
     assert data["ok"] is False and data["profile"] == "stm3210e-eval" and data["errors"] == 1
     assert data["targets"][0]["findings"][0]["code"] == "placement.read-only"
     assert data["targets"][0]["findings"][0]["address"] == 0x08000000
+    assert data["targets"][0]["plan"] is None  # unsafe targets get no plan
+    good = _dfu(tmp_path, (0, app_image(0x08003000, size=0x1000)))
+    assert main(["check", good, "--profile", "stm3210e-eval", "--json"]) == ExitCode.OK
+    plan = json.loads(capsys.readouterr().out)["targets"][0]["plan"]
+    assert plan["erases"] == [
+        {"address": 0x08003000, "size": 2048},
+        {"address": 0x08003800, "size": 2048},
+    ]
+    assert plan["writes"] == [{"address": 0x08003000, "size": 0x1000}]
+    assert (plan["blocks"], plan["transfer_size"]) == (4, 1024)
+    assert plan["modeled_time_s"] > 0
 
 
 def test_sim_profile_is_used_and_profile_is_required(tmp_path: Path, capsys: Capsys) -> None:

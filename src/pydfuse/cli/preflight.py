@@ -9,7 +9,7 @@ JSON / SVG). Only this layer imports ``pydfuse.sim`` (for the board profiles).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -27,6 +27,7 @@ from pydfuse.formats.dfuse import read_file_bytes
 from pydfuse.layout import MemoryMap, MemoryRegion, Sector, parse_layout
 from pydfuse.layout.mapview import DESCRIPTIONS, MemoryView, RunKind, bar_cells, memory_view
 from pydfuse.layout.svg import render_svg
+from pydfuse.plan import Plan, PlanTiming, make_plan
 from pydfuse.sim.profiles import PROFILES, AltProfile, BoardProfile, get_profile
 
 UNSAFE_EXIT = 3  # ExitCode.UNSAFE of pydfuse.cli.main (imported lazily there: no import cycle)
@@ -41,6 +42,7 @@ class Board:
     sram: tuple[int, int] | None
     app_address: int | None
     transfer_size: int
+    timings: dict[int, PlanTiming] = field(default_factory=dict)
 
 
 def _memory_of(alt: AltProfile) -> MemoryMap:
@@ -59,6 +61,16 @@ def _memory_of(alt: AltProfile) -> MemoryMap:
         return MemoryMap(alt.layout, tuple(regions))
 
 
+def plan_timing(alt: AltProfile) -> PlanTiming:
+    """The flash timings of one alternate of a profile, for :func:`pydfuse.plan.make_plan`."""
+    return PlanTiming(
+        erase_ms_by_sector_size=dict(alt.timing.erase_sector_ms),
+        program_unit_bytes=alt.timing.program_unit_bytes,
+        program_unit_us=alt.timing.program_unit_us,
+        mass_erase_ms=alt.timing.mass_erase_ms,
+    )
+
+
 def board_from_profile(profile: BoardProfile) -> Board:
     """The :class:`Board` of a virtual board profile."""
     return Board(
@@ -67,6 +79,7 @@ def board_from_profile(profile: BoardProfile) -> Board:
         sram=(profile.sram_start, profile.sram_end),
         app_address=profile.app_address,
         transfer_size=profile.transfer_size,
+        timings={i: plan_timing(alt) for i, alt in enumerate(profile.alternates)},
     )
 
 
@@ -120,9 +133,37 @@ def load_targets(
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def render_report(out: Console, report: CheckReport, *, quiet: bool = False) -> None:
-    """Print a check report: a header per target, its findings, and the verdict."""
-    for target in report.targets:
+def plan_targets(
+    board: Board, targets: Sequence[TargetImage], report: CheckReport
+) -> list[Plan | None]:
+    """The plan of each target that passed its checks (None for the others)."""
+    plans: list[Plan | None] = []
+    for target, result in zip(targets, report.targets, strict=True):
+        memory = board.memories.get(target.alt)
+        if not result.ok or memory is None or not target.image:
+            plans.append(None)
+            continue
+        plans.append(
+            make_plan(
+                target.image,
+                memory,
+                transfer_size=board.transfer_size,
+                timing=board.timings.get(target.alt),
+            )
+        )
+    return plans
+
+
+def render_report(
+    out: Console,
+    report: CheckReport,
+    *,
+    quiet: bool = False,
+    plans: Sequence[Plan | None] = (),
+) -> None:
+    """Print a check report: a header per target, its findings, its plan, and the verdict."""
+    for index, target in enumerate(report.targets):
+        plan = plans[index] if index < len(plans) else None
         shown = [f for f in target.findings if not quiet or f.severity != "info"]
         if not quiet:
             role = ", application" if target.application else ""
@@ -137,6 +178,8 @@ def render_report(out: Console, report: CheckReport, *, quiet: bool = False) -> 
             )
             if not shown:
                 out.print(Text("  ok", style="green"))
+            if plan is not None:
+                out.print(Text(f"  plan: {plan.summary()}", style="dim"))
         for finding in shown:
             line = Text(f"  {finding.severity:<7} ", style=STYLES[finding.severity])
             line.append(f"{finding.code}: ", style="dim")
@@ -172,10 +215,14 @@ def check(
     board = _resolve_board(profile)
     targets = load_targets(file, address=address, alt=alt, board=board)
     report = preflight(targets, board.memories, sram=board.sram, app_address=board.app_address)
+    plans = plan_targets(board, targets, report)
     if as_json:
-        emit_json({"file": str(file), "profile": board.name, **report.to_dict()})
+        data = {"file": str(file), "profile": board.name, **report.to_dict()}
+        for entry, plan in zip(data["targets"], plans, strict=True):
+            entry["plan"] = plan.to_dict() if plan is not None else None
+        emit_json(data)
     else:
-        render_report(console(), report, quiet=settings().quiet)
+        render_report(console(), report, quiet=settings().quiet, plans=plans)
     return 0 if report.ok else UNSAFE_EXIT
 
 
