@@ -266,7 +266,7 @@ class SimBackend(usb.backend.IBackend):  # type: ignore[misc]
         board = dev_handle.live_board()
         setup = Setup(request_type, request, value & 0xFFFF, index & 0xFFFF, length & 0xFFFF)
         try:
-            return board.control(setup, payload, timeout)
+            return board.control(setup, payload, timeout, generation=dev_handle.device.generation)
         except Stall:
             raise _stall() from None
         except TransferTimeout:

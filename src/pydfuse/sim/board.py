@@ -243,13 +243,22 @@ class VirtualBoard:
         return False  # §2.9: the demo re-initialises EP0 only; the DFU state is kept
 
     # -- transport entry ----------------------------------------------------------------------
-    def control(self, setup: Setup, data: bytes = b"", timeout_ms: int = 0) -> bytes:
-        """Run one control transfer against whatever is on the bus now.
+    def control(
+        self,
+        setup: Setup,
+        data: bytes = b"",
+        timeout_ms: int = 0,
+        *,
+        generation: int | None = None,
+    ) -> bytes:
+        """Run one control transfer against the device on the bus now.
 
-        Raises :class:`DeviceGone`, :class:`TransferTimeout` or ``Stall`` (usbdev).
+        ``generation`` (from the enumeration the caller's handle belongs to) makes a transfer
+        through a stale handle fail with :class:`DeviceGone`, also when the device
+        re-enumerates while the request is being held. Raises :class:`DeviceGone`,
+        :class:`TransferTimeout` or ``Stall`` (usbdev); ``timeout_ms`` 0 = no limit (libusb).
         """
-        if not self.usb_connected or self.usb is None:
-            raise DeviceGone
+        self._check_live(generation)
         fault = self.faults.before_transfer()
         if fault == "timeout":
             self._wait_timeout(timeout_ms)
@@ -257,8 +266,8 @@ class VirtualBoard:
             self.stats.stalls += 1
             raise Stall
         self._hold(timeout_ms)
-        if not self.usb_connected:  # the work that just ended detached the device
-            raise DeviceGone
+        self._check_live(generation)  # the work that just ended may have detached the device
+        assert self.usb is not None
         payload = len(data) if not setup.is_in else setup.wLength
         bus_s = control_transfer_bus_s(payload, self.profile.max_packet_size0)
         self.clock.sleep(bus_s)
@@ -277,6 +286,12 @@ class VirtualBoard:
         self._run_after_status()
         return reply
 
+    def _check_live(self, generation: int | None) -> None:
+        if not self.usb_connected or self.usb is None:
+            raise DeviceGone
+        if generation is not None and generation != self.generation:
+            raise DeviceGone
+
     def _run_after_status(self) -> None:
         dfu = self.dfu
         if dfu is None:
@@ -286,6 +301,7 @@ class VirtualBoard:
             action()
 
     def _wait_timeout(self, timeout_ms: int) -> None:
+        # With no limit (0) a real host would hang; we give up after USB's 5 s (§1.2).
         self.clock.sleep((timeout_ms or 5000) / 1000.0)
         raise TransferTimeout
 
