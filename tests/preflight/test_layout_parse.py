@@ -285,3 +285,18 @@ def test_region_built_by_hand_uses_maximal_runs() -> None:
     assert memory.to_string() == "@RAM/0x00000100/03*016 g"
     with pytest.raises(FormatError, match="not contiguous"):
         MemoryRegion(0x100, (Sector(0x100, 16, RWE), Sector(0x120, 16, RWE)))
+
+
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.text(alphabet="@/0x123456789abcdefgKMB *,\x00", max_size=60).map(lambda t: "@" + t),
+    )
+)
+def test_garbage_raises_only_format_error(text: str) -> None:
+    try:
+        memory = parse_layout(text)
+    except FormatError as error:
+        assert "malformed memory layout" in str(error)
+    else:
+        assert parse_layout(memory.to_string()) == memory
