@@ -193,7 +193,8 @@ def _wanted_text(vid: int | None, pid: int | None, serial: str | None, path: str
 
 
 def resolve_alternate(found: FoundDevice, alt: int | str | None) -> Alternate:
-    """The alternate by number, or by name / unique case-insensitive prefix; default: the first."""
+    """The alternate by number, or by name, unique prefix or unique part of the name (case
+    insensitive); default: the first."""
     if not found.alternates:
         raise DeviceNotFoundError(f"{found.describe()} has no DFU alternate settings")
     if alt is None:
@@ -209,7 +210,11 @@ def resolve_alternate(found: FoundDevice, alt: int | str | None) -> Alternate:
         )
     key = alt.strip().lower()
     exact = [a for a in found.alternates if key in (a.name.lower(), a.string.lower())]
-    prefixed = exact or [a for a in found.alternates if a.name.lower().startswith(key)]
+    prefixed = (
+        exact
+        or [a for a in found.alternates if a.name.lower().startswith(key)]
+        or [a for a in found.alternates if key in a.name.lower()]
+    )
     if len(prefixed) == 1:
         return prefixed[0]
     problem = "matches several alternate settings" if prefixed else "matches no alternate setting"
