@@ -85,7 +85,9 @@ def test_svg_structure() -> None:
         "alt 2: NOR Flash : M29W128F",
     ]
     labels = [[t.text for t in g.findall(f"{SVG}text[@class='label']")] for g in memories]
-    assert labels[0][0] == "0x08000000" and labels[0][-1] == "0x0807ffff"
+    assert labels[0] == ["0x08000000", "0x08003000", "0x0807ffff"]  # 2nd on the second row
+    ys = [t.get("y") for t in memories[0].findall(f"{SVG}text[@class='label']")]
+    assert ys[0] == ys[2] != ys[1]
     assert labels[1] == ["0x00000000", "0x007fffff"]
     notes = memories[2].findall(f"{SVG}text[@class='note']")
     assert [n.text for n in notes] == ["image data outside this memory: 0x00000000..0x00000000"]

@@ -32,25 +32,33 @@ COLOURS: dict[RunKind, str] = {
 }
 MARGIN = 10
 BAR_HEIGHT = 28
-ROW_HEIGHT = 86
-LABEL_MIN_SPACING = 70.0
+ROW_HEIGHT = 100
+LABEL_WIDTH = 72.0  # ten characters of 11-px monospace, plus a little air
+LABEL_ROW = 13
 
 
-def _labels(view: MemoryView, placed: list[tuple[MapRun, float, float]]) -> list[tuple[float, int]]:
-    """Address labels: the memory's start and end, and where protected/written/conflict runs
-    begin, dropping any that would overlap the previous one."""
+def _labels(
+    view: MemoryView, placed: list[tuple[MapRun, float, float]]
+) -> list[tuple[float, int, int]]:
+    """Address labels ``(left x, address, row)``, each LABEL_WIDTH wide and left-aligned at the
+    boundary it names (pulled in at the right edge): the memory's start and end and where
+    protected, written, conflicting and unmapped runs begin. A label that would overlap the
+    previous one on the first row goes to the second; one that fits on neither is dropped."""
+    width = placed[-1][2] if placed else 0.0
     wanted: list[tuple[float, int]] = [(0.0, view.start)]
     for run, x0, _ in placed:
         if run.kind in ("conflict", "written", "protected", "gap") and x0 > 0:
             wanted.append((x0, run.start))
-    kept: list[tuple[float, int]] = []
+    wanted.append((width, view.end - 1))
+    free_from = [0.0, 0.0]  # first free x on each row
+    kept: list[tuple[float, int, int]] = []
     for x, address in wanted:
-        if not kept or x - kept[-1][0] >= LABEL_MIN_SPACING:
-            kept.append((x, address))
-    width = placed[-1][2] if placed else 0.0
-    if kept and width - kept[-1][0] < LABEL_MIN_SPACING and len(kept) > 1:
-        kept.pop()
-    kept.append((width, view.end - 1))
+        left = max(min(x, width - LABEL_WIDTH), 0.0)
+        for row in (0, 1):
+            if left >= free_from[row]:
+                kept.append((left, address, row))
+                free_from[row] = left + LABEL_WIDTH
+                break
     return kept
 
 
@@ -71,16 +79,15 @@ def _memory_group(view: MemoryView, index: int, width: float) -> list[str]:
             f"{escape(DESCRIPTIONS[run.kind])}</title></rect>"
         )
     label_y = bar_top + BAR_HEIGHT + 14
-    for x, address in _labels(view, placed):
-        anchor = "start" if x == 0 else ("end" if x >= width else "middle")
+    for x, address, row in _labels(view, placed):
         lines.append(
-            f'  <text class="label" x="{MARGIN + x:.2f}" y="{label_y}" '
-            f'text-anchor="{anchor}">0x{address:08x}</text>'
+            f'  <text class="label" x="{MARGIN + x:.2f}" y="{label_y + row * LABEL_ROW}">'
+            f"0x{address:08x}</text>"
         )
     if view.outside:
         outside = ", ".join(f"0x{a:08x}..0x{b - 1:08x}" for a, b in view.outside)
         lines.append(
-            f'  <text class="note" x="{MARGIN}" y="{label_y + 16}">'
+            f'  <text class="note" x="{MARGIN}" y="{label_y + 2 * LABEL_ROW + 4}">'
             f"image data outside this memory: {escape(outside)}</text>"
         )
     lines.append("</g>")
