@@ -136,3 +136,15 @@ def test_bin_needs_an_address(tmp_path: Path, capsys: Capsys) -> None:
     code, text = _check(capsys, _bin(tmp_path, app_image(0x08003000)))
     assert code == ExitCode.ERROR
     assert "error:" in text
+
+
+def test_plain_dfu_board_and_dfuse_options(tmp_path: Path, capsys: Capsys) -> None:
+    # the plain-dfu profile reports a bare name, not a layout: its sectors come from the profile
+    path = _bin(tmp_path, app_image(0x08000000, sp=0x20005000))
+    assert main(["check", path, "--address", "0x08000000", "--profile", "plain-dfu"]) == 0
+    assert "-> Firmware: 0x08000000..0x080007ff (2 KiB), application" in capsys.readouterr().out
+    dfu = _dfu(tmp_path, (0, app_image(0x08003000)))
+    assert main(["check", dfu, "--address", "0x0", "--profile", "stm3210e-eval"]) == 2
+    assert "--address is for raw images" in capsys.readouterr().err
+    assert main(["check", dfu, "--alt", "1", "--profile", "stm3210e-eval"]) == 2
+    assert "has no target for alt 1" in capsys.readouterr().err

@@ -112,11 +112,16 @@ def load_targets(
     if detect_format(path, data) == "dfu" or path.suffix.lower() == ".dfu":
         parsed = read_dfu(path)
         if isinstance(parsed, DfuseFile):
-            return [
+            if address is not None:
+                raise click.UsageError("--address is for raw images; a DfuSe file has its own")
+            targets = [
                 TargetImage(t.alt, t.name, t.image, t.elements)
                 for t in parsed.targets
                 if alt is None or t.alt == alt
             ]
+            if not targets:
+                raise click.UsageError(f"{path.name} has no target for alt {alt}")
+            return targets
         assert isinstance(parsed, PlainDfuFile)
         start = address if address is not None else board.app_address
         if start is None:
