@@ -184,3 +184,17 @@ def test_sim_environment_saves_the_board_even_after_a_failure(tmp_path: Path) ->
         assert env.board.memory(1).read(SPI + 0x20000, 3000) == b"\xff" * 3000
         back = upload(env, ANY, alt=1, address=SPI + 0x20000, length=16)
         assert back.image == Image.from_segments([(SPI + 0x20000, b"\xff" * 16)])
+
+
+def test_option_bytes_are_written_last_and_the_reset_is_expected() -> None:
+    # §2.6 / §7.14: the ROM writes option bytes and resets without a second GETSTATUS.
+    rig = make_rig("stm32f4-rom")
+    app = app_image(2048, address=0x08000000)
+    options = Image.from_segments([(0x1FFFC000, bytes(range(16)))])
+    path_targets = (ImageSource(options, alt="option"), ImageSource(app, alt=0))
+    result = flash(rig.env, ANY, path_targets[0])
+    assert result.verified is None and not result.left
+    assert any("option bytes" in w for w in result.warnings)
+    assert rig.board.memory(1).read(0x1FFFC000, 16) == bytes(range(16))
+    result = flash(rig.env, ANY, path_targets[1])
+    assert result.verified is True

@@ -13,6 +13,12 @@ from pydfuse.errors import ProtocolError, TransportError
 from pydfuse.host.dfu import DfuClient, StatusRecord
 from pydfuse.spec import DFUSE_DATA_BLOCK_OFFSET, DfuseCommand, State, Status
 
+
+def resets_after_write(memory_name: str) -> bool:
+    """Whether writing this memory resets the device (ST option bytes, §2.6, §7.14)."""
+    return memory_name.strip().lower().startswith("option bytes")
+
+
 # wBlockNum is 16 bits and data blocks start at 2 (§2.3): at most this many blocks per pointer.
 MAX_BLOCKS_PER_POINTER = 0x10000 - DFUSE_DATA_BLOCK_OFFSET
 
@@ -78,12 +84,7 @@ class DfuseClient:
         """Read Unprotect (0x92): mass-erases and resets the device, so only the first GETSTATUS
         is read and the device is not expected to answer again (§2.2, §7.14, "will-reset")."""
         self.dfu.download(0, bytes([DfuseCommand.READ_UNPROTECT]))
-        try:
-            record = self.dfu.get_status()
-        except TransportError:
-            return  # the device reset before answering: that is what 0x92 does
-        if record.status != Status.OK or record.state == State.DFU_ERROR:
-            raise self.dfu.fail(record, phase="read unprotect", address=None)
+        self._last_before_reset(phase="read unprotect", address=None)
 
     def get_commands(self) -> bytes:
         """Supported command opcodes (UPLOAD wBlockNum 0, §2.4); needs dfuIDLE."""
@@ -92,9 +93,20 @@ class DfuseClient:
         return data
 
     # -- data ------------------------------------------------------------------------------------
-    def write(self, address: int, data: bytes, progress: BlockCallback | None = None) -> None:
+    def write(
+        self,
+        address: int,
+        data: bytes,
+        progress: BlockCallback | None = None,
+        *,
+        will_reset: bool = False,
+    ) -> None:
         """Program ``data`` at ``address`` (already erased): ONE Set Address per run, then
-        wBlockNum 2, 3, ... with full wTransferSize blocks (§2.3, incrementing style)."""
+        wBlockNum 2, 3, ... with full wTransferSize blocks (§2.3, incrementing style).
+
+        ``will_reset``: the device resets after the last block (option bytes, §2.6, §7.14), so
+        that block's first GETSTATUS is the last request and a vanished device is success.
+        """
         size = self.transfer_size
         span = size * MAX_BLOCKS_PER_POINTER
         for start in range(0, len(data), span):
@@ -103,9 +115,21 @@ class DfuseClient:
             for n, offset in enumerate(range(start, chunk_end, size)):
                 block = data[offset : min(offset + size, chunk_end)]
                 self.dfu.download(DFUSE_DATA_BLOCK_OFFSET + n, block)
-                self.finish(phase="program", address=address + offset)
+                if will_reset and offset + len(block) == len(data):
+                    self._last_before_reset(phase="program", address=address + offset)
+                else:
+                    self.finish(phase="program", address=address + offset)
                 if progress is not None:
                     progress(address + offset, len(block))
+
+    def _last_before_reset(self, *, phase: str, address: int | None) -> None:
+        """One GETSTATUS that starts the work; then the device resets ("will-reset", §2.2)."""
+        try:
+            record = self.dfu.get_status()
+        except TransportError:
+            return  # it reset before answering
+        if record.status != Status.OK or record.state == State.DFU_ERROR:
+            raise self.dfu.fail(record, phase=phase, address=address)
 
     def read(self, address: int, length: int, progress: BlockCallback | None = None) -> bytes:
         """Read ``length`` bytes at ``address`` in full wTransferSize UPLOAD blocks (§2.4)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydfuse.errors import PlanError, VerifyError
 from pydfuse.formats import Image
-from pydfuse.host.dfuse import DfuseClient
+from pydfuse.host.dfuse import DfuseClient, resets_after_write
 from pydfuse.layout import MemoryMap
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix_problem
@@ -102,13 +102,21 @@ def _erase(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tra
             t.step(sector.address, sector.size)
 
 
-def _program(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tracker) -> None:
+def _program(
+    session: Session,
+    dfuse: DfuseClient,
+    plans: list[TargetPlan],
+    t: Tracker,
+    *,
+    will_reset: bool = False,
+) -> None:
     t.start("program", sum(p.plan.bytes_to_write for p in plans))
     for tp in plans:
         session.select(tp.info.alt)
-        for run in tp.plan.writes:
+        for i, run in enumerate(tp.plan.writes):
             t.address = run.address
-            dfuse.write(run.address, run.data, t.step)
+            last = will_reset and tp is plans[-1] and i == len(tp.plan.writes) - 1
+            dfuse.write(run.address, run.data, t.step, will_reset=last)
 
 
 def _verify(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tracker) -> None:
@@ -126,6 +134,37 @@ def _verify(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tr
                     actual[index],
                     hint="the memory did not take the data; erase it and flash again",
                 )
+
+
+def _resets(tp: TargetPlan) -> bool:
+    return resets_after_write(tp.memory.name)
+
+
+def _execute(
+    session: Session,
+    plans: list[TargetPlan],
+    tracker: Tracker,
+    *,
+    verify: bool,
+    leave: bool,
+    to: int | None,
+) -> tuple[bool, bool]:
+    """Erase, program, verify, leave. Returns (left, reset). A target whose writing resets the
+    device (option bytes, §7.14) is written last, after everything else has been verified."""
+    dfuse = session.dfuse
+    normal = [tp for tp in plans if not _resets(tp)]
+    resetting = [tp for tp in plans if _resets(tp)]
+    with disconnect_context(tracker):
+        _erase(session, dfuse, plans, tracker)
+        _program(session, dfuse, normal, tracker)
+        if verify:
+            _verify(session, dfuse, normal, tracker)
+        if resetting:
+            _program(session, dfuse, resetting, tracker, will_reset=True)
+            return False, True
+    if leave:
+        return dfuse.leave(to if to is not None else plans[0].image.start), False
+    return False, False
 
 
 def first_difference(expected: bytes, actual: bytes) -> int:
@@ -180,23 +219,24 @@ def flash(
         if problem is not None:
             warnings.append(problem)  # ST's own tools write PID 0x0000 (§4.9): warn, do not refuse
         started = env.clock.monotonic()
-        tracker = Tracker(progress)
-        left = False
+        left, reset = False, False
         if not dry_run:
-            dfuse = session.dfuse
-            with disconnect_context(tracker):
-                _erase(session, dfuse, plans, tracker)
-                _program(session, dfuse, plans, tracker)
-                if verify:
-                    _verify(session, dfuse, plans, tracker)
-            if leave:
-                target = leave_address if leave_address is not None else plans[0].image.start
-                left = dfuse.leave(target)
+            left, reset = _execute(
+                session, plans, Tracker(progress), verify=verify, leave=leave, to=leave_address
+            )
+        if reset:
+            warnings.append(
+                "the device reset itself after its option bytes were written (§7.14): they were "
+                "not read back" + (" and leave was not needed" if leave else "")
+            )
+        targets = tuple(
+            _target_result(tp, verify and not dry_run and not _resets(tp)) for tp in plans
+        )
         return FlashResult(
             device=session.found.describe(),
-            targets=tuple(_target_result(tp, verify and not dry_run) for tp in plans),
+            targets=targets,
             mass_erased=any(tp.plan.mass_erase for tp in plans) and not dry_run,
-            verified=(True if verify else None) if not dry_run else None,
+            verified=True if any(t.verified for t in targets) else None,
             left=left,
             dry_run=dry_run,
             elapsed_s=env.clock.monotonic() - started,
