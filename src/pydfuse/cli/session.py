@@ -1,0 +1,96 @@
+"""Device selection options and the environment (USB or virtual board) for device commands
+(layer: cli).
+
+``-d VID:PID``, ``-S SERIAL``, ``-p PATH``, ``-a ALT`` as dfu-util spells them; the global
+``--sim PROFILE`` / ``--sim-state FILE`` choose the virtual board instead of USB hardware.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from pydfuse import ops
+from pydfuse.cli.context import settings
+from pydfuse.cli.params import VID_PID, VidPid
+from pydfuse.errors import DfuseError
+from pydfuse.sim.profiles import PROFILES, BoardProfile, get_profile
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def device_options(func: F) -> F:
+    """Add the dfu-util style device selection options to a command."""
+    options = [
+        click.option(
+            "-d", "--device", "device", type=VID_PID, help="Only devices with this VID:PID (hex)."
+        ),
+        click.option("-S", "--serial", help="Only the device with this serial number."),
+        click.option("-p", "--path", help='Only the device at this bus path ("1-1.2").'),
+        click.option(
+            "-a",
+            "--alt",
+            help="Alternate setting: a number, or (a prefix of) its name, e.g. 'SPI Flash'.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def selector(
+    device: VidPid | None, serial: str | None, path: str | None, alt: str | None
+) -> ops.DeviceSelector:
+    """The ops selector for the parsed options (a numeric ``alt`` becomes an int)."""
+    alt_value: int | str | None = alt
+    if alt is not None and alt.strip().isdigit():
+        alt_value = int(alt)
+    return ops.DeviceSelector(
+        vid=device.vid if device else None,
+        pid=device.pid if device else None,
+        serial=serial,
+        path=path,
+        alt=alt_value,
+    )
+
+
+def sim_profile() -> BoardProfile | None:
+    """The ``--sim`` profile, or None on real hardware; an unknown name is a usage error."""
+    name = settings().sim_profile
+    if name is None:
+        return None
+    try:
+        return get_profile(name)
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise click.BadParameter(
+            f"unknown board profile {name!r}; known: {known}", param_hint="--sim"
+        ) from None
+
+
+@contextmanager
+def environment() -> Iterator[ops.Environment]:
+    """USB hardware, or the ``--sim`` board (saved back to ``--sim-state`` afterwards)."""
+    profile = sim_profile()
+    if profile is None:
+        yield ops.usb_environment()
+        return
+    state = settings().sim_state
+    with ops.sim_environment(profile.name, state) as env:
+        loaded = env.board.profile.name
+        if loaded != profile.name:
+            raise DfuseError(
+                f"{state} holds a {loaded!r} board, not {profile.name!r}",
+                hint=f"use --sim {loaded}, or another --sim-state file",
+            )
+        yield env
+
+
+def board_facts(profile: BoardProfile | None) -> dict[str, Any]:
+    """SRAM range and application address for the vector-table checks, when known."""
+    if profile is None:
+        return {}
+    return {"sram": (profile.sram_start, profile.sram_end), "app_address": profile.app_address}
