@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from pydfuse.cli.context import settings
@@ -45,7 +46,7 @@ _EXTENSIONS = {"hex": ".hex", "srec": ".s19", "bin": ".bin"}
 
 def _show(text: str) -> None:
     if not settings().quiet:
-        console().print(text)
+        console().print(text, markup=False)
 
 
 # ---------------------------------------------------------------------------------------- pack
@@ -187,9 +188,34 @@ def dfu_crc_of(data: bytes) -> int:
     return int.from_bytes(data[-4:], "little")
 
 
+def _elements_table(targets: list[dict[str, Any]]) -> Table:
+    table = Table(show_edge=False)
+    for col in ("alt", "target", "#", "start", "end", "size"):
+        table.add_column(col, justify="right" if col in ("alt", "#", "size") else "left")
+    for t in targets:
+        name = t["name"] if t["named"] else f"({t['name']}, unnamed)"
+        for n, e in enumerate(t["elements"]):
+            size = human_size(e["size"])
+            table.add_row(
+                str(t["alt"]), escape(name), str(n), hex32(e["address"]), hex32(e["end"] - 1), size
+            )
+        if not t["elements"]:
+            table.add_row(str(t["alt"]), escape(name), "-", "", "", "0 B")
+    return table
+
+
+def _segments_table(segments: list[dict[str, int]]) -> Table:
+    table = Table(show_edge=False)
+    for col in ("start", "end", "size"):
+        table.add_column(col, justify="right" if col == "size" else "left")
+    for e in segments:
+        table.add_row(hex32(e["address"]), hex32(e["end"] - 1), human_size(e["size"]))
+    return table
+
+
 def _render_info(info: dict[str, Any]) -> None:
     out = console()
-    out.print(f"[bold]{info['path']}[/bold]: {info['kind']}, {human_size(info['file_size'])}")
+    out.print(f"{info['path']}: {info['kind']}, {human_size(info['file_size'])}", markup=False)
     if "suffix" in info:
         s = info["suffix"]
         out.print(
@@ -200,35 +226,13 @@ def _render_info(info: dict[str, Any]) -> None:
         out.print(f"DFUImageSize convention: {info['image_size_convention']}")
     if "payload_size" in info:
         out.print(f"payload: {human_size(info['payload_size'])}")
-    table = Table(show_edge=False)
-    rows: list[tuple[str, ...]] = []
     if "targets" in info:
-        for col in ("alt", "target", "#", "start", "end", "size"):
-            table.add_column(col, justify="right" if col in ("alt", "#", "size") else "left")
-        for t in info["targets"]:
-            for n, e in enumerate(t["elements"]):
-                name = t["name"] if t["named"] else f"({t['name']})"
-                rows.append(
-                    (
-                        str(t["alt"]),
-                        name,
-                        str(n),
-                        hex32(e["address"]),
-                        hex32(e["end"] - 1),
-                        human_size(e["size"]),
-                    )
-                )
-    segments = info.get("segments") or info.get("image", {}).get("segments", [])
-    if segments and not rows:
-        for col in ("start", "end", "size"):
-            table.add_column(col, justify="right" if col == "size" else "left")
-        rows = [(hex32(e["address"]), hex32(e["end"] - 1), human_size(e["size"])) for e in segments]
-    for row in rows:
-        table.add_row(*row)
-    if rows:
-        out.print(table)
+        out.print(_elements_table(info["targets"]))
+    segments = info.get("segments") or info.get("image", {}).get("segments")
+    if segments:
+        out.print(_segments_table(segments))
     for warning in info.get("warnings", []):
-        out.print(f"warning: {warning}")
+        out.print(f"warning: {warning}", markup=False)
 
 
 @click.command()

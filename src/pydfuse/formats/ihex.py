@@ -40,10 +40,13 @@ def parse_ihex_fast(text: bytes, path: str | None = None) -> Image | None:
             continue
         if ended:
             return None
+        line = raw.rstrip()
         try:
-            record = bytes.fromhex(raw[1:].decode("ascii"))  # ignores the line end
+            record = bytes.fromhex(line[1:].decode("ascii"))
         except (UnicodeDecodeError, ValueError):
             return None
+        if len(line) != 1 + 2 * len(record):
+            return None  # blanks inside the record: fromhex skips them, bincopy does not
         if len(record) < 5 or record[0] != len(record) - 5:
             raise FormatError(
                 "record length byte does not match the record's length", path=path, line=number
