@@ -8,7 +8,18 @@ from pathlib import Path
 
 import pytest
 import usb.core
-from sim_rawdfu import dnload, erase, find, getstatus, read, set_address, to_idle, upload, write
+from sim_rawdfu import (
+    dnload,
+    erase,
+    find,
+    getstatus,
+    read,
+    set_address,
+    to_idle,
+    upload,
+    vectors,
+    write,
+)
 
 from pydfuse.sim.backend import get_backend
 from pydfuse.sim.board import VirtualBoard
@@ -145,3 +156,20 @@ def test_upload_counts_bytes_and_dnload_counts_bytes() -> None:
     dev.ctrl_transfer(0x21, 6, 0, 0, None)
     upload(dev, 2, 64)
     assert board.stats.bytes_uploaded == 64
+
+
+def test_load_resumes_the_mode_it_was_saved_in(tmp_path: Path) -> None:
+    board = VirtualBoard("stm3210e-eval")
+    board.memory(0).load(0x08003000, vectors(0x20010000, 0x08003131))
+    board.reset()
+    assert board.running == "application"
+    board.save(tmp_path / "app.json")
+    assert VirtualBoard.load(tmp_path / "app.json").running == "application"
+    board.set_dfu_pin(True)
+    board.reset()
+    board.set_dfu_pin(False)  # released: a later reset would run the app ...
+    board.save(tmp_path / "dfu.json")
+    resumed = VirtualBoard.load(tmp_path / "dfu.json")
+    assert resumed.running == "bootloader"  # ... but the board stayed powered (§7.27)
+    resumed.reset()
+    assert resumed.running == "application"

@@ -329,8 +329,14 @@ class VirtualBoard:
         save_board(self, Path(path))
 
     @classmethod
-    def load(cls, path: str | Path, *, clock: Clock | None = None) -> VirtualBoard:
-        """A board restored from :meth:`save`'s file; it powers on (boot check) at once."""
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        clock: Clock | None = None,
+        profile: BoardProfile | None = None,
+    ) -> VirtualBoard:
+        """A board restored from :meth:`save`'s file, back in the mode it was saved in."""
         from pydfuse.sim.state import load_board
 
-        return load_board(Path(path), clock=clock)
+        return load_board(Path(path), clock=clock, profile=profile)

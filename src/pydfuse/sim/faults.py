@@ -62,7 +62,10 @@ class Faults:
         self._next_transfer.append("timeout")
 
     def clear(self) -> None:
-        self.__init__()  # type: ignore[misc]
+        """Disarm every fault."""
+        self._failures.clear()
+        self._disconnect_in = None
+        self._next_transfer.clear()
 
     # -- used by the simulator -------------------------------------------------------------
     def take_failure(self, op: str, address: int | None, length: int = 1) -> Status | None:

@@ -1,6 +1,10 @@
 """Saving and restoring a virtual board (layer: sim; imports nothing outside sim).
 
-The file is JSON: profile name, serial, pins, the 'stay in DFU' flag and the memories. Memories
+The file is JSON: profile name, serial, pins, the 'stay in DFU' flag, what was running and the
+memories. Loading models a board that stayed powered between two host sessions: one that was in
+DFU mode (e.g. after a download without leave, §7.27) comes back in DFU mode — as a fresh boot of
+the bootloader, so the demo profiles report dfuERROR/errFIRMWARE again — and one that ran the
+application runs it again. Memories
 are sparse: only sectors holding something other than 0xFF are stored, each zlib-compressed and
 base64-encoded, so an 8 MB SPI flash with one sector of data costs a few hundred bytes. Writes
 go to a temporary file in the same directory and are renamed over the target (atomic on POSIX
@@ -18,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydfuse.sim.clock import Clock
+from pydfuse.sim.profiles import BoardProfile
 
 if TYPE_CHECKING:
     from pydfuse.sim.board import VirtualBoard
@@ -43,6 +48,7 @@ def board_to_dict(board: VirtualBoard) -> dict[str, Any]:
         "serial": board.serial,
         "dfu_pin_held": board.dfu_pin_held,
         "stay_in_dfu": board.stay_in_dfu,
+        "running": board.running,
         "memories": memories,
     }
 
@@ -62,8 +68,13 @@ def save_board(board: VirtualBoard, path: Path) -> None:
         raise
 
 
-def load_board(path: Path, *, clock: Clock | None = None) -> VirtualBoard:
-    """Restore a board; ``ValueError`` says what is wrong with a damaged or foreign file."""
+def load_board(
+    path: Path, *, clock: Clock | None = None, profile: BoardProfile | None = None
+) -> VirtualBoard:
+    """Restore a board; ``ValueError`` says what is wrong with a damaged or foreign file.
+
+    ``profile`` replaces the registered profile of the saved name (for customised profiles).
+    """
     from pydfuse.sim.board import VirtualBoard
 
     try:
@@ -75,12 +86,14 @@ def load_board(path: Path, *, clock: Clock | None = None) -> VirtualBoard:
     if doc.get("version") != VERSION:
         raise ValueError(f"{path}: unsupported state version {doc.get('version')!r}")
     try:
-        board = VirtualBoard(str(doc["profile"]), serial=str(doc["serial"]), clock=clock)
+        chosen: BoardProfile | str = profile if profile is not None else str(doc["profile"])
+        board = VirtualBoard(chosen, serial=str(doc["serial"]), clock=clock)
         for memory, sectors in zip(board.memories, doc["memories"], strict=True):
             for address, blob in sectors.items():
                 memory.load(int(address, 16), zlib.decompress(base64.b64decode(blob)))
         board.dfu_pin_held = bool(doc["dfu_pin_held"])
-        board.stay_in_dfu = bool(doc["stay_in_dfu"])
+        was_in_dfu = doc.get("running", "bootloader") == "bootloader"
+        board.stay_in_dfu = bool(doc["stay_in_dfu"]) or was_in_dfu
     except (KeyError, TypeError, ValueError, zlib.error) as exc:
         raise ValueError(f"{path}: damaged virtual board state ({exc})") from exc
     board.stats.enumerations = 0
