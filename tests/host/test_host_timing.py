@@ -56,3 +56,25 @@ def test_an_optimistic_poll_timeout_is_survived() -> None:
     result = flash(rig.env, ANY, image)
     assert result.verified is True
     assert rig.board.memory(0).read(0x08000000, 200 * 1024) == image.segments[0].data
+
+
+def test_zero_poll_timeouts_are_backed_off_not_spun() -> None:
+    # mboot / BMP style (§2.8): "0 ms" while busy. The host backs off (1, 2, 4 ... ms) and the
+    # device NAKs a poll that comes too early, so the flash completes with few requests.
+    profile = replace(get_profile("stm3210e-eval"), fixed_poll_timeout_ms=0)
+    rig = make_rig(VirtualBoard(profile))
+    image = app_image(16 * 1024)
+    flash(rig.env, ANY, image)
+    assert rig.board.memory(0).read(APP_ADDRESS, 16 * 1024) == image.segments[0].data
+    statuses = sum(1 for s in rig.backend.log if s.request_type == 0xA1 and s.request == 3)
+    dnloads = sum(1 for s in rig.backend.log if s.is_dnload)
+    assert statuses <= 2 * dnloads + 4  # busy + idle per request, plus recovery
+
+
+def test_absurd_poll_timeouts_are_capped() -> None:
+    # §7.4: some devices report bogus bwPollTimeout values; 0xFFFFFF ms would be 4.6 hours.
+    profile = replace(get_profile("stm3210e-eval"), fixed_poll_timeout_ms=0xFFFFFF)
+    rig = make_rig(VirtualBoard(profile))
+    flash(rig.env, ANY, app_image(2048), verify=False)
+    waits = sum(1 for s in rig.backend.log if s.is_dnload)  # one capped wait per DNLOAD
+    assert rig.env.clock.monotonic() <= waits * 61.0

@@ -23,6 +23,7 @@ from pydfuse.ops import (
 )
 from pydfuse.ops.detach import detach
 from pydfuse.sim.board import VirtualBoard
+from pydfuse.sim.profiles import get_profile
 
 ANY = DeviceSelector()
 SPI = 0x00000000
@@ -198,3 +199,34 @@ def test_option_bytes_are_written_last_and_the_reset_is_expected() -> None:
     assert rig.board.memory(1).read(0x1FFFC000, 16) == bytes(range(16))
     result = flash(rig.env, ANY, path_targets[1])
     assert result.verified is True
+
+
+def test_detach_without_will_detach_resets_the_bus() -> None:
+    from dataclasses import replace
+
+    from pydfuse.spec import Attributes
+
+    base = get_profile("stm3210e-eval")
+    runtime = replace(base.runtime, attributes=Attributes.CAN_DNLOAD | Attributes.CAN_UPLOAD)
+    board = VirtualBoard(replace(base, runtime=runtime))
+    for segment in app_image(2048):
+        board.memory(0).load(segment.address, segment.data)
+    board.power_cycle()
+    rig = make_rig(board)
+    info = detach(rig.env, ANY)
+    assert info.mode == "dfu" and rig.board.running == "bootloader"
+
+
+def test_flash_hex_and_bin_paths(rig: Rig, tmp_path: Path) -> None:
+    from pydfuse.formats import save_image
+
+    image = app_image(3000)
+    hex_path = tmp_path / "app.hex"
+    save_image(image, hex_path)
+    flash(rig.env, ANY, hex_path)
+    assert rig.board.memory(0).read(APP_ADDRESS, 3000) == image.segments[0].data
+    data = blob(0, 700).segments[0].data
+    bin_path = tmp_path / "data.bin"
+    bin_path.write_bytes(data)
+    flash(rig.env, DeviceSelector(alt="nor"), bin_path, address=0x64010000)
+    assert rig.board.memory(2).read(0x64010000, 700) == data
