@@ -22,6 +22,7 @@ from pydfuse.cli.session import board_facts, device_options, environment, select
 from pydfuse.errors import DfuseError, FormatError
 from pydfuse.formats import pack_images, save_image
 from pydfuse.sim.profiles import PROFILES, get_profile
+from pydfuse.spec import Attributes
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
 
@@ -60,7 +61,8 @@ def _alt_table(device: ops.DeviceInfo) -> Table:
         table.add_column(column)
     for alt in device.alternates:
         if alt.memory_map is None:
-            table.add_row(str(alt.alt), alt.name or alt.layout, "", "", "")
+            label = alt.name or alt.layout or "(DFU run-time interface)"
+            table.add_row(str(alt.alt), label, "", "", "")
             continue
         first = True
         for region in alt.memory_map.regions:
@@ -79,6 +81,14 @@ def _alt_table(device: ops.DeviceInfo) -> Table:
                 first = False
                 address += group.count * group.size
     return table
+
+
+_ATTRIBUTE_WORDS = {
+    Attributes.CAN_DNLOAD: "download",
+    Attributes.CAN_UPLOAD: "upload",
+    Attributes.MANIFESTATION_TOLERANT: "manifestation-tolerant",
+    Attributes.WILL_DETACH: "will-detach",
+}
 
 
 def _rights_text(letter: str) -> str:
@@ -116,7 +126,7 @@ def list_command(
         out.print("no DFU devices found")
         return
     for d in found:
-        attrs = ", ".join(d.attribute_names()) or "none"
+        attrs = ", ".join(_ATTRIBUTE_WORDS[a] for a in Attributes if a in d.attributes) or "none"
         out.print(
             f"[bold]{d.id_text}[/bold] {d.product or ''}  serial {d.serial or '-'}  "
             f"path {d.path}  {d.mode} mode  DFU {d.dfu_version}"
