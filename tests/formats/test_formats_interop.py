@@ -15,6 +15,7 @@ from pathlib import Path
 import bincopy
 import pytest
 
+from pydfuse.errors import ChecksumError
 from pydfuse.formats import (
     DfuseFile,
     DfuseTarget,
@@ -183,3 +184,16 @@ def test_golden_files_of_ours() -> None:
     plain = PlainDfuFile.read(DATA / "formats_ours_plain.bin")
     assert plain.to_bytes() == (DATA / "formats_dfusuffix_plain.bin").read_bytes()
     assert plain.payload == (DATA / "formats_boot.bin").read_bytes()
+
+
+@needs_dfu_suffix
+def test_dfu_suffix_and_we_agree_on_a_bad_crc(tmp_path: Path) -> None:
+    path = our_files(tmp_path)[1]
+    data = bytearray(path.read_bytes())
+    data[300] ^= 0x40
+    path.write_bytes(data)
+    result = run(DFU_SUFFIX or "", "-c", path)
+    assert result.returncode != 0
+    assert "DFU suffix CRC does not match" in result.stderr
+    with pytest.raises(ChecksumError):
+        read_dfu(path)

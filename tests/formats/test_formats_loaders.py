@@ -210,3 +210,28 @@ def test_save_bin_contiguous_only(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="cannot tell the output format"):
         save_image(image, tmp_path / "x.txt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ihex_past_32_bits(tmp_path: Path) -> None:
+    path = tmp_path / "high.hex"
+    path.write_text(":02000004FFFFFC\n:04FFFE0001020304F5\n:00000001FF\n")
+    with pytest.raises(FormatError, match="outside the 32-bit address space"):
+        load_image(path)
+
+
+def test_pack_conflicting_names_and_empty(tmp_path: Path) -> None:
+    from pydfuse.formats import PackInput, build_dfuse
+
+    (tmp_path / "a.bin").write_bytes(b"a")
+    (tmp_path / "b.bin").write_bytes(b"b")
+    with pytest.raises(FormatError, match="alt 0 is named both 'X' and 'Y'"):
+        build_dfuse(
+            [
+                PackInput(0, tmp_path / "a.bin", "X", 0),
+                PackInput(0, tmp_path / "b.bin", "Y", 1),
+            ]
+        )
+    ok = build_dfuse(
+        [PackInput(3, tmp_path / "a.bin", None, 0), PackInput(3, tmp_path / "b.bin", "Y", 1)]
+    )
+    assert [(t.alt, t.name, t.elements) for t in ok.targets] == [(3, "Y", (Segment(0, b"ab"),))]
