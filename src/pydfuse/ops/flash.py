@@ -229,20 +229,39 @@ def flash(
                 "the device reset itself after its option bytes were written (§7.14): they were "
                 "not read back" + (" and leave was not needed" if leave else "")
             )
-        targets = tuple(
-            _target_result(tp, verify and not dry_run and not _resets(tp)) for tp in plans
-        )
-        return FlashResult(
-            device=session.found.describe(),
-            targets=targets,
-            mass_erased=any(tp.plan.mass_erase for tp in plans) and not dry_run,
-            verified=True if any(t.verified for t in targets) else None,
-            left=left,
+        return _result(
+            session.found.describe(),
+            plans,
+            warnings,
+            verified=verify and not dry_run,
             dry_run=dry_run,
+            left=left,
             elapsed_s=env.clock.monotonic() - started,
-            warnings=tuple(warnings),
-            plans=tuple(tp.plan for tp in plans),
         )
+
+
+def _result(
+    device: str,
+    plans: list[TargetPlan],
+    warnings: list[str],
+    *,
+    verified: bool,
+    dry_run: bool,
+    left: bool,
+    elapsed_s: float,
+) -> FlashResult:
+    targets = tuple(_target_result(tp, verified and not _resets(tp)) for tp in plans)
+    return FlashResult(
+        device=device,
+        targets=targets,
+        mass_erased=any(tp.plan.mass_erase for tp in plans) and not dry_run,
+        verified=True if any(t.verified for t in targets) else None,
+        left=left,
+        dry_run=dry_run,
+        elapsed_s=elapsed_s,
+        warnings=tuple(warnings),
+        plans=tuple(tp.plan for tp in plans),
+    )
 
 
 def _target_result(tp: TargetPlan, verified: bool) -> TargetResult:

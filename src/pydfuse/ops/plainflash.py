@@ -69,14 +69,7 @@ def flash_plain(
         if verify and verified is None:
             warnings.append("not verified: the device cannot upload or left DFU mode")
     info = session.alternate(session.current_alt)
-    target = TargetResult(
-        alt=info.alt,
-        name=info.name,
-        bytes_written=len(payload),
-        erased_sectors=(),
-        runs=((0, len(payload)),),
-        verified=verified,
-    )
+    target = TargetResult(info.alt, info.name, len(payload), (), ((0, len(payload)),), verified)
     return FlashResult(
         device=found.describe(),
         targets=(target,),
