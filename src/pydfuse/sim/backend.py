@@ -201,7 +201,10 @@ class SimBackend(usb.backend.IBackend):  # type: ignore[misc]
         self._control(dev_handle, 0x00, 0x09, config_value, 0, b"", 0, 1000)
 
     def get_configuration(self, dev_handle: _SimHandle) -> int:
-        return self._control(dev_handle, 0x80, 0x08, 0, 0, b"", 1, 1000)[0]
+        # libusb on Linux answers from the kernel's cached value: no bus traffic, no hold.
+        board = dev_handle.live_board()
+        assert board.usb is not None
+        return board.usb.configuration
 
     def set_interface_altsetting(self, dev_handle: _SimHandle, intf: int, altsetting: int) -> None:
         self._control(dev_handle, 0x01, 0x0B, altsetting, intf, b"", 0, 1000)

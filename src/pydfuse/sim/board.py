@@ -9,7 +9,9 @@ Boot rule (§2.9, §5.2, issue #3): DFU mode if the DFU-enable pin (GPIOA_0 / BO
 "stay in DFU" flag is set (a run-time DETACH, kept like a backup register), or there is no valid
 application; otherwise jump to the application. An application is valid when word 0 of its
 vector table is a stack pointer in [sram_start, sram_end] and word 1 is a Thumb address (bit 0
-set) inside the flash region that holds the table, from the table's start on.
+set) inside the flash region that holds the table, from the table's start on. A ROM profile
+(app_address None) with the pin released and no valid application also stays in DFU mode, like
+the parts whose ROM checks for empty flash; older parts would jump into erased flash instead.
 """
 
 from __future__ import annotations
