@@ -222,3 +222,10 @@ def test_unpack_hex_and_bin(workdir: Path, capsys: pytest.CaptureFixture[str]) -
         "error: app.hex: not a DFU file: it neither starts with 'DfuSe' nor ends with a DFU suffix"
     )
     assert isinstance(read_dfu(workdir / "x.dfu"), DfuseFile)
+
+
+def test_unpack_plain_dfu(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    PlainDfuFile(b"firmware").write(workdir / "fw.dfu")
+    code, out, _ = run(capsys, "unpack", "fw.dfu", "-o", "p")
+    assert code == 0 and out == "wrote p/fw-payload.bin (8 B)\n"
+    assert (workdir / "p" / "fw-payload.bin").read_bytes() == b"firmware"

@@ -1,4 +1,5 @@
-"""Commands: pack, unpack, info, suffix (layer: cli).
+"""Commands: pack, unpack, info, suffix (layer: cli; imports pydfuse.formats, pydfuse.errors,
+the other cli modules, click and rich).
 
 Thin click wrappers over :mod:`pydfuse.formats`: parse options, call the library, render the
 result with rich or as JSON. Failures are pydfuse errors, printed as one line by ``main``;
