@@ -210,3 +210,19 @@ def test_plain_dfu_has_no_dfuse_commands() -> None:
     getstatus(dev)
     assert getstatus(dev).state == State.DFU_DNLOAD_IDLE
     assert board.memory(0).read(0x08000000, 2) == b"\x41\xff"
+
+
+def test_early_poll_stall_quirk() -> None:
+    """§7.3: an L4-style ROM stalls an early poll; the state survives and a later poll works."""
+    profile = dataclasses.replace(get_profile("stm3210e-eval"), early_poll_stalls=True)
+    board = VirtualBoard(profile)
+    dev = find(board)
+    to_idle(dev)
+    dnload(dev, 0, b"\x41\x00\x30\x00\x08")
+    busy = getstatus(dev)
+    with pytest.raises(usb.core.USBError) as info:
+        getstatus(dev)  # too early
+    assert info.value.errno == errno.EPIPE
+    board.clock.sleep(busy.poll_ms / 1000)
+    st = getstatus(dev)
+    assert (st.state, st.status) == (State.DFU_DNLOAD_IDLE, Status.OK)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import struct
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NoReturn
 
 from pydfuse.sim.bootloader import DfuFunction
 from pydfuse.sim.clock import Clock, RealTimeClock, VirtualClock
@@ -267,26 +267,36 @@ class VirtualBoard:
         if fault == "stall":
             self.stats.stalls += 1
             raise Stall
+        if self.profile.early_poll_stalls and self._busy():
+            # §7.3: some STM32L4 ROMs STALL a request that comes before the work is done
+            # instead of NAKing it; the state is unchanged and the host must retry.
+            self.stats.stalls += 1
+            self._charge_bus(0)
+            raise Stall
         self._hold(timeout_ms)
         self._check_live(generation)  # the work that just ended may have detached the device
         assert self.usb is not None
-        payload = len(data) if not setup.is_in else setup.wLength
-        bus_s = control_transfer_bus_s(payload, self.profile.max_packet_size0)
-        self.clock.sleep(bus_s)
-        self.stats.bus_s += bus_s
         self.stats.transfers += 1
         try:
             reply = self.usb.control(setup, data)
         except Stall:
             self.stats.stalls += 1
+            self._charge_bus(0)  # SETUP and the STALL handshake only
             raise
         except NoResponse:
             self._wait_timeout(timeout_ms)
         finally:
             if self.faults.after_transfer():
                 self.unplug()
+        self._charge_bus(len(reply) if setup.is_in else len(data))
         self._run_after_status()
         return reply
+
+    def _charge_bus(self, payload: int) -> None:
+        """§6.5: the transfer's time on the full-speed bus (actual data-stage bytes)."""
+        bus_s = control_transfer_bus_s(payload, self.profile.max_packet_size0)
+        self.clock.sleep(bus_s)
+        self.stats.bus_s += bus_s
 
     def _check_live(self, generation: int | None) -> None:
         if not self.usb_connected or self.usb is None:
@@ -302,10 +312,18 @@ class VirtualBoard:
         for action in actions:
             action()
 
-    def _wait_timeout(self, timeout_ms: int) -> None:
+    def _wait_timeout(self, timeout_ms: int) -> NoReturn:
         # With no limit (0) a real host would hang; we give up after USB's 5 s (§1.2).
         self.clock.sleep((timeout_ms or 5000) / 1000.0)
         raise TransferTimeout
+
+    def _busy(self) -> bool:
+        dfu = self.dfu
+        return (
+            dfu is not None
+            and dfu.busy_until is not None
+            and self.clock.monotonic() < dfu.busy_until
+        )
 
     def _hold(self, timeout_ms: int) -> None:
         """The USB peripheral NAKs while the flash is busy (§2.6): wait until it is done."""

@@ -289,6 +289,9 @@ class DfuFunction:
         if download.block == 1:  # §2.1: wValue 1 is not used
             self._fail(Status.ERR_STALLEDPKT)
             return None
+        # §2.3: the descriptor's wTransferSize, not the request length. AN2662 also says the
+        # last write moves the pointer used by leave; we keep the pointer where Set Address put
+        # it, since moving it would break hosts that increment wBlockNum after one Set Address.
         offset = (download.block - DFUSE_DATA_BLOCK_OFFSET) * self.profile.transfer_size
         return self._program(self.pointer + offset, download.data)
 
