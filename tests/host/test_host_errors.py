@@ -118,3 +118,23 @@ def test_polls_give_up_after_the_retry_budget(rig: Rig) -> None:
             dfu.wait_ready(first, phase="set address", address=APP_ADDRESS)
     finally:
         dev.close()
+
+
+@pytest.mark.parametrize("status", [Status.ERR_TARGET, Status.ERR_VENDOR])
+def test_a_stalled_upload_reports_the_devices_reason(rig: Rig, status: Status) -> None:
+    # §2.6: a refused read is stalled and the reason is left in bStatus.
+    bad = APP_ADDRESS + 1024
+    rig.board.faults.fail_next("upload", status, bad)
+    with pytest.raises(DfuStatusError) as info:
+        upload(rig.env, ANY, address=APP_ADDRESS, length=4096)
+    assert (info.value.status, info.value.phase, info.value.address) == (status, "upload", bad)
+    assert isinstance(info.value.__cause__, StallError)
+    assert device_state(rig) == State.DFU_IDLE
+
+
+def test_verify_read_failure_is_reported_with_its_address(rig: Rig) -> None:
+    bad = APP_ADDRESS + 2048
+    rig.board.faults.fail_next("upload", Status.ERR_VENDOR, bad)
+    with pytest.raises(DfuStatusError) as info:
+        flash(rig.env, ANY, app_image(4096))
+    assert (info.value.phase, info.value.address) == ("verify", bad)

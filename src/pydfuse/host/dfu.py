@@ -6,7 +6,8 @@ refer to dfuse-spec.md. All waiting goes through the injected clock.
 
 from __future__ import annotations
 
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from pydfuse.errors import (
@@ -194,6 +195,25 @@ class DfuClient:
         with suppress(TransportError, ProtocolError):  # the original failure matters more
             self.recover()
         return DfuStatusError(record.status, record.state, phase=phase, address=address)
+
+    @contextmanager
+    def explained(self, *, phase: str, address: int | None) -> Iterator[None]:
+        """Turn a STALLed request into the DfuStatusError the device reports for it.
+
+        ST ROMs stall a refused UPLOAD/DNLOAD and put the reason (errTARGET, errVENDOR ...) in
+        the status (§2.6); that reason is worth more than "pipe error". The device is cleared
+        back to dfuIDLE as for any other reported error.
+        """
+        try:
+            yield
+        except StallError as exc:
+            try:
+                record = self.get_status()
+            except TransportError:
+                raise exc from None
+            if record.ok:
+                raise
+            raise self.fail(record, phase=phase, address=address) from exc
 
     def check(self, record: StatusRecord, *, phase: str, address: int | None) -> StatusRecord:
         """Raise :class:`DfuStatusError` (after clearing the device) unless ``record`` is OK."""

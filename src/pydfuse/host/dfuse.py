@@ -46,7 +46,8 @@ class DfuseClient:
     # -- commands --------------------------------------------------------------------------------
     def command(self, payload: bytes, *, phase: str, address: int | None = None) -> StatusRecord:
         """DNLOAD wBlockNum 0 + GETSTATUS (runs it: dfuDNBUSY) + wait + GETSTATUS (§2.1)."""
-        self.dfu.download(0, payload)
+        with self.dfu.explained(phase=phase, address=address):
+            self.dfu.download(0, payload)
         return self.finish(phase=phase, address=address)
 
     def finish(self, *, phase: str, address: int | None) -> StatusRecord:
@@ -114,7 +115,8 @@ class DfuseClient:
             chunk_end = min(start + span, len(data))
             for n, offset in enumerate(range(start, chunk_end, size)):
                 block = data[offset : min(offset + size, chunk_end)]
-                self.dfu.download(DFUSE_DATA_BLOCK_OFFSET + n, block)
+                with self.dfu.explained(phase="program", address=address + offset):
+                    self.dfu.download(DFUSE_DATA_BLOCK_OFFSET + n, block)
                 if will_reset and offset + len(block) == len(data):
                     self._last_before_reset(phase="program", address=address + offset)
                 else:
@@ -131,7 +133,14 @@ class DfuseClient:
         if record.status != Status.OK or record.state == State.DFU_ERROR:
             raise self.dfu.fail(record, phase=phase, address=address)
 
-    def read(self, address: int, length: int, progress: BlockCallback | None = None) -> bytes:
+    def read(
+        self,
+        address: int,
+        length: int,
+        progress: BlockCallback | None = None,
+        *,
+        phase: str = "upload",
+    ) -> bytes:
         """Read ``length`` bytes at ``address`` in full wTransferSize UPLOAD blocks (§2.4)."""
         size = self.transfer_size
         span = size * MAX_BLOCKS_PER_POINTER
@@ -142,7 +151,8 @@ class DfuseClient:
             chunk_end = min(start + span, length)
             for n, offset in enumerate(range(start, chunk_end, size)):
                 want = min(size, chunk_end - offset)
-                block = self.dfu.upload(DFUSE_DATA_BLOCK_OFFSET + n, want)
+                with self.dfu.explained(phase=phase, address=address + offset):
+                    block = self.dfu.upload(DFUSE_DATA_BLOCK_OFFSET + n, want)
                 out += block
                 if progress is not None:
                     progress(address + offset, len(block))

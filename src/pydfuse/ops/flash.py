@@ -125,7 +125,7 @@ def _verify(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tr
         session.select(tp.info.alt)
         for run in tp.plan.writes:
             t.address = run.address
-            actual = dfuse.read(run.address, len(run.data), t.step)
+            actual = dfuse.read(run.address, len(run.data), t.step, phase="verify")
             if actual != run.data:
                 index = first_difference(run.data, actual)
                 raise VerifyError(
