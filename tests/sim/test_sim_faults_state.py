@@ -173,3 +173,15 @@ def test_load_resumes_the_mode_it_was_saved_in(tmp_path: Path) -> None:
     assert resumed.running == "bootloader"  # ... but the board stayed powered (§7.27)
     resumed.reset()
     assert resumed.running == "application"
+
+
+def test_stats_reset_in_place() -> None:
+    board = VirtualBoard("stm3210e-eval")
+    dev = find(board)
+    getstatus(dev)
+    assert board.stats.transfers > 0
+    stats = board.stats
+    stats.reset()
+    assert stats is board.stats and stats.transfers == 0 and stats.bus_s == 0.0
+    getstatus(dev)
+    assert board.stats.transfers == 1

@@ -6,7 +6,7 @@ spend: bus time (§6.5) plus erase and program time (§6).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 __all__ = ["BUS_BYTES_PER_S", "SimStats", "control_transfer_bus_s"]
 
@@ -46,3 +46,8 @@ class SimStats:
     def device_s(self) -> float:
         """The physical minimum: bus time plus everything the device had to do."""
         return self.bus_s + self.busy_s
+
+    def reset(self) -> None:
+        """Zero every counter in place (the device model keeps a reference to this object)."""
+        for f in fields(self):
+            setattr(self, f.name, type(getattr(self, f.name))())
