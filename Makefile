@@ -14,12 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian's dfu-util (dfu-suffix, dfuse-pack) for the interoperability tests; skipped where
+# Debian's dfu-util (dfu-suffix, dfuse-pack; dfuse-pack -i needs python3-intelhex) for the
+# interoperability tests and bench/pack.py; skipped where
 # apt-get is not available or not root (the tests then skip with a reason).
 interop-tools:
-	@if ! command -v dfu-suffix >/dev/null 2>&1; then \
+	@if ! command -v dfu-suffix >/dev/null 2>&1 || ! /usr/bin/python3 -c "import intelhex" >/dev/null 2>&1; then \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dfu-util) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dfu-util python3-intelhex) \
 	      >/dev/null 2>&1 || echo "note: could not install dfu-util; interop tests will skip"; \
 	  else echo "note: dfu-util not installed and apt-get unavailable; interop tests will skip"; fi; \
 	fi
