@@ -138,3 +138,35 @@ def test_verify_read_failure_is_reported_with_its_address(rig: Rig) -> None:
     with pytest.raises(DfuStatusError) as info:
         flash(rig.env, ANY, app_image(4096))
     assert (info.value.phase, info.value.address) == ("verify", bad)
+
+
+def _leave_device_in(rig: Rig, state: State) -> None:
+    found, dev = choose(scan(rig.env.backend))
+    try:
+        dfu = DfuClient(dev, found.interface, rig.env.clock, transfer_size=1024)
+        dfu.recover()
+        if state == State.DFU_DNLOAD_IDLE:
+            dfu.download(0, bytes([0x21]) + APP_ADDRESS.to_bytes(4, "little"))
+            dfu.wait_ready(dfu.get_status(), phase="set address", address=APP_ADDRESS)
+        elif state == State.DFU_UPLOAD_IDLE:
+            dfu.upload(2, 1024)
+        elif state == State.DFU_ERROR:
+            with pytest.raises(StallError):
+                dfu.upload(1, 16)  # wBlockNum 1 is invalid in DfuSe (§2.4)
+        elif state == State.DFU_DNLOAD_SYNC:
+            dfu.download(0, bytes([0x21]) + APP_ADDRESS.to_bytes(4, "little"))
+        assert dfu.get_state() in (state, State.DFU_DNBUSY)
+    finally:
+        dev.close()
+
+
+@pytest.mark.parametrize(
+    "state",
+    [State.DFU_DNLOAD_IDLE, State.DFU_UPLOAD_IDLE, State.DFU_ERROR, State.DFU_DNLOAD_SYNC],
+    ids=lambda s: s.name,
+)
+def test_flash_recovers_from_whatever_an_earlier_session_left(rig: Rig, state: State) -> None:
+    _leave_device_in(rig, state)
+    image = app_image(2048)
+    assert flash(rig.env, ANY, image).verified is True
+    assert rig.board.memory(0).read(APP_ADDRESS, 2048) == image.segments[0].data

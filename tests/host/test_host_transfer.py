@@ -230,3 +230,20 @@ def test_flash_hex_and_bin_paths(rig: Rig, tmp_path: Path) -> None:
     bin_path.write_bytes(data)
     flash(rig.env, DeviceSelector(alt="nor"), bin_path, address=0x64010000)
     assert rig.board.memory(2).read(0x64010000, 700) == data
+
+
+def test_plain_upload_until_the_short_block() -> None:
+    rig = make_rig("plain-dfu")
+    rig.board.memory(0).load(0x08000000, b"fw!")
+    result = upload(rig.env, ANY)
+    assert result.image.size == 64 * 1024 and result.image.read(0x0, 3) == b"fw!"
+
+
+def test_get_commands_lists_the_rom_opcodes() -> None:
+    from pydfuse.host.dfuse import DfuseClient
+    from pydfuse.ops.session import open_session
+
+    rig = make_rig("stm32f4-rom")
+    with open_session(rig.env, ANY) as session:
+        assert DfuseClient(session.dfu).get_commands() == bytes([0x00, 0x21, 0x41, 0x92])
+        assert session.dfu.get_status().state == 2  # back in dfuIDLE
