@@ -226,3 +226,18 @@ def test_early_poll_stall_quirk() -> None:
     board.clock.sleep(busy.poll_ms / 1000)
     st = getstatus(dev)
     assert (st.state, st.status) == (State.DFU_DNLOAD_IDLE, Status.OK)
+
+
+def test_plain_dfu_will_detach_leaves_by_itself_after_manifestation() -> None:
+    base = get_profile("plain-dfu")
+    attrs = Attributes.CAN_DNLOAD | Attributes.WILL_DETACH
+    board = VirtualBoard(dataclasses.replace(base, attributes=attrs))
+    dev = find(board)
+    _download(dev, board, APP)
+    manifest = getstatus(dev)
+    assert manifest.state == State.DFU_MANIFEST
+    board.clock.sleep(manifest.poll_ms / 1000)
+    with pytest.raises(usb.core.USBError) as info:
+        getstatus(dev)  # §1.7: bitWillDetach, the device re-attached as the application
+    assert info.value.errno == errno.ENODEV
+    assert board.running == "application"
