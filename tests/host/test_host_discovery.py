@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
-from host_helpers import Rig, make_rig
+import errno
+from typing import Any
 
-from pydfuse.errors import DeviceNotFoundError
+import pytest
+import usb.core
+from host_helpers import RecordingBackend, Rig, make_rig
+
+from pydfuse.errors import DeviceNotFoundError, TransportError
 from pydfuse.host.discovery import choose, resolve_alternate, scan
-from pydfuse.ops import DeviceSelector, list_devices, upload
+from pydfuse.ops import DeviceSelector, Environment, list_devices, upload
+from pydfuse.sim.backend import get_backend
 from pydfuse.sim.board import VirtualBoard
 
 
@@ -83,9 +88,6 @@ def test_no_match_says_what_was_looked_for(rig: Rig) -> None:
 
 
 def test_empty_bus() -> None:
-    from pydfuse.ops import Environment
-    from pydfuse.sim.backend import get_backend
-
     env = Environment(backend=get_backend())
     assert list_devices(env) == []
     with pytest.raises(DeviceNotFoundError, match="looked for any DFU interface"):
@@ -120,3 +122,27 @@ def test_bad_alternate_names_the_choices(rig: Rig, alt: int | str, why: str) -> 
     with pytest.raises(DeviceNotFoundError, match=why) as info:
         resolve_alternate(found, alt)
     assert info.value.hint is not None and "1 (SPI Flash : M25P64)" in info.value.hint
+
+
+class DenyingBackend(RecordingBackend):
+    """The simulator's backend, except that the OS refuses to read string descriptors (EACCES),
+    as Linux does for a USB device without a udev rule."""
+
+    def ctrl_transfer(
+        self, handle: Any, rt: int, req: int, value: int, index: int, data: Any, timeout: Any
+    ) -> Any:
+        if rt == 0x80 and req == 0x06 and value >> 8 == 0x03:
+            raise usb.core.USBError("Access denied (insufficient permissions)", -3, errno.EACCES)
+        return super().ctrl_transfer(handle, rt, req, value, index, data, timeout)
+
+
+def test_permission_problem_gives_the_udev_hint() -> None:
+    board = VirtualBoard("stm3210e-eval")
+    env = Environment(backend=DenyingBackend(get_backend(board)), clock=board.clock)
+    (info,) = list_devices(env)  # still listed, without its strings
+    assert info.serial is None and info.alternates[0].layout == ""
+    with pytest.raises(TransportError) as err:
+        upload(env, DeviceSelector(serial=board.serial), length=4)
+    assert "could not be opened" in str(err.value)
+    assert err.value.hint is not None and "udev" in err.value.hint
+    assert isinstance(err.value.__cause__, TransportError)

@@ -17,7 +17,7 @@ from pydfuse.host.descriptors import (
     layout_name,
     parse_functional_descriptor,
 )
-from pydfuse.host.usb import UsbDevice, list_devices
+from pydfuse.host.usb import UDEV_HINT, UsbDevice, list_devices
 from pydfuse.spec import DFU_FUNCTIONAL_DESCRIPTOR_LENGTH, DFU_FUNCTIONAL_DESCRIPTOR_TYPE
 
 ST_DFU_ID = (0x0483, 0xDF11)
@@ -165,6 +165,13 @@ def choose(
     if len(hits) == 1:
         return hits[0]
     wanted = _wanted_text(vid, pid, serial, path)
+    refused = [d.access_error for _, d in candidates if d.access_error is not None]
+    if not hits and refused:
+        raise TransportError(
+            f"no DFU device found (looked for {wanted}), but {len(refused)} USB device(s) "
+            "could not be opened to read their serial number and names",
+            hint=UDEV_HINT,
+        ) from refused[0]
     if not hits:
         raise DeviceNotFoundError(
             f"no DFU device found (looked for {wanted})",

@@ -120,6 +120,7 @@ class UsbDevice:
         ports = getattr(device, "port_numbers", None) or ()
         self.port_numbers: tuple[int, ...] = tuple(int(p) for p in ports)
         self._strings: dict[int, str | None] = {}
+        self.access_error: TransportError | None = None  # set when the OS refused to open it
 
     @property
     def path(self) -> str:
@@ -146,6 +147,11 @@ class UsbDevice:
                     return str(usb.util.get_string(self._dev, index, langid))
             except (ValueError, StallError, TransportTimeoutError):
                 continue  # a missing or broken string is not worth failing for
+            except DeviceDisconnectedError:
+                raise
+            except TransportError as exc:  # EACCES: keep it for "no device found" (udev hint)
+                self.access_error = exc
+                return None
         return None
 
     @property
