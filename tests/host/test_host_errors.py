@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from host_helpers import APP_ADDRESS, Rig, app_image
+from array import array
+from typing import Any
 
-from pydfuse.errors import DeviceDisconnectedError, DfuStatusError, StallError
+import pytest
+from host_helpers import APP_ADDRESS, RecordingBackend, Rig, app_image
+
+from pydfuse.errors import DeviceDisconnectedError, DfuStatusError, ProtocolError, StallError
 from pydfuse.host.dfu import DfuClient
 from pydfuse.host.discovery import choose, scan
-from pydfuse.ops import DeviceSelector, erase, flash, upload
+from pydfuse.ops import DeviceSelector, Environment, erase, flash, upload
+from pydfuse.sim.backend import get_backend
+from pydfuse.sim.board import VirtualBoard
 from pydfuse.spec import State, Status
 
 ANY = DeviceSelector()
@@ -170,3 +175,47 @@ def test_flash_recovers_from_whatever_an_earlier_session_left(rig: Rig, state: S
     image = app_image(2048)
     assert flash(rig.env, ANY, image).verified is True
     assert rig.board.memory(0).read(APP_ADDRESS, 2048) == image.segments[0].data
+
+
+class StuckBackend(RecordingBackend):
+    """The simulator's backend, except that once ``stuck`` is set every GETSTATUS answers
+    dfuDNBUSY with bwPollTimeout 0 (Black Magic Probe style, §7.3)."""
+
+    stuck = False
+
+    def ctrl_transfer(
+        self, handle: Any, rt: int, req: int, value: int, index: int, data: Any, timeout: Any
+    ) -> Any:
+        n = super().ctrl_transfer(handle, rt, req, value, index, data, timeout)
+        if self.stuck and rt == 0xA1 and req == 3:
+            data[:6] = array("B", [0, 0, 0, 0, State.DFU_DNBUSY, 0])
+        return n
+
+
+def test_a_device_stuck_busy_with_zero_poll_timeouts_is_given_up_on() -> None:
+    board = VirtualBoard("stm3210e-eval")
+    backend = StuckBackend(get_backend(board))
+    env = Environment(backend=backend, clock=board.clock)
+    found, dev = choose(scan(backend))
+    try:
+        dfu = DfuClient(dev, found.interface, env.clock, transfer_size=1024)
+        dfu.recover()
+        backend.stuck = True
+        dfu.download(0, bytes([0x21]) + APP_ADDRESS.to_bytes(4, "little"))
+        with pytest.raises(ProtocolError, match="stuck in DFU_DNBUSY during set address"):
+            dfu.wait_ready(dfu.get_status(), phase="set address", address=APP_ADDRESS)
+    finally:
+        dev.close()
+    polls = sum(1 for s in backend.log if s.request_type == 0xA1 and s.request == 3)
+    assert 100 <= polls <= 110  # dfu-util's limit of 100 zero-timeout answers (§2.11)
+    assert board.clock.monotonic() < 15.0  # backed off, capped at 100 ms a wait
+
+
+def test_leave_is_success_when_the_device_vanishes_at_once(rig: Rig) -> None:
+    # GD32 style (§2.5): the device goes on the zero-length DNLOAD; GETSTATUS then gets ENODEV.
+    from pydfuse.ops.session import open_session
+
+    with open_session(rig.env, ANY) as session:
+        rig.board.faults.disconnect_after(1)
+        assert session.dfuse.leave() is True
+    assert rig.board.running == "off"
