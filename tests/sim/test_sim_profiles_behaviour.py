@@ -241,3 +241,33 @@ def test_plain_dfu_will_detach_leaves_by_itself_after_manifestation() -> None:
         getstatus(dev)  # §1.7: bitWillDetach, the device re-attached as the application
     assert info.value.errno == errno.ENODEV
     assert board.running == "application"
+
+
+def _demo_requests_board() -> VirtualBoard:
+    profile = dataclasses.replace(get_profile("stm3210e-eval"), st_demo_requests=True)
+    return VirtualBoard(profile)
+
+
+def test_st_demo_requests_switch_clrstatus_and_abort_quirks() -> None:
+    board = _demo_requests_board()
+    dev = find(board)
+    abort(dev)  # §7.9: ABORT in dfuERROR is acknowledged and ignored (no stall)
+    st = getstatus(dev)
+    assert (st.state, st.status) == (State.DFU_ERROR, Status.ERR_FIRMWARE)
+    to_idle(dev)
+    dev.ctrl_transfer(0x21, 4, 0, 0, None)  # §7.8: CLRSTATUS outside dfuERROR
+    st = getstatus(dev)
+    assert (st.state, st.status) == (State.DFU_ERROR, Status.ERR_UNKNOWN)
+
+
+def test_st_demo_requests_wrong_state_dnload_stalls_without_error() -> None:
+    board = _demo_requests_board()
+    dev = find(board)
+    to_idle(dev)
+    upload(dev, 0, 3)  # -> dfuUPLOAD-IDLE
+    with pytest.raises(usb.core.USBError):
+        dnload(dev, 2, bytes(4))
+    assert getstatus(dev).state == State.DFU_UPLOAD_IDLE  # §2.9: state unchanged
+    with pytest.raises(usb.core.USBError):
+        dev.ctrl_transfer(0x21, 0, 1000, 0, None)  # DETACH: not implemented (§7.17)
+    assert getstatus(dev).state == State.DFU_UPLOAD_IDLE

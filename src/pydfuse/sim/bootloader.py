@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pydfuse.sim.clock import Clock
-from pydfuse.sim.dfu_table import DFU_TABLE, DFUSE_TABLE, Cell, Event
+from pydfuse.sim.dfu_table import DFU_TABLE, DFUSE_TABLE, ST_DEMO_TABLE, Cell, Event
 from pydfuse.sim.faults import Faults
 from pydfuse.sim.flash import Memory, OpResult
 from pydfuse.sim.profiles import BoardProfile
@@ -100,7 +100,10 @@ class DfuFunction:
         self.faults = faults
         self.hooks = hooks
         self.runtime = runtime
-        self.table = DFUSE_TABLE if profile.dfuse and not runtime else DFU_TABLE
+        if runtime or not profile.dfuse:
+            self.table = DFU_TABLE
+        else:
+            self.table = ST_DEMO_TABLE if profile.st_demo_requests else DFUSE_TABLE
         self.attributes = profile.runtime.attributes if runtime else profile.attributes
         self.state = State.APP_IDLE if runtime else State.DFU_IDLE
         self.status = Status.OK
@@ -139,6 +142,11 @@ class DfuFunction:
         return self._accept(event, setup, data)
 
     def _refuse(self, cell: Cell) -> bytes:
+        if cell is Cell.IGNORE:
+            return b""
+        if cell is Cell.ERROR_UNKNOWN:
+            self._fail(Status.ERR_UNKNOWN)
+            return b""
         if cell is Cell.NO_RESPONSE:
             raise NoResponse
         if cell is Cell.STALL_ERROR:

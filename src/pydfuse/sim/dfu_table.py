@@ -8,6 +8,11 @@ cell and compare with an independent transcription of §1.6.
 
 DfuSe differs in one cell (§2.5): a zero-length DNLOAD in dfuIDLE starts "leave" (dfu-util sends
 ABORT, sees dfuIDLE, and then leaves), which DFU 1.1 stalls. :data:`DFUSE_TABLE` carries it.
+
+:data:`ST_DEMO_TABLE` is the request handling of ST's USB-FS demo and Cube class (§2.9, §2.10,
+§7.8, §7.9), opt-in through ``BoardProfile.st_demo_requests``: wrong-state DNLOAD/UPLOAD/DETACH
+stall without entering dfuERROR, CLRSTATUS outside dfuERROR yields dfuERROR/errUNKNOWN, ABORT is
+acknowledged and ignored where it cannot abort.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class Cell(Enum):
     STALL_ERROR = "stall->ERR"  # stall, go to dfuERROR with errSTALLEDPKT
     STALL_APP_IDLE = "stall->appIDLE"  # stall and return to appIDLE
     NO_RESPONSE = "no response"  # the device does not answer (host times out)
+    IGNORE = "ignore"  # acknowledged, nothing changes (ST demo ABORT, §7.9)
+    ERROR_UNKNOWN = "->ERR(errUNKNOWN)"  # acknowledged, dfuERROR/errUNKNOWN (ST demo, §7.8)
 
 
 _A, _S, _X, _E, _I, _N = (
@@ -81,4 +88,42 @@ DFU_TABLE: Mapping[tuple[State, Event], Cell] = MappingProxyType(
 )
 DFUSE_TABLE: Mapping[tuple[State, Event], Cell] = MappingProxyType(
     {**DFU_TABLE, (State.DFU_IDLE, Event.DNLOAD_ZERO): Cell.ACCEPT}
+)
+
+
+def _st_demo_cell(state: State, event: Event) -> Cell:
+    """§2.9: what the USB-FS demo does with ``event`` in a DFU-mode ``state``."""
+    if event is Event.DETACH:
+        return Cell.STALL
+    if event in (Event.DNLOAD, Event.DNLOAD_ZERO):
+        return Cell.ACCEPT if state in (State.DFU_IDLE, State.DFU_DNLOAD_IDLE) else Cell.STALL
+    if event is Event.UPLOAD:
+        return Cell.ACCEPT if state in (State.DFU_IDLE, State.DFU_UPLOAD_IDLE) else Cell.STALL
+    if event is Event.CLRSTATUS:
+        return Cell.ACCEPT if state == State.DFU_ERROR else Cell.ERROR_UNKNOWN
+    if event is Event.GETSTATE:
+        return Cell.STAY
+    if event is Event.ABORT:
+        abortable = (
+            State.DFU_IDLE,
+            State.DFU_DNLOAD_SYNC,
+            State.DFU_DNLOAD_IDLE,
+            State.DFU_MANIFEST_SYNC,
+            State.DFU_UPLOAD_IDLE,
+        )
+        return Cell.ACCEPT if state in abortable else Cell.IGNORE
+    return DFUSE_TABLE[(state, event)]  # GETSTATUS as in DFU 1.1
+
+
+_DFU_MODE = [s for s in State if s not in (State.APP_IDLE, State.APP_DETACH)]
+ST_DEMO_TABLE: Mapping[tuple[State, Event], Cell] = MappingProxyType(
+    {
+        **DFUSE_TABLE,
+        **{
+            (state, event): _st_demo_cell(state, event)
+            for state in _DFU_MODE
+            if state != State.DFU_MANIFEST_WAIT_RESET
+            for event in EVENTS
+        },
+    }
 )

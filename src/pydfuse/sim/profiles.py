@@ -126,6 +126,8 @@ class BoardProfile:
     fixed_poll_timeout_ms: int | None = None
     enforce_readonly: bool = True
     early_poll_stalls: bool = False  # §7.3: STALL (not NAK) a request made while busy (L4 ROM)
+    # §2.9/§7.8/§7.9: the demo's request handling instead of the §1.6 table (see dfu_table).
+    st_demo_requests: bool = False
     config_attributes: int = 0x80  # bus powered (§2.9)
     config_max_power: int = 0x20  # 64 mA in 2 mA units (§2.9)
     default_pointer: int = 0x08000000
