@@ -16,11 +16,13 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from pydfuse import ops
 from pydfuse.checks import CheckReport, TargetImage, preflight
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
-from pydfuse.errors import FormatError
+from pydfuse.cli.session import environment
+from pydfuse.errors import DeviceNotFoundError, FormatError
 from pydfuse.formats import DfuseFile, Image, PlainDfuFile, atomic_write, detect_format, read_dfu
 from pydfuse.formats import load_image as load_single_image
 from pydfuse.formats.dfuse import read_file_bytes
@@ -83,17 +85,51 @@ def board_from_profile(profile: BoardProfile) -> Board:
     )
 
 
-def _resolve_board(profile_name: str | None) -> Board:
+def _resolve_board(profile_name: str | None, device: ops.DeviceSelector | None = None) -> Board:
+    """The board to check against: --profile, else the --sim profile, else the one connected
+    DFU device (its own memory layouts; SRAM unknown, so the stack pointer check is skipped)."""
     name = profile_name or settings().sim_profile
     if name is None:
-        known = ", ".join(sorted(PROFILES))
-        raise click.UsageError(
-            f"which board? give --profile BOARD (known: {known}) or --sim PROFILE"
-        )
+        return board_from_device(device or ops.DeviceSelector())
     try:
         return board_from_profile(get_profile(name))
     except KeyError as error:
         raise click.BadParameter(str(error.args[0]), param_hint="--profile") from None
+
+
+def board_from_device(selector: ops.DeviceSelector) -> Board:
+    """A :class:`Board` from the memory layouts a connected DFU-mode device reports."""
+    with environment() as env:
+        devices = [d for d in ops.list_devices(env) if d.mode == "dfu" and _matches(d, selector)]
+    if len(devices) != 1:
+        known = ", ".join(sorted(PROFILES))
+        found = (
+            "no DFU-mode device is connected"
+            if not devices
+            else (f"{len(devices)} DFU-mode devices match")
+        )
+        raise DeviceNotFoundError(
+            f"which board? {found}",
+            hint=f"give --profile BOARD (known: {known}), or select one device with -S SERIAL",
+        )
+    info = devices[0]
+    memories = {a.alt: a.memory_map for a in info.alternates if a.memory_map is not None}
+    return Board(
+        name=f"{info.id_text} serial {info.serial or '-'}",
+        memories=memories,
+        sram=None,
+        app_address=None,
+        transfer_size=info.transfer_size,
+    )
+
+
+def _matches(info: ops.DeviceInfo, sel: ops.DeviceSelector) -> bool:
+    return (
+        (sel.vid is None or info.vid == sel.vid)
+        and (sel.pid is None or info.pid == sel.pid)
+        and (sel.serial is None or info.serial == sel.serial)
+        and (sel.path is None or info.path == sel.path)
+    )
 
 
 def _guess_alt(image: Image, memories: dict[int, MemoryMap]) -> int:
@@ -206,18 +242,29 @@ def render_report(
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--profile", metavar="BOARD", help="Board profile to check against (see `map`).")
+@click.option(
+    "--profile",
+    metavar="BOARD",
+    help="Board profile to check against (default: the --sim board, or the connected device).",
+)
 @click.option("--address", type=ADDRESS, help="Load address of a raw .bin (or plain .dfu).")
 @click.option("--alt", type=click.IntRange(0, 255), help="Alternate setting of a single image.")
+@click.option("-S", "--serial", help="With no profile: the connected device with this serial.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check(
-    file: Path, profile: str | None, address: int | None, alt: int | None, as_json: bool
+    file: Path,
+    profile: str | None,
+    address: int | None,
+    alt: int | None,
+    serial: str | None,
+    as_json: bool,
 ) -> int:
     """Check FILE against a board before flashing: placement, bootloader overlap, vector table.
 
-    Exit code 0 when it is safe to flash, 3 when a check found an error.
+    The board is a --profile, the --sim board, or else the one DFU device connected (its own
+    memory layouts). Exit code 0 when it is safe to flash, 3 when a check found an error.
     """
-    board = _resolve_board(profile)
+    board = _resolve_board(profile, ops.DeviceSelector(serial=serial))
     targets = load_targets(file, address=address, alt=alt, board=board)
     report = preflight(targets, board.memories, sram=board.sram, app_address=board.app_address)
     plans = plan_targets(board, targets, report)
