@@ -233,7 +233,8 @@ class DfuClient:
                 record = self.get_status()
             except StallError:
                 # A stalled GETSTATUS (ST demo after a bad UPLOAD, §7.7): clear and ask again.
-                self.clear_status()
+                with suppress(StallError):
+                    self.clear_status()
                 continue
             state = record.state
             if state == State.DFU_IDLE:
@@ -250,10 +251,14 @@ class DfuClient:
                 )
             if state in _WAIT_STATES:
                 self.sleep_poll(record)
-            elif state in _ABORT_STATES:
-                self.abort()
-            else:  # dfuERROR, or a corrupt state byte (§7.7)
-                self.clear_status()
+                continue
+            # A device may stall ABORT where DFU 1.1 forbids it (dfuMANIFEST-SYNC, §1.6); it is
+            # then in dfuERROR, which the next round clears.
+            with suppress(StallError):
+                if state in _ABORT_STATES:
+                    self.abort()
+                else:  # dfuERROR, or a corrupt state byte (§7.7)
+                    self.clear_status()
         raise ProtocolError(
             "could not bring the device back to dfuIDLE",
             hint="power-cycle the board and try again",
