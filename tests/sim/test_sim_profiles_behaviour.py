@@ -10,7 +10,6 @@ import pytest
 import usb.core
 from sim_rawdfu import (
     abort,
-    command,
     dnload,
     erase,
     find,
@@ -205,7 +204,6 @@ def test_plain_dfu_block_past_the_end_is_erraddress() -> None:
 def test_plain_dfu_has_no_dfuse_commands() -> None:
     board = VirtualBoard("plain-dfu")
     dev = find(board)
-    assert command is not None
     dnload(dev, 0, b"\x41")  # just a 1-byte block 0 for a plain device
     getstatus(dev)
     assert getstatus(dev).state == State.DFU_DNLOAD_IDLE
