@@ -247,3 +247,14 @@ def test_get_commands_lists_the_rom_opcodes() -> None:
     with open_session(rig.env, ANY) as session:
         assert DfuseClient(session.dfu).get_commands() == bytes([0x00, 0x21, 0x41, 0x92])
         assert session.dfu.get_status().state == 2  # back in dfuIDLE
+
+
+def test_upload_a_length_from_the_start_of_the_memory(rig: Rig) -> None:
+    rig.board.memory(2).load(0x64000000, b"NOR!")
+    result = upload(rig.env, ANY, alt=2, length=4)
+    assert result.image == Image.from_segments([(0x64000000, b"NOR!")])
+
+
+def test_detach_of_a_device_already_in_dfu_mode_changes_nothing(rig: Rig) -> None:
+    info = detach(rig.env, ANY)
+    assert info.mode == "dfu" and rig.board.stats.enumerations == 1

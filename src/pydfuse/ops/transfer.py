@@ -25,7 +25,10 @@ def _with_alt(selector: DeviceSelector, alt: int | str | None) -> DeviceSelector
 def _readable_spans(
     memory: MemoryMap, address: int | None, length: int | None
 ) -> list[tuple[int, int]]:
-    """Readable (start, end) ranges to read: the whole readable memory, or the given range."""
+    """Readable (start, end) ranges to read: the whole readable memory, or the given range
+    (``length`` without an address starts at the first readable byte)."""
+    if address is None and length is not None:
+        address = next((s.address for s in memory.sectors if s.readable), memory.start)
     if address is None:
         spans: list[tuple[int, int]] = []
         for sector in memory.sectors:
