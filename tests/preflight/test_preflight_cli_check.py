@@ -126,7 +126,8 @@ def test_sim_profile_is_used_and_profile_is_required(tmp_path: Path, capsys: Cap
     path = _dfu(tmp_path, (0, app_image(0x08000000)))
     assert main(["--sim", "stm32f4-rom", "check", path]) == ExitCode.OK  # ROM: no bootloader area
     assert "application" in capsys.readouterr().out
-    assert main(["check", path]) == ExitCode.USAGE
+    # No profile and no --sim: the connected DFU device is the board; there is none here.
+    assert main(["check", path]) == ExitCode.NO_DEVICE
     assert "give --profile BOARD" in capsys.readouterr().err
     assert main(["check", path, "--profile", "nope"]) == ExitCode.USAGE
     assert "unknown board profile 'nope'" in capsys.readouterr().err
