@@ -18,7 +18,14 @@ from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS, VidPid, parse_address
 from pydfuse.cli.progress import progress_view
 from pydfuse.cli.render import console, emit_json, hex32, human_size
-from pydfuse.cli.session import board_facts, device_options, environment, selector, sim_profile
+from pydfuse.cli.session import (
+    board_facts,
+    device_options,
+    environment,
+    matches,
+    selector,
+    sim_profile,
+)
 from pydfuse.errors import DfuseError, FormatError
 from pydfuse.formats import pack_images, save_image
 from pydfuse.sim.profiles import PROFILES, get_profile
@@ -110,14 +117,7 @@ def list_command(
     """
     sel = selector(device, serial, path, None)
     with environment() as env:
-        found = [
-            d
-            for d in ops.list_devices(env)
-            if (sel.vid is None or d.vid == sel.vid)
-            and (sel.pid is None or d.pid == sel.pid)
-            and (sel.serial is None or d.serial == sel.serial)
-            and (sel.path is None or d.path == sel.path)
-        ]
+        found = [d for d in ops.list_devices(env) if matches(d, sel)]
     if as_json:
         emit_json({"devices": [d.to_dict() for d in found]})
         return

@@ -21,7 +21,7 @@ from pydfuse.checks import CheckReport, TargetImage, preflight
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
-from pydfuse.cli.session import environment
+from pydfuse.cli.session import environment, matches
 from pydfuse.errors import DeviceNotFoundError, FormatError
 from pydfuse.formats import DfuseFile, Image, PlainDfuFile, atomic_write, detect_format, read_dfu
 from pydfuse.formats import load_image as load_single_image
@@ -100,7 +100,7 @@ def _resolve_board(profile_name: str | None, device: ops.DeviceSelector | None =
 def board_from_device(selector: ops.DeviceSelector) -> Board:
     """A :class:`Board` from the memory layouts a connected DFU-mode device reports."""
     with environment() as env:
-        devices = [d for d in ops.list_devices(env) if d.mode == "dfu" and _matches(d, selector)]
+        devices = [d for d in ops.list_devices(env) if d.mode == "dfu" and matches(d, selector)]
     if len(devices) != 1:
         known = ", ".join(sorted(PROFILES))
         found = (
@@ -120,15 +120,6 @@ def board_from_device(selector: ops.DeviceSelector) -> Board:
         sram=None,
         app_address=None,
         transfer_size=info.transfer_size,
-    )
-
-
-def _matches(info: ops.DeviceInfo, sel: ops.DeviceSelector) -> bool:
-    return (
-        (sel.vid is None or info.vid == sel.vid)
-        and (sel.pid is None or info.pid == sel.pid)
-        and (sel.serial is None or info.serial == sel.serial)
-        and (sel.path is None or info.path == sel.path)
     )
 
 
