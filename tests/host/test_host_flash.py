@@ -115,3 +115,27 @@ def test_flash_then_leave_runs_the_application(rig: Rig) -> None:
     result = flash(rig.env, ANY, app_image(4096), leave=True)
     assert result.left is True
     assert rig.board.running == "application"
+
+
+def test_leave_after_an_external_memory_update_sends_no_foreign_pointer(rig: Rig) -> None:
+    # An update of the SPI flash alone must not point the jump at the SPI address 0x00000000:
+    # without an alt-0 image, leave uses the device's own default pointer (§2.5).
+    flash(rig.env, ANY, app_image(4096))
+    rig.backend.log.clear()
+    result = flash(rig.env, ANY, ImageSource(blob(SPI, 3000), alt=1), leave=True)
+    assert result.left is True
+    # One for the data run, one for its read-back; none before the leave.
+    assert rig.backend.set_addresses() == [SPI, SPI]
+    assert rig.board.running == "application" and rig.board.vector_table == APP_ADDRESS
+
+
+def test_leave_after_a_dfu_with_an_app_jumps_to_the_app(rig: Rig) -> None:
+    dfu = DfuseFile(
+        (
+            DfuseTarget.from_image(0, app_image(4096), "Internal Flash"),
+            DfuseTarget.from_image(1, blob(SPI, 1000), "SPI Flash"),
+        )
+    )
+    flash(rig.env, ANY, dfu, leave=True)
+    assert rig.backend.set_addresses()[-1] == APP_ADDRESS
+    assert rig.board.running == "application"

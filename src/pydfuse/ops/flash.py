@@ -163,8 +163,15 @@ def _execute(
             _program(session, dfuse, resetting, tracker, will_reset=True)
             return False, True
     if leave:
-        return dfuse.leave(to if to is not None else plans[0].image.start), False
+        return dfuse.leave(to if to is not None else _application_start(plans)), False
     return False, False
+
+
+def _application_start(plans: list[TargetPlan]) -> int | None:
+    """Where leave jumps when not told: the start of the alt-0 (internal flash) image, whose
+    first words are the vector table; None (the device's own default pointer, §2.5) when the
+    firmware has no alt-0 target, e.g. an update of the SPI flash alone."""
+    return next((tp.image.start for tp in plans if tp.info.alt == 0), None)
 
 
 def first_difference(expected: bytes, actual: bytes) -> int:
