@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydfuse.errors import FormatError
 from pydfuse.host.clock import Clock, SystemClock
 from pydfuse.host.usb import libusb_backend
 
@@ -52,7 +53,17 @@ def sim_environment(profile: str, state_path: Path | None = None) -> Iterator[Si
     from pydfuse.sim.board import VirtualBoard
 
     if state_path is not None and Path(state_path).exists():
-        board = VirtualBoard.load(state_path)
+        try:
+            board = VirtualBoard.load(state_path)
+        except (ValueError, OSError) as error:
+            # The sim reports a damaged or foreign file as ValueError (layer rule: sim never
+            # imports pydfuse.errors); the user sees one line naming the file, not a traceback.
+            detail = str(error).removeprefix(f"{state_path}: ")
+            raise FormatError(
+                detail,
+                path=str(state_path),
+                hint="delete the file to start from a fresh board, or give another --sim-state",
+            ) from error
     else:
         board = VirtualBoard(profile)
     try:

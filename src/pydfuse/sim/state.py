@@ -80,9 +80,9 @@ def load_board(
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot read virtual board state {path}: {exc}") from exc
+        raise ValueError(f"{path}: cannot read virtual board state: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a pydfuse virtual board state file")
+        raise ValueError(f"{path}: not a pydfuse virtual board state file")
     if doc.get("version") != VERSION:
         raise ValueError(f"{path}: unsupported state version {doc.get('version')!r}")
     try:
@@ -94,7 +94,7 @@ def load_board(
         board.dfu_pin_held = bool(doc["dfu_pin_held"])
         was_in_dfu = doc.get("running", "bootloader") == "bootloader"
         board.stay_in_dfu = bool(doc["stay_in_dfu"]) or was_in_dfu
-    except (KeyError, TypeError, ValueError, zlib.error) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, zlib.error) as exc:
         raise ValueError(f"{path}: damaged virtual board state ({exc})") from exc
     board.stats.enumerations = 0
     board.reset()  # power on with the restored memories and pins
