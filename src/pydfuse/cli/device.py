@@ -1,4 +1,5 @@
-"""Commands: list, flash, upload, erase, leave, detach, unprotect (layer: cli).
+"""Commands: list, flash, erase, leave, detach, unprotect, profiles (layer: cli; upload lives in
+:mod:`pydfuse.cli.upload`).
 
 Thin click wrappers over :mod:`pydfuse.ops`: parse options, open the environment (USB or the
 ``--sim`` board), call one verb, render its record (rich text, or ``--json``). Errors are raised
@@ -26,8 +27,8 @@ from pydfuse.cli.session import (
     selector,
     sim_profile,
 )
-from pydfuse.errors import DfuseError, FormatError
-from pydfuse.formats import pack_images, save_image
+from pydfuse.cli.upload import upload_command
+from pydfuse.errors import DfuseError
 from pydfuse.sim.profiles import PROFILES, get_profile
 from pydfuse.spec import Attributes
 
@@ -164,12 +165,12 @@ def _dfu_util_address(text: str) -> tuple[int | None, set[str]]:
 
 
 @click.command("flash")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", required=False, type=click.Path(path_type=Path))
 @click.option(
     "-D",
     "--download",
     "download",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="The file to write (dfu-util style; same as FILE).",
 )
 @click.option(
@@ -234,7 +235,10 @@ def flash_command(
     if address is not None and source.suffix.lower() == ".dfu":
         address = None if dfuse_address is not None else address  # dfu-util ignores -s for .dfu
     profile = get_profile(profile_name) if profile_name else sim_profile()
-    with environment() as env, progress_view(quiet=settings().quiet, as_json=as_json) as view:
+    with (
+        environment() as env,
+        progress_view(quiet=settings().quiet, as_json=as_json, clock=env.clock) as view,
+    ):
         result = ops.flash(
             env,
             selector(device, serial, path, alt),
@@ -285,68 +289,6 @@ def _render_flash(result: ops.FlashResult, board_line: str | None) -> None:
         out.print(board_line)
 
 
-# -- upload ----------------------------------------------------------------------------------
-@click.command("upload")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@device_options
-@click.option("--address", type=ADDRESS, help="First address to read (default: the memory start).")
-@click.option("--length", type=ADDRESS, help="Bytes to read (default: to the end of the memory).")
-@JSON
-def upload_command(
-    out: Path,
-    device: VidPid | None,
-    serial: str | None,
-    path: str | None,
-    alt: str | None,
-    address: int | None,
-    length: int | None,
-    as_json: bool,
-) -> None:
-    """Read device memory into OUT (.bin, .hex, .s19, or .dfu for every alternate at once).
-
-    Without --address/--length the whole readable memory of the alternate is read.
-    """
-    kind = out.suffix.lower()
-    if kind not in (".bin", ".hex", ".ihex", ".s19", ".srec", ".dfu"):
-        raise FormatError(
-            f"cannot tell the output format from {out.name!r}",
-            hint="name the output .bin, .hex, .s19 or .dfu",
-        )
-    sel = selector(device, serial, path, None)
-    with environment() as env, progress_view(quiet=settings().quiet, as_json=as_json) as view:
-        if kind == ".dfu":
-            if address is not None or length is not None:
-                raise click.UsageError("a .dfu upload reads every alternate whole")
-            found = ops.upload_all(env, sel, progress=view)
-            dfu = pack_images(
-                ((a, name, image) for a, name, image in found if image),
-                vid=sel.vid if sel.vid is not None else 0x0483,
-                pid=sel.pid if sel.pid is not None else 0xDF11,
-            )
-            dfu.write(out)
-            summary: dict[str, Any] = {
-                "file": str(out),
-                "targets": [{"alt": a, "name": n, "bytes": image.size} for a, n, image in found],
-            }
-        else:
-            result = ops.upload(
-                env, sel, alt=_alt_value(alt), address=address, length=length, progress=view
-            )
-            save_image(result.image, out, fill=0xFF if kind == ".bin" else None)
-            summary = {"file": str(out), **result.to_dict()}
-    if as_json:
-        emit_json(summary)
-        return
-    total = (
-        sum(t["bytes"] for t in summary["targets"]) if "targets" in summary else summary["bytes"]
-    )
-    _info(f"read {human_size(total)} into {out}", as_json=as_json)
-
-
-def _alt_value(alt: str | None) -> int | str | None:
-    return int(alt) if alt is not None and alt.strip().isdigit() else alt
-
-
 # -- erase, leave, detach, unprotect ------------------------------------------------------------
 @click.command("erase")
 @device_options
@@ -375,9 +317,14 @@ def erase_command(
         raise click.UsageError("choose exactly one of --address, --all, --mass")
     if length is not None and address is None:
         raise click.UsageError("--length needs --address")
+    if length == 0:
+        raise click.BadParameter("must be at least 1 byte", param_hint="--length")
     if address is not None and length is None:
         length = 1  # the sector holding the address
-    with environment() as env, progress_view(quiet=settings().quiet, as_json=as_json) as view:
+    with (
+        environment() as env,
+        progress_view(quiet=settings().quiet, as_json=as_json, clock=env.clock) as view,
+    ):
         result = ops.erase(
             env,
             selector(device, serial, path, alt),
@@ -389,9 +336,10 @@ def erase_command(
     if as_json:
         emit_json(result.to_dict())
         return
-    what = "mass erase" if result.mass else f"{len(result.erased_sectors)} sector(s)"
+    what = "all of" if result.mass else f"{len(result.erased_sectors)} sector(s) of"
+    how = "mass-erased" if result.mass else "erased"
     _info(
-        f"erased {what} ({human_size(result.erased_bytes)}) of alt {result.alt} {result.name} "
+        f"{how} {what} alt {result.alt} {result.name} ({human_size(result.erased_bytes)}) "
         f"in {result.elapsed_s:.2f} s",
         as_json=as_json,
     )

@@ -30,6 +30,7 @@ from pydfuse.formats import (
     append_suffix,
     atomic_write,
     build_dfuse,
+    check_writable,
     describe_dfu,
     describe_image,
     describe_suffix,
@@ -54,7 +55,7 @@ def _show(text: str) -> None:
 
 
 @click.command()
-@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path))
 @click.option(
     "-t",
     "--target",
@@ -80,6 +81,7 @@ def pack(
     as_json: bool,
 ) -> None:
     """Build the DfuSe file OUTPUT from HEX, S-record, ELF and BIN (FILE@ADDR) files."""
+    check_writable(output)
     inputs = [PackInput(t.alt, t.source.path, t.name, t.source.address) for t in targets]
     dfu = build_dfuse(inputs, vid=vid, pid=pid, bcd_device=bcd_device)
     data = dfu.to_bytes()
@@ -131,7 +133,7 @@ def _unpack_files(dfu: DfuseFile | PlainDfuFile, stem: str, fmt: str) -> dict[st
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output-dir",
@@ -237,7 +239,7 @@ def _render_info(info: dict[str, Any]) -> None:
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--address", type=ADDRESS, help="Load address of a raw .bin file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
 def info(file: Path, address: int | None, as_json: bool) -> None:
@@ -258,7 +260,7 @@ def suffix() -> None:
 
 
 @suffix.command("add")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--vid", type=ID16, default=0xFFFF, show_default="0xFFFF (any)")
 @click.option("--pid", type=ID16, default=0xFFFF, show_default="0xFFFF (any)")
 @click.option("--bcd-device", type=ID16, default=0xFFFF, show_default="0xFFFF (any)")
@@ -268,7 +270,10 @@ def suffix() -> None:
     default=None,
     help="0x0100 for plain DFU (default), 0x011A for DfuSe (default for DfuSe files).",
 )
-def suffix_add(file: Path, vid: int, pid: int, bcd_device: int, bcd_dfu: int | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the new suffix as JSON.")
+def suffix_add(
+    file: Path, vid: int, pid: int, bcd_device: int, bcd_dfu: int | None, as_json: bool
+) -> None:
     """Append a DFU suffix to FILE (refused if it already has one)."""
     data = read_file_bytes(file)
     if inspect_suffix(data, path=str(file)) is not None:
@@ -281,6 +286,9 @@ def suffix_add(file: Path, vid: int, pid: int, bcd_device: int, bcd_dfu: int | N
         bcd_dfu = BCD_DFUSE if data.startswith(DFUSE_SIGNATURE) else BCD_DFU_1_1
     new_suffix = DfuSuffix(bcd_device, pid, vid, bcd_dfu)
     atomic_write(file, append_suffix(data, new_suffix))
+    if as_json:
+        emit_json({"path": str(file), "added": True, **describe_suffix(new_suffix)})
+        return
     _show(f"added DFU suffix to {file}: {_suffix_text(describe_suffix(new_suffix))}")
 
 
@@ -292,7 +300,7 @@ def _suffix_text(s: dict[str, Any]) -> str:
 
 
 @suffix.command("check")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the suffix as JSON.")
 def suffix_check(file: Path, as_json: bool) -> None:
     """Show FILE's DFU suffix; exit 1 if it is missing or its CRC is wrong."""
@@ -311,8 +319,9 @@ def suffix_check(file: Path, as_json: bool) -> None:
 
 
 @suffix.command("remove")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def suffix_remove(file: Path) -> None:
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the removed suffix as JSON.")
+def suffix_remove(file: Path, as_json: bool) -> None:
     """Strip the DFU suffix from FILE (a bad CRC is reported but does not stop removal)."""
     data = read_file_bytes(file)
     found = inspect_suffix(data, path=str(file))
@@ -320,6 +329,9 @@ def suffix_remove(file: Path) -> None:
         split_suffix(data, path=str(file))  # raises the "no DFU suffix" error
         return
     atomic_write(file, data[:-16])
+    if as_json:
+        emit_json({"path": str(file), "removed": True, **describe_suffix(found.suffix, found)})
+        return
     note = "" if found.crc_ok else " (its CRC was wrong)"
     _show(f"removed DFU suffix from {file}{note}")
 

@@ -65,7 +65,7 @@ def exit_code_for(error: DfuseError) -> ExitCode:
 )
 @click.option(
     "--sim-state",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     metavar="FILE",
     help="Load the virtual board from FILE if it exists and save it back after the command.",
 )

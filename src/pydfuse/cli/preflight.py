@@ -23,7 +23,15 @@ from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
 from pydfuse.cli.session import environment, matches
 from pydfuse.errors import DeviceNotFoundError, FormatError
-from pydfuse.formats import DfuseFile, Image, PlainDfuFile, atomic_write, detect_format, read_dfu
+from pydfuse.formats import (
+    DfuseFile,
+    Image,
+    PlainDfuFile,
+    atomic_write,
+    check_writable,
+    detect_format,
+    read_dfu,
+)
 from pydfuse.formats import load_image as load_single_image
 from pydfuse.formats.dfuse import read_file_bytes
 from pydfuse.layout import MemoryMap, MemoryRegion, Sector, parse_layout
@@ -232,7 +240,7 @@ def render_report(
 
 
 @click.command()
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option(
     "--profile",
     metavar="BOARD",
@@ -331,17 +339,18 @@ def build_views(board: Board, targets: Sequence[TargetImage]) -> list[MemoryView
 
 
 @click.command(name="map")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--profile", metavar="BOARD", help="Board profile whose memories to draw.")
 @click.option("--address", type=ADDRESS, help="Load address of a raw .bin (or plain .dfu).")
 @click.option("--alt", type=click.IntRange(0, 255), help="Alternate setting of a single image.")
 @click.option(
     "--svg",
     "svg_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Also write the drawing as SVG to this file.",
 )
 @click.option("--width", type=click.IntRange(16, 400), default=64, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the memories and their runs as JSON.")
 def map_command(
     file: Path,
     profile: str | None,
@@ -349,12 +358,20 @@ def map_command(
     alt: int | None,
     svg_path: Path | None,
     width: int,
+    as_json: bool,
 ) -> None:
     """Draw where FILE lands in each memory of a board: protected, written, erased, free."""
+    if svg_path is not None:
+        check_writable(svg_path)
     board = _resolve_board(profile)
     targets = load_targets(file, address=address, alt=alt, board=board)
     views = build_views(board, targets)
     missing = sorted({t.alt for t in targets} - set(board.memories))
+    if as_json:
+        if svg_path is not None:
+            atomic_write(svg_path, render_svg(views).encode("utf-8"))
+        emit_json(map_json(file, board, views, missing, svg_path))
+        return
     out = console()
     render_map(out, views, width=width)
     for number in missing:
@@ -363,6 +380,36 @@ def map_command(
         atomic_write(svg_path, render_svg(views).encode("utf-8"))
         if not settings().quiet:
             out.print(f"wrote {svg_path}")
+
+
+def map_json(
+    file: Path,
+    board: Board,
+    views: Sequence[MemoryView],
+    missing: Sequence[int],
+    svg_path: Path | None,
+) -> dict[str, object]:
+    """The ``map --json`` document: each memory with its runs (hex addresses, sizes, kinds)."""
+    return {
+        "file": str(file),
+        "profile": board.name,
+        "memories": [
+            {
+                "alt": view.alt,
+                "name": view.name,
+                "start": hex32(view.start),
+                "end": hex32(view.end),
+                "runs": [
+                    {"start": hex32(r.start), "end": hex32(r.end), "size": r.size, "kind": r.kind}
+                    for r in view.runs
+                ],
+                "outside": [{"start": hex32(lo), "end": hex32(hi)} for lo, hi in view.outside],
+            }
+            for view in views
+        ],
+        "missing_alternates": list(missing),
+        "svg": str(svg_path) if svg_path is not None else None,
+    }
 
 
 def register(group: click.Group) -> None:

@@ -23,6 +23,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from pydfuse.host.clock import Clock
 from pydfuse.ops import ProgressEvent
 
 _LABELS = {"erase": "Erasing", "program": "Programming", "verify": "Verifying", "upload": "Reading"}
@@ -31,8 +32,9 @@ _LABELS = {"erase": "Erasing", "program": "Programming", "verify": "Verifying", 
 class ProgressView:
     """A callable receiving progress events; draws bars on stderr while active."""
 
-    def __init__(self, *, enabled: bool) -> None:
+    def __init__(self, *, enabled: bool, clock: Clock | None = None) -> None:
         self.enabled = enabled
+        self.clock = clock
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
 
@@ -46,6 +48,9 @@ class ProgressView:
                 TimeRemainingColumn(),
                 console=Console(file=sys.stderr),
                 transient=False,
+                # Speed and time left on the environment's clock: the virtual board runs on
+                # virtual time, and wall-clock rates of a simulation would be fiction.
+                get_time=self.clock.monotonic if self.clock is not None else None,
             )
             self._progress.start()
         return self
@@ -72,8 +77,10 @@ class ProgressView:
 
 
 @contextmanager
-def progress_view(*, quiet: bool, as_json: bool) -> Iterator[ProgressView]:
-    """Bars on an interactive stderr unless ``quiet`` or ``as_json``."""
+def progress_view(
+    *, quiet: bool, as_json: bool, clock: Clock | None = None
+) -> Iterator[ProgressView]:
+    """Bars on an interactive stderr unless ``quiet`` or ``as_json``; rates on ``clock``."""
     enabled = not quiet and not as_json and sys.stderr.isatty()
-    with ProgressView(enabled=enabled) as view:
+    with ProgressView(enabled=enabled, clock=clock) as view:
         yield view

@@ -7,10 +7,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -19,6 +17,7 @@ from pydfuse import ops
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import VID_PID, VidPid
 from pydfuse.errors import DfuseError
+from pydfuse.formats import check_writable
 from pydfuse.sim.profiles import PROFILES, BoardProfile, get_profile
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,7 +91,9 @@ def environment() -> Iterator[ops.Environment]:
         return
     state = settings().sim_state
     if state is not None:
-        _check_state_path(state)
+        # Refuse, before the board is touched, a file that could not be saved afterwards:
+        # otherwise the command would run and its effect on the board be lost.
+        check_writable(state, what="keep the virtual board in")
     with ops.sim_environment(profile.name, state) as env:
         loaded = env.board.profile.name
         if loaded != profile.name:
@@ -101,22 +102,6 @@ def environment() -> Iterator[ops.Environment]:
                 hint=f"use --sim {loaded}, or another --sim-state file",
             )
         yield env
-
-
-def _check_state_path(state: Path) -> None:
-    """Refuse, before the board is touched, a --sim-state that could not be saved afterwards:
-    otherwise the command would run and its effect on the board be lost."""
-    directory = state.parent if str(state.parent) else Path(".")
-    if not directory.is_dir():
-        raise DfuseError(
-            f"cannot keep the virtual board in {state}: directory {directory} does not exist",
-            hint="create the directory first, or give another --sim-state FILE",
-        )
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise DfuseError(
-            f"cannot keep the virtual board in {state}: directory {directory} is not writable",
-            hint="give another --sim-state FILE",
-        )
 
 
 def board_facts(profile: BoardProfile | None) -> dict[str, Any]:

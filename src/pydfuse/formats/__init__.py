@@ -4,7 +4,7 @@ May import ``pydfuse.spec`` and ``pydfuse.errors`` only (plus bincopy and pyelft
 loaders).
 """
 
-from pydfuse.formats.atomic import atomic_write
+from pydfuse.formats.atomic import atomic_write, check_writable
 from pydfuse.formats.describe import describe_dfu, describe_image, describe_suffix
 from pydfuse.formats.dfu import (
     BCD_DFU_1_1,
@@ -56,6 +56,7 @@ __all__ = [
     "append_suffix",
     "atomic_write",
     "build_dfuse",
+    "check_writable",
     "describe_dfu",
     "describe_image",
     "describe_suffix",

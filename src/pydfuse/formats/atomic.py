@@ -14,7 +14,33 @@ from pathlib import Path
 
 from pydfuse.errors import DfuseError
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "check_writable"]
+
+
+def check_writable(path: str | os.PathLike[str], *, what: str = "write") -> None:
+    """Refuse early an output path :func:`atomic_write` could not write: a directory, a missing
+    or non-directory parent, a directory without write permission.
+
+    Commands call this before slow work (reading a device, building a file), so a typo in the
+    output path costs nothing. Raises :class:`~pydfuse.errors.DfuseError` naming the path.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise DfuseError(
+            f"cannot {what} {target}: it is a directory", hint="give a file name, not a directory"
+        )
+    if not directory.is_dir():
+        reason = "does not exist" if not directory.exists() else "is not a directory"
+        raise DfuseError(
+            f"cannot {what} {target}: directory {directory} {reason}",
+            hint="create the directory first, or choose another path",
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise DfuseError(
+            f"cannot {what} {target}: directory {directory} is not writable",
+            hint="choose a directory you can write to",
+        )
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | bytearray | memoryview) -> None:

@@ -1,0 +1,111 @@
+"""Command: upload — read device memory into a .bin/.hex/.s19 file or a .dfu (layer: cli;
+imports pydfuse.ops, pydfuse.formats, pydfuse.errors, the other cli modules and click).
+
+The output path is checked before the device is read, so a typo does not cost a 16 MB read.
+A .dfu holds every alternate, or with -a the one alternate (and --address/--length range) asked
+for; its suffix carries the device's own VID:PID.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pydfuse import ops
+from pydfuse.cli.context import settings
+from pydfuse.cli.params import ADDRESS, VidPid
+from pydfuse.cli.progress import progress_view
+from pydfuse.cli.render import console, emit_json, human_size
+from pydfuse.cli.session import device_options, environment, matches, selector
+from pydfuse.errors import FormatError
+from pydfuse.formats import Image, check_writable, pack_images, save_image
+
+KINDS = (".bin", ".hex", ".ihex", ".s19", ".srec", ".dfu")
+
+
+def _alt_value(alt: str | None) -> int | str | None:
+    return int(alt) if alt is not None and alt.strip().isdigit() else alt
+
+
+def _device_info(env: ops.Environment, sel: ops.DeviceSelector) -> ops.DeviceInfo | None:
+    found = [d for d in ops.list_devices(env) if d.mode == "dfu" and matches(d, sel)]
+    return found[0] if len(found) == 1 else None
+
+
+def _write_dfu(
+    env: ops.Environment, sel: ops.DeviceSelector, out: Path, found: list[tuple[int, str, Image]]
+) -> dict[str, Any]:
+    """Pack what was read into ``out`` (empty alternates left out)."""
+    info = _device_info(env, sel)
+    dfu = pack_images(
+        [(alt, name, image) for alt, name, image in found if image],
+        vid=info.vid if info is not None else (sel.vid if sel.vid is not None else 0x0483),
+        pid=info.pid if info is not None else (sel.pid if sel.pid is not None else 0xDF11),
+    )
+    dfu.write(out)
+    return {
+        "file": str(out),
+        "targets": [{"alt": a, "name": n, "bytes": image.size} for a, n, image in found],
+    }
+
+
+@click.command("upload")
+@click.argument("out", type=click.Path(path_type=Path))
+@device_options
+@click.option("--address", type=ADDRESS, help="First address to read (default: the memory start).")
+@click.option("--length", type=ADDRESS, help="Bytes to read (default: to the end of the memory).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
+def upload_command(
+    out: Path,
+    device: VidPid | None,
+    serial: str | None,
+    path: str | None,
+    alt: str | None,
+    address: int | None,
+    length: int | None,
+    as_json: bool,
+) -> None:
+    """Read device memory into OUT (.bin, .hex, .s19, or .dfu).
+
+    Without --address/--length the whole readable memory of the alternate is read. A .dfu
+    without -a holds every alternate whole; with -a, that alternate (or the range given).
+    """
+    kind = out.suffix.lower()
+    if kind not in KINDS:
+        raise FormatError(
+            f"cannot tell the output format from {out.name!r}",
+            hint="name the output .bin, .hex, .s19 or .dfu",
+        )
+    if length == 0:
+        raise click.BadParameter("must be at least 1 byte", param_hint="--length")
+    every_alt = kind == ".dfu" and alt is None
+    if every_alt and (address is not None or length is not None):
+        raise click.UsageError(
+            "a .dfu of every alternate reads each one whole; add -a ALT to read part of one"
+        )
+    check_writable(out)
+    sel = selector(device, serial, path, None)
+    with (
+        environment() as env,
+        progress_view(quiet=settings().quiet, as_json=as_json, clock=env.clock) as view,
+    ):
+        if every_alt:
+            summary = _write_dfu(env, sel, out, ops.upload_all(env, sel, progress=view))
+        else:
+            result = ops.upload(
+                env, sel, alt=_alt_value(alt), address=address, length=length, progress=view
+            )
+            if kind == ".dfu":
+                summary = _write_dfu(env, sel, out, [(result.alt, result.name, result.image)])
+            else:
+                save_image(result.image, out, fill=0xFF if kind == ".bin" else None)
+                summary = {"file": str(out), **result.to_dict()}
+    if as_json:
+        emit_json(summary)
+        return
+    if settings().quiet:
+        return
+    total = sum(r["bytes"] for r in summary.get("targets", [summary]))
+    console().print(f"read {human_size(total)} into {out}", markup=False)

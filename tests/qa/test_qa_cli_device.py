@@ -1,0 +1,133 @@
+"""QA regressions for the device commands on the virtual board (through real pyusb).
+
+Found by using ``dfuse`` as a user: ``upload`` into a missing directory read the whole memory
+first and failed afterwards; ``--length 0`` wrote an empty file (upload) or blamed the address
+(erase: "0x00000000 is not in SPI Flash (0x00000000..)"); ``upload x.dfu -a 1`` silently read
+every alternate; a mass erase said "erased mass erase"; progress rates used the wall clock while
+the virtual board runs on virtual time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pydfuse.cli.main import main
+from pydfuse.cli.progress import ProgressView
+from pydfuse.formats import DfuseFile
+from pydfuse.ops import ProgressEvent
+from pydfuse.sim.board import VirtualBoard
+
+PROFILE = "stm3210e-eval"
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> list[str]:
+    return ["--sim", PROFILE, "--sim-state", str(tmp_path / "board.json")]
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_upload_into_missing_directory_is_refused_before_reading(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "missing" / "back.bin"
+    code, _, err = _run(capsys, *sim, "upload", str(out), "-a", "1")
+    assert code == 1
+    assert err.splitlines()[0] == (
+        f"error: cannot write {out}: directory {out.parent} does not exist"
+    )
+    # refused before the board was opened: the state file was never created
+    assert not (tmp_path / "board.json").exists()
+
+
+def test_upload_into_a_directory_is_exit_1(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "out.bin"
+    target.mkdir()
+    code, _, err = _run(capsys, *sim, "upload", str(target), "-a", "0", "--length", "16")
+    assert code == 1
+    assert err.splitlines()[0] == f"error: cannot write {target}: it is a directory"
+
+
+@pytest.mark.parametrize("command", ["upload", "erase"])
+def test_zero_length_is_a_usage_error(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    args = [str(tmp_path / "x.bin")] if command == "upload" else []
+    code, _, err = _run(capsys, *sim, command, *args, "-a", "1", "--address", "0", "--length", "0")
+    assert code == 2
+    assert "Invalid value for --length: must be at least 1 byte" in err
+    assert not (tmp_path / "x.bin").exists()
+
+
+def test_upload_dfu_of_one_alternate_range(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "spi.dfu"
+    code, stdout, _ = _run(
+        capsys, *sim, "upload", str(out), "-a", "SPI", "--address", "4K", "--length", "1K", "--json"
+    )
+    assert code == 0
+    expected = [{"alt": 1, "name": "SPI Flash : M25P64", "bytes": 1024}]
+    assert json.loads(stdout)["targets"] == expected
+    dfu = DfuseFile.read(out)
+    assert [(t.alt, t.image.start, t.image.size) for t in dfu.targets] == [(1, 0x1000, 1024)]
+    assert (dfu.suffix.vid, dfu.suffix.pid) == (0x0483, 0xDF11)
+
+
+def test_upload_dfu_of_every_alternate_refuses_a_range(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, *sim, "upload", str(tmp_path / "all.dfu"), "--length", "16")
+    assert code == 2
+    assert "a .dfu of every alternate reads each one whole; add -a ALT" in err
+
+
+def test_mass_erase_message(sim: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, *sim, "erase", "--mass")
+    assert code == 0
+    assert out.startswith("mass-erased all of alt 0 Internal Flash (512 KiB) in ")
+
+
+def test_erase_of_a_read_only_sector_leaves_the_bootloader(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    board = VirtualBoard(PROFILE)
+    board.memories[0].load(0x08000000, bytes(range(256)) * 48)  # a stand-in bootloader
+    board.save(tmp_path / "board.json")
+    before = board.memories[0].read(0x08000000, 0x3000)
+    code, _, err = _run(capsys, *sim, "erase", "-a", "0", "--address", "0x08000000")
+    assert code == 3
+    assert "error: sector 0x08000000 of Internal Flash is not erasable" in err
+    after = VirtualBoard.load(tmp_path / "board.json").memories[0].read(0x08000000, 0x3000)
+    assert after == before
+
+
+class _StepClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_progress_rates_use_the_environment_clock() -> None:
+    clock = _StepClock()
+    with ProgressView(enabled=True, clock=clock) as view:
+        for done in range(0, 8193, 1024):
+            view(ProgressEvent("program", done, 8192))
+            clock.sleep(2.0)  # virtual time: 1024 bytes every 2 s
+        assert view._progress is not None
+        task = view._progress.tasks[0]
+        assert task.speed == pytest.approx(512.0)

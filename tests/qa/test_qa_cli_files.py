@@ -1,0 +1,113 @@
+"""QA regressions for the file commands: exit codes of bad paths, --json everywhere.
+
+Found by using ``dfuse`` as a user would: ``check``/``map`` turned a missing file or a directory
+into a usage error (exit 2) while ``info`` said exit 1 (the README: bad or missing input file =
+1); ``map``, ``suffix add`` and ``suffix remove`` had no --json; an output path in a missing
+directory was only found after the work was done.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pydfuse.cli.main import main
+from pydfuse.demoapp import build_demo_app
+from pydfuse.formats import save_image
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    path = tmp_path / "app.hex"
+    save_image(build_demo_app(size=2048), path)
+    return path
+
+
+@pytest.mark.parametrize("command", ["info", "check", "map", "unpack"])
+def test_missing_input_file_is_exit_1_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    missing = tmp_path / "nope.dfu"
+    extra = ["--profile", "stm3210e-eval"] if command in ("check", "map") else []
+    code, _, err = _run(capsys, command, str(missing), *extra)
+    assert code == 1
+    assert err.splitlines()[0] == f"error: {missing}: no such file"
+
+
+@pytest.mark.parametrize("command", ["info", "check", "map", "suffix check"])
+def test_directory_as_input_file_is_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    extra = ["--profile", "stm3210e-eval"] if command in ("check", "map") else []
+    code, _, err = _run(capsys, *command.split(), str(tmp_path), *extra)
+    assert code == 1
+    assert err.splitlines()[0] == f"error: {tmp_path}: is a directory, expected a file"
+
+
+def test_pack_into_a_directory_is_exit_1_and_reads_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], app: Path
+) -> None:
+    code, _, err = _run(capsys, "pack", str(tmp_path), "-t", f"0={app}")
+    assert code == 1
+    assert err.splitlines()[0] == f"error: cannot write {tmp_path}: it is a directory"
+
+
+def test_pack_into_missing_directory_is_refused_before_reading_inputs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "missing" / "fw.dfu"
+    # the input does not exist either: the output path is refused first, before any work
+    code, _, err = _run(capsys, "pack", str(out), "-t", f"0={tmp_path / 'none.hex'}")
+    assert code == 1
+    assert err.splitlines()[0] == (
+        f"error: cannot write {out}: directory {out.parent} does not exist"
+    )
+
+
+def test_map_json_lists_memories_and_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], app: Path
+) -> None:
+    svg = tmp_path / "map.svg"
+    code, out, _ = _run(
+        capsys, "map", str(app), "--profile", "stm3210e-eval", "--json", "--svg", str(svg)
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["svg"] == str(svg) and "<svg " in svg.read_text()
+    internal = doc["memories"][0]
+    assert internal["alt"] == 0 and internal["start"] == "0x08000000"
+    kinds = [(r["start"], r["kind"]) for r in internal["runs"]]
+    assert kinds[:2] == [("0x08000000", "protected"), ("0x08003000", "written")]
+    assert doc["missing_alternates"] == []
+
+
+def test_map_svg_into_missing_directory_is_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], app: Path
+) -> None:
+    svg = tmp_path / "no" / "map.svg"
+    code, out, err = _run(capsys, "map", str(app), "--profile", "stm3210e-eval", "--svg", str(svg))
+    assert code == 1 and out == ""
+    assert f"cannot write {svg}: directory" in err
+
+
+def test_suffix_add_and_remove_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blob = tmp_path / "fw.bin"
+    blob.write_bytes(b"\x01\x02\x03\x04")
+    code, out, _ = _run(capsys, "suffix", "add", str(blob), "--vid", "0x1209", "--json")
+    assert code == 0
+    added = json.loads(out)
+    assert added["added"] is True and added["vid"] == 0x1209 and added["bcd_dfu"] == 0x0100
+    assert len(blob.read_bytes()) == 4 + 16
+    code, out, _ = _run(capsys, "suffix", "remove", str(blob), "--json")
+    assert code == 0
+    removed = json.loads(out)
+    assert removed["removed"] is True and removed["vid"] == 0x1209 and removed["crc_ok"] is True
+    assert blob.read_bytes() == b"\x01\x02\x03\x04"
