@@ -16,7 +16,7 @@ import pytest
 
 from pydfuse.cli.main import main
 from pydfuse.cli.progress import ProgressView
-from pydfuse.formats import DfuseFile
+from pydfuse.formats import DfuseFile, PlainDfuFile, read_dfu
 from pydfuse.ops import ProgressEvent
 from pydfuse.sim.board import VirtualBoard
 
@@ -131,3 +131,43 @@ def test_progress_rates_use_the_environment_clock() -> None:
         assert view._progress is not None
         task = view._progress.tasks[0]
         assert task.speed == pytest.approx(512.0)
+
+
+def test_upload_dfu_from_a_plain_device_is_a_plain_dfu_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = ["--sim", "plain-dfu", "--sim-state", str(tmp_path / "p.json")]
+    blob = tmp_path / "fw.bin"
+    blob.write_bytes(bytes(range(256)) * 4)
+    assert main([*sim, "flash", str(blob), "--address", "0"]) == 0
+    out = tmp_path / "back.dfu"
+    capsys.readouterr()
+    code, stdout, _ = _run(capsys, *sim, "upload", str(out), "--json")
+    assert code == 0 and json.loads(stdout)["kind"] == "plain"
+    parsed = read_dfu(out)
+    assert isinstance(parsed, PlainDfuFile)
+    assert (parsed.suffix.vid, parsed.suffix.pid, parsed.suffix.bcd_dfu) == (0x1209, 0x0001, 0x100)
+    assert parsed.payload[:1024] == blob.read_bytes()
+    # and the device takes it back as it is
+    assert main([*sim, "flash", str(out)]) == 0
+
+
+def test_plain_board_line_names_no_bootloader_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = ["--sim", "plain-dfu", "--sim-state", str(tmp_path / "p.json")]
+    blob = tmp_path / "fw.bin"
+    blob.write_bytes(b"\x01" * 64)
+    code, out, _ = _run(capsys, *sim, "flash", str(blob), "--address", "0")
+    assert code == 0
+    last = out.splitlines()[-1]
+    assert last.startswith("virtual board plain-dfu (") and last.endswith("): running bootloader")
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "301"])
+def test_detach_wait_must_be_a_sane_number_of_seconds(
+    sim: list[str], capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, _, err = _run(capsys, *sim, "detach", f"--wait={value}")
+    assert code == 2
+    assert "Invalid value for '--wait'" in err

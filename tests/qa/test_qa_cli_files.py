@@ -111,3 +111,50 @@ def test_suffix_add_and_remove_json(tmp_path: Path, capsys: pytest.CaptureFixtur
     removed = json.loads(out)
     assert removed["removed"] is True and removed["vid"] == 0x1209 and removed["crc_ok"] is True
     assert blob.read_bytes() == b"\x01\x02\x03\x04"
+
+
+@pytest.mark.parametrize("command", ["info", "unpack"])
+def test_empty_dfu_says_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    empty = tmp_path / "fw.dfu"
+    empty.write_bytes(b"")
+    code, _, err = _run(capsys, command, str(empty))
+    assert code == 1
+    assert err.splitlines() == [f"error: {empty}: the file is empty, not a DFU file"]
+
+
+def test_empty_input_image_says_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("e.hex", "e.dfu", "e.bin@0"):
+        (tmp_path / name.split("@")[0]).write_bytes(b"")
+        code, _, err = _run(capsys, "pack", str(tmp_path / "o.dfu"), "-t", f"0={tmp_path / name}")
+        assert code == 1
+        assert err.splitlines()[0] == f"error: {tmp_path / name.split('@')[0]}: the file is empty"
+    assert not (tmp_path / "o.dfu").exists()
+
+
+def test_hex_named_dfu_gets_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], app: Path
+) -> None:
+    wrong = tmp_path / "app.dfu"
+    wrong.write_bytes(app.read_bytes())
+    code, _, err = _run(capsys, "info", str(wrong))
+    assert code == 1
+    assert err.splitlines()[1] == (
+        "hint: it looks like an Intel HEX file: give it the matching extension, or pack it "
+        "with dfuse pack"
+    )
+
+
+def test_dfu_named_hex_gets_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], app: Path
+) -> None:
+    dfu = tmp_path / "fw.dfu"
+    assert main(["pack", str(dfu), "-t", f"0={app}"]) == 0
+    wrong = tmp_path / "fw.hex"
+    wrong.write_bytes(dfu.read_bytes())
+    capsys.readouterr()
+    code, _, err = _run(capsys, "check", str(wrong), "--profile", "stm3210e-eval")
+    assert code == 1
+    assert "not a text Intel HEX file (non-ASCII byte)" in err.splitlines()[0]
+    assert err.splitlines()[1] == "hint: it starts with 'DfuSe': it is a .dfu file; rename it .dfu"

@@ -8,6 +8,7 @@ as pydfuse errors and turned into one line and an exit code by :func:`pydfuse.cl
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,10 @@ def _board_line(env: ops.Environment) -> str | None:
     board = getattr(env, "board", None)
     if board is None:
         return None
-    where = f" from {hex32(board.vector_table)}" if board.vector_table is not None else ""
+    # Only an application has a vector table worth naming: "bootloader from 0x08000000" would
+    # be wrong for a plain DFU device, whose bootloader has no address at all.
+    app = board.running == "application" and board.vector_table is not None
+    where = f" from {hex32(board.vector_table)}" if app else ""
     return f"virtual board {board.profile.name} ({board.serial}): running {board.running}{where}"
 
 
@@ -369,15 +373,22 @@ def leave_command(
         _info(board_line, as_json=False)
 
 
+def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if math.isnan(value):  # FloatRange lets NaN through: every comparison with it is False
+        raise click.BadParameter("nan is not a number of seconds")
+    return value
+
+
 @click.command("detach")
 @device_options
 @click.option(
     "--wait",
     "wait_s",
-    type=float,
+    type=click.FloatRange(0.0, 300.0),
+    callback=_not_nan,
     default=5.0,
     show_default=True,
-    help="Seconds to wait for the device to come back in DFU mode.",
+    help="Seconds (0-300) to wait for the device to come back in DFU mode.",
 )
 @JSON
 def detach_command(

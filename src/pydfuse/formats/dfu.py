@@ -55,6 +55,20 @@ __all__ = [
 DfuseElement = Segment  # a DfuSe image element is exactly an address + bytes (§4.4)
 
 
+def _not_dfu_hint(head: bytes) -> str:
+    """What a file that is not a DFU file looks like, so the user can name it right."""
+    stripped = head.lstrip()
+    if head.startswith(b"\x7fELF"):
+        kind = "an ELF file"
+    elif stripped[:1] == b":":
+        kind = "an Intel HEX file"
+    elif stripped[:1] == b"S" and stripped[1:2].isdigit():
+        kind = "an S-record file"
+    else:
+        return "build a .dfu with dfuse pack, or add a suffix with dfuse suffix add"
+    return f"it looks like {kind}: give it the matching extension, or pack it with dfuse pack"
+
+
 def parse_dfu(
     data: bytes | bytearray | memoryview, path: str | None = None
 ) -> DfuseFile | PlainDfuFile:
@@ -65,11 +79,13 @@ def parse_dfu(
     """
     if bytes(data[: len(DFUSE_SIGNATURE)]) == DFUSE_SIGNATURE:
         return DfuseFile.from_bytes(data, path=path)
+    if not data:
+        raise FormatError("the file is empty, not a DFU file", path=path)
     if inspect_suffix(data, path=path) is None:
         raise FormatError(
             "not a DFU file: it neither starts with 'DfuSe' nor ends with a DFU suffix",
             path=path,
-            hint="build a .dfu with dfuse pack, or add a suffix with dfuse suffix add",
+            hint=_not_dfu_hint(bytes(data[:8])),
         )
     plain = PlainDfuFile.from_bytes(data, path=path)
     if plain.suffix.bcd_dfu == BCD_DFUSE:

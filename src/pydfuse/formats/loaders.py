@@ -93,17 +93,22 @@ def image_from_bytes(
     path: str | None = None,
 ) -> Image:
     """Decode ``data`` in format ``fmt`` (None: sniff; unknown content is raw binary)."""
+    if not data:
+        raise FormatError("the file is empty", path=path)
     if fmt is None:
         fmt = _sniff(data) or "bin"
     if address is not None and fmt != "bin":
         raise FormatError(
-            f"an address (@0x{address:x}) applies only to raw binary files, not {fmt} files",
+            f"an address (0x{address:08x}) applies only to raw binary files, not {fmt} files",
             path=path,
-            hint="HEX, S-record and ELF files carry their own addresses; drop the @ADDR",
+            hint="HEX, S-record and ELF files carry their own addresses; drop the address "
+            "(@ADDR, --address or -s)",
         )
     if fmt == "dfu":
+        what = "a DfuSe .dfu file" if data.startswith(b"DfuSe") else "named .dfu"
         raise FormatError(
-            "this is a DfuSe .dfu file, not a firmware image (read it with read_dfu)",
+            f"this file is {what}, a container of images, not one firmware image "
+            "(read it with read_dfu)",
             path=path,
             hint="to get its images as files: dfuse unpack FILE -o DIR",
         )
@@ -133,8 +138,13 @@ def _load_bincopy(data: bytes, kind: Literal["ihex", "srec"], path: str | None) 
     try:
         text = data.decode("ascii")
     except UnicodeDecodeError as error:
+        hint = (
+            "it starts with 'DfuSe': it is a .dfu file; rename it .dfu"
+            if data.startswith(b"DfuSe")
+            else ("it is an ELF file; rename it .elf" if data.startswith(b"\x7fELF") else None)
+        )
         raise FormatError(
-            f"not a text {what} file (non-ASCII byte)", path=path, offset=error.start
+            f"not a text {what} file (non-ASCII byte)", path=path, offset=error.start, hint=hint
         ) from None
     binfile = bincopy.BinFile()
     line = 0
