@@ -16,7 +16,8 @@ import pytest
 
 from pydfuse.cli.main import main
 from pydfuse.cli.progress import ProgressView
-from pydfuse.formats import DfuseFile, PlainDfuFile, read_dfu
+from pydfuse.demoapp import build_demo_app
+from pydfuse.formats import DfuseFile, PlainDfuFile, read_dfu, save_image
 from pydfuse.ops import ProgressEvent
 from pydfuse.sim.board import VirtualBoard
 
@@ -171,3 +172,45 @@ def test_detach_wait_must_be_a_sane_number_of_seconds(
     code, _, err = _run(capsys, *sim, "detach", f"--wait={value}")
     assert code == 2
     assert "Invalid value for '--wait'" in err
+
+
+def test_list_alt_shows_only_that_alternate(
+    sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, *sim, "list", "-a", "spi", "--json")
+    assert code == 0
+    alternates = json.loads(out)["devices"][0]["alternates"]
+    assert [a["name"] for a in alternates] == ["SPI Flash : M25P64"]
+    code, out, _ = _run(capsys, *sim, "list", "-a", "nothing-like-it")
+    assert code == 0 and out == "no alternate setting matches -a 'nothing-like-it'\n"
+
+
+def test_runtime_device_lists_without_an_empty_sector_table(
+    sim: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    app = tmp_path / "app.hex"
+    save_image(build_demo_app(size=2048), app)
+    assert main([*sim, "flash", str(app), "--leave"]) == 0
+    capsys.readouterr()
+    code, out, _ = _run(capsys, *sim, "list")
+    assert code == 0
+    assert "runtime mode" in out.splitlines()[0]
+    assert out.splitlines()[1:] == ["  alt 0: DFU run-time interface"]
+
+
+def test_target_names_with_brackets_print_as_they_are(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # rich markup used to take "[/x]" in a DfuSe target name as a closing tag: MarkupError
+    app = tmp_path / "app.hex"
+    save_image(build_demo_app(size=2048), app)
+    dfu = tmp_path / "fw.dfu"
+    assert main(["pack", str(dfu), "-t", "0:[/x] [bold]=app.hex".replace("app.hex", str(app))]) == 0
+    capsys.readouterr()
+    code, out, _ = _run(capsys, "check", str(dfu), "--profile", PROFILE)
+    assert code == 0
+    assert out.splitlines()[0].startswith("target 0 ([/x] [bold]) -> Internal Flash: ")
+    code, out, _ = _run(capsys, "info", str(dfu))
+    assert code == 0 and "[/x] [bold]" in out
+    code, out, _ = _run(capsys, *sim, "flash", str(dfu))
+    assert code == 0 and out.startswith("alt 0 Internal Flash: ")

@@ -9,11 +9,13 @@ as pydfuse errors and turned into one line and an exit code by :func:`pydfuse.cl
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from pydfuse import ops
 from pydfuse.cli.context import settings
@@ -118,27 +120,52 @@ def list_command(
     """List DFU devices (run-time and DFU mode) with their memories.
 
     Shows VID:PID, serial, bus path, DFU version, transfer size, attributes, and every
-    alternate setting with its memory layout as a sector table.
+    alternate setting (or only those -a names) with its memory layout as a sector table.
     """
     sel = selector(device, serial, path, None)
     with environment() as env:
         found = [d for d in ops.list_devices(env) if matches(d, sel)]
+    before = len(found)
+    if alt is not None:
+        found = [d for d in (_only_alt(d, alt) for d in found) if d.alternates]
     if as_json:
         emit_json({"devices": [d.to_dict() for d in found]})
         return
     out = console()
     if not found:
-        out.print("no DFU devices found")
+        none = f"no alternate setting matches -a {alt!r}" if before else "no DFU devices found"
+        out.print(none)
         return
     for d in found:
         attrs = ", ".join(_ATTRIBUTE_WORDS[a] for a in Attributes if a in d.attributes) or "none"
-        out.print(
-            f"[bold]{d.id_text}[/bold] {d.product or ''}  serial {d.serial or '-'}  "
+        line = Text()
+        line.append(d.id_text, style="bold")
+        line.append(
+            f" {d.product or ''}  serial {d.serial or '-'}  "
             f"path {d.path}  {d.mode} mode  DFU {d.dfu_version}"
             f"{' (DfuSe)' if d.dfuse else ''}  transfer {d.transfer_size} B  {attrs}"
         )
-        if d.alternates:
+        out.print(line)
+        if any(a.memory_map is not None for a in d.alternates):
             out.print(_alt_table(d))
+        else:  # run-time interface or plain DFU: no memory layout, so no sector table
+            for a in d.alternates:
+                out.print(f"  alt {a.alt}: {a.name or a.layout or 'DFU run-time interface'}")
+
+
+def _only_alt(info: ops.DeviceInfo, alt: str) -> ops.DeviceInfo:
+    """``info`` with only the alternates ``-a`` names: its number, else its name (case
+    insensitive), else the names starting with it, else the names containing it."""
+    key = alt.strip().lower()
+    alts = info.alternates
+    chosen = (
+        [a for a in alts if a.alt == int(key)]
+        if key.isdigit()
+        else [a for a in alts if a.name.lower() == key]
+        or [a for a in alts if a.name.lower().startswith(key)]
+        or [a for a in alts if key in a.name.lower()]
+    )
+    return replace(info, alternates=tuple(chosen))
 
 
 # -- flash -----------------------------------------------------------------------------------
@@ -268,7 +295,7 @@ def flash_command(
 def _render_flash(result: ops.FlashResult, board_line: str | None) -> None:
     out = console()
     for warning in result.warnings:
-        console(err=True).print(f"[yellow]warning:[/yellow] {warning}")
+        console(err=True).print(Text.assemble(("warning:", "yellow"), f" {warning}"))
     if result.dry_run:
         out.print(f"dry run on {result.device}: nothing written")
         for plan in result.plans:
@@ -297,7 +324,12 @@ def _render_flash(result: ops.FlashResult, board_line: str | None) -> None:
 @click.command("erase")
 @device_options
 @click.option("--address", type=ADDRESS, help="Erase the sectors from this address.")
-@click.option("--length", type=ADDRESS, help="...covering this many bytes (default: one sector).")
+@click.option(
+    "--length",
+    type=ADDRESS,
+    metavar="BYTES",
+    help="...covering this many bytes, e.g. 128K (default: one sector).",
+)
 @click.option("--all", "erase_all", is_flag=True, help="Erase every erasable sector of the alt.")
 @click.option("--mass", is_flag=True, help="DfuSe mass erase (the whole internal flash).")
 @JSON
@@ -454,7 +486,7 @@ def profiles_command(as_json: bool) -> None:
         return
     out = console()
     for row in rows:
-        out.print(f"[bold]{row['name']}[/bold]  {row['id']}  {row['description']}")
+        out.print(Text.assemble((str(row["name"]), "bold"), f"  {row['id']}  {row['description']}"))
         for layout in row["alternates"]:
             out.print(f"    {layout}")
 

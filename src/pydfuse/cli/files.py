@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
 from pydfuse.cli.context import settings
@@ -66,10 +65,10 @@ def _show(text: str) -> None:
     help='ALT[:NAME]=FILE[@ADDR], e.g. 0:"Internal Flash"=app.hex or 1=data.bin@0x0. Repeat '
     "for more files; files for the same ALT are merged into one target.",
 )
-@click.option("--vid", type=ID16, default=0x0483, show_default="0x0483", help="Suffix idVendor.")
-@click.option("--pid", type=ID16, default=0xDF11, show_default="0xDF11", help="Suffix idProduct.")
+@click.option("--vid", type=ID16, default=0x0483, help="Suffix idVendor (default 0x0483).")
+@click.option("--pid", type=ID16, default=0xDF11, help="Suffix idProduct (default 0xDF11).")
 @click.option(
-    "--bcd-device", type=ID16, default=0xFFFF, show_default="0xFFFF", help="Suffix bcdDevice."
+    "--bcd-device", type=ID16, default=0xFFFF, help="Suffix bcdDevice (default 0xFFFF: any)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 def pack(
@@ -200,10 +199,10 @@ def _elements_table(targets: list[dict[str, Any]]) -> Table:
         for n, e in enumerate(t["elements"]):
             size = human_size(e["size"])
             table.add_row(
-                str(t["alt"]), escape(name), str(n), hex32(e["address"]), hex32(e["end"] - 1), size
+                str(t["alt"]), name, str(n), hex32(e["address"]), hex32(e["end"] - 1), size
             )
         if not t["elements"]:
-            table.add_row(str(t["alt"]), escape(name), "-", "", "", "0 B")
+            table.add_row(str(t["alt"]), name, "-", "", "", "0 B")
     return table
 
 
@@ -261,9 +260,9 @@ def suffix() -> None:
 
 @suffix.command("add")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--vid", type=ID16, default=0xFFFF, show_default="0xFFFF (any)")
-@click.option("--pid", type=ID16, default=0xFFFF, show_default="0xFFFF (any)")
-@click.option("--bcd-device", type=ID16, default=0xFFFF, show_default="0xFFFF (any)")
+@click.option("--vid", type=ID16, default=0xFFFF, help="idVendor (default 0xFFFF: any).")
+@click.option("--pid", type=ID16, default=0xFFFF, help="idProduct (default 0xFFFF: any).")
+@click.option("--bcd-device", type=ID16, default=0xFFFF, help="bcdDevice (default 0xFFFF: any).")
 @click.option(
     "--bcd-dfu",
     type=ID16,

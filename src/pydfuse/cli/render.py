@@ -13,8 +13,15 @@ from rich.console import Console
 
 
 def console(*, err: bool = False) -> Console:
-    """A rich console on stdout (or stderr); plain text when not a terminal."""
-    return Console(file=sys.stderr if err else sys.stdout, highlight=False, soft_wrap=True)
+    """A rich console on stdout (or stderr); plain text when not a terminal.
+
+    Markup is off: the text printed carries names from devices (product strings, alternate
+    names) and files (DfuSe target names, paths), and a ``[/x]`` in one of them must print as
+    it is, not style the line or raise MarkupError. Style with :class:`rich.text.Text`.
+    """
+    return Console(
+        file=sys.stderr if err else sys.stdout, highlight=False, soft_wrap=True, markup=False
+    )
 
 
 def emit_json(data: Any) -> None:

@@ -65,7 +65,12 @@ def _write_dfu(
 @click.argument("out", type=click.Path(path_type=Path))
 @device_options
 @click.option("--address", type=ADDRESS, help="First address to read (default: the memory start).")
-@click.option("--length", type=ADDRESS, help="Bytes to read (default: to the end of the memory).")
+@click.option(
+    "--length",
+    type=ADDRESS,
+    metavar="BYTES",
+    help="Bytes to read, e.g. 64K (default: to the end of the memory).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
 def upload_command(
     out: Path,
