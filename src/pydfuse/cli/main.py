@@ -6,6 +6,10 @@ line on stderr and a non-zero code; anything else is a bug and shows a traceback
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
+import os
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
@@ -14,8 +18,9 @@ from pathlib import Path
 import click
 
 from pydfuse import __version__
-from pydfuse.cli import device, files, preflight
+from pydfuse.cli import device, files, preflight, simboard
 from pydfuse.cli.context import Settings
+from pydfuse.cli.render import OutputClosed
 from pydfuse.errors import (
     DeviceNotFoundError,
     DfuseError,
@@ -86,6 +91,7 @@ def cli(ctx: click.Context, sim_profile: str | None, sim_state: Path | None, qui
 files.register(cli)
 preflight.register(cli)
 device.register(cli)
+simboard.register(cli)
 
 
 def _fail(error: DfuseError) -> int:
@@ -95,8 +101,44 @@ def _fail(error: DfuseError) -> int:
     return int(exit_code_for(error))
 
 
+# Write failures of stdout itself (``dfuse list > /dev/full``): one line, not a traceback.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG})
+
+
+def _tolerant_streams() -> None:
+    """A terminal or pipe whose encoding cannot show a character (``×``, ``█``) gets ``?``
+    instead of a UnicodeEncodeError traceback (PYTHONIOENCODING=ascii, old consoles)."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            with contextlib.suppress(ValueError, io.UnsupportedOperation):
+                stream.reconfigure(errors="replace")
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe or a full disk, point stdout at /dev/null so the interpreter's
+    final flush does not fail again (the Python docs' advice for SIGPIPE)."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``dfuse``; returns the exit code instead of exiting (console-script entry point)."""
+    _tolerant_streams()
+    try:
+        return _run(argv)
+    except (OutputClosed, BrokenPipeError):  # the reader went away (``| head -1``): no error
+        _silence_stdout()
+        return int(ExitCode.OK)
+    except OSError as error:
+        if isinstance(error, DfuseError) or error.errno not in _OUTPUT_ERRNOS:
+            raise
+        _silence_stdout()
+        click.echo(f"error: cannot write the output: {error.strerror or error}", err=True)
+        return int(ExitCode.ERROR)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
     except DfuseError as error:
@@ -112,8 +154,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        return int(ExitCode.OK)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
 
 

@@ -12,6 +12,22 @@ from typing import Any
 from rich.console import Console
 
 
+class OutputClosed(Exception):
+    """The reader of stdout went away (``dfuse list | head -1``); ``main`` ends quietly.
+
+    Not an OSError on purpose: click turns an EPIPE OSError into ``sys.exit(1)`` and rich into
+    ``SystemExit(1)``, but a reader that has seen enough is no failure of this command.
+    """
+
+
+class _Console(Console):
+    """rich's Console, except that a closed pipe raises :class:`OutputClosed`."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise OutputClosed
+
+
 def console(*, err: bool = False) -> Console:
     """A rich console on stdout (or stderr); plain text when not a terminal.
 
@@ -19,14 +35,18 @@ def console(*, err: bool = False) -> Console:
     names) and files (DfuSe target names, paths), and a ``[/x]`` in one of them must print as
     it is, not style the line or raise MarkupError. Style with :class:`rich.text.Text`.
     """
-    return Console(
+    return _Console(
         file=sys.stderr if err else sys.stdout, highlight=False, soft_wrap=True, markup=False
     )
 
 
 def emit_json(data: Any) -> None:
     """Print ``data`` as indented JSON on stdout (the ``--json`` form of every command)."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    try:
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
+        sys.stdout.flush()  # a full disk or closed pipe shows up here, inside main
+    except BrokenPipeError:
+        raise OutputClosed from None
 
 
 def hex32(value: int) -> str:
