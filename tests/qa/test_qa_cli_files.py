@@ -158,3 +158,16 @@ def test_dfu_named_hex_gets_a_hint(
     assert code == 1
     assert "not a text Intel HEX file (non-ASCII byte)" in err.splitlines()[0]
     assert err.splitlines()[1] == "hint: it starts with 'DfuSe': it is a .dfu file; rename it .dfu"
+
+
+def test_unpack_into_a_file_is_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], app: Path
+) -> None:
+    dfu = tmp_path / "fw.dfu"
+    assert main(["pack", str(dfu), "-t", f"0={app}"]) == 0
+    capsys.readouterr()
+    before = app.read_bytes()
+    code, _, err = _run(capsys, "unpack", str(dfu), "-o", str(app))
+    assert code == 1
+    assert err.splitlines()[0] == f"error: cannot write into {app}: it is a file, not a directory"
+    assert app.read_bytes() == before

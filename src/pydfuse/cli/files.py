@@ -136,7 +136,7 @@ def _unpack_files(dfu: DfuseFile | PlainDfuFile, stem: str, fmt: str) -> dict[st
 @click.option(
     "-o",
     "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=Path("."),
     show_default=True,
     help="Directory for the extracted files (created if missing).",
@@ -154,6 +154,11 @@ def unpack(source: Path, output_dir: Path, fmt: str, as_json: bool) -> None:
     """Extract the images of the DfuSe file SOURCE (alt0-NAME.hex, ...)."""
     dfu = parse_dfu(read_file_bytes(source), path=str(source))
     files = _unpack_files(dfu, source.stem, fmt)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise FormatError(
+            f"cannot write into {output_dir}: it is a file, not a directory",
+            hint="give -o a directory (it is created if missing)",
+        )
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
