@@ -214,3 +214,25 @@ def test_target_names_with_brackets_print_as_they_are(
     assert code == 0 and "[/x] [bold]" in out
     code, out, _ = _run(capsys, *sim, "flash", str(dfu))
     assert code == 0 and out.startswith("alt 0 Internal Flash: ")
+
+
+def test_flash_with_unknown_profile_is_a_usage_error(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = tmp_path / "app.hex"
+    save_image(build_demo_app(size=2048), app)
+    code, _, err = _run(capsys, *sim, "flash", str(app), "--profile", "no-such-board")
+    assert code == 2
+    assert "Invalid value for --profile: unknown board profile 'no-such-board'; known: " in err
+    assert "Traceback" not in err
+
+
+def test_leave_address_implies_leave(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = tmp_path / "app.hex"
+    save_image(build_demo_app(size=2048), app)
+    code, out, _ = _run(capsys, *sim, "flash", str(app), "--leave-address", "0x08003000")
+    assert code == 0
+    assert "; left DFU mode" in out
+    assert VirtualBoard.load(tmp_path / "board.json").running == "application"

@@ -32,7 +32,7 @@ from pydfuse.cli.session import (
 )
 from pydfuse.cli.upload import upload_command
 from pydfuse.errors import DfuseError
-from pydfuse.sim.profiles import PROFILES, get_profile
+from pydfuse.sim.profiles import PROFILES, BoardProfile, get_profile
 from pydfuse.spec import Attributes
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
@@ -216,7 +216,11 @@ def _dfu_util_address(text: str) -> tuple[int | None, set[str]]:
     "--verify/--no-verify", default=True, show_default=True, help="Read back and compare."
 )
 @click.option("--leave", is_flag=True, help="Start the application when done.")
-@click.option("--leave-address", type=ADDRESS, help="Jump here on --leave (default: image start).")
+@click.option(
+    "--leave-address",
+    type=ADDRESS,
+    help="Jump here when leaving (implies --leave; default: the image's vector table).",
+)
 @click.option("--mass-erase", is_flag=True, help="Mass erase instead of erasing touched sectors.")
 @click.option("--force", is_flag=True, help="Write even where the pre-flight check refuses (loud).")
 @click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
@@ -265,7 +269,8 @@ def flash_command(
         force = force or "force" in modifiers
     if address is not None and source.suffix.lower() == ".dfu":
         address = None if dfuse_address is not None else address  # dfu-util ignores -s for .dfu
-    profile = get_profile(profile_name) if profile_name else sim_profile()
+    leave = leave or leave_address is not None  # a jump address says what to do after writing
+    profile = _check_profile(profile_name) if profile_name else sim_profile()
     with (
         environment() as env,
         progress_view(quiet=settings().quiet, as_json=as_json, clock=env.clock) as view,
@@ -290,6 +295,16 @@ def flash_command(
         emit_json({**result.to_dict(), "sim": sim})
         return
     _render_flash(result, board_line)
+
+
+def _check_profile(name: str) -> BoardProfile:
+    try:
+        return get_profile(name)
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise click.BadParameter(
+            f"unknown board profile {name!r}; known: {known}", param_hint="--profile"
+        ) from None
 
 
 def _render_flash(result: ops.FlashResult, board_line: str | None) -> None:
