@@ -9,7 +9,7 @@ classes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydfuse.spec import Status
 
@@ -66,6 +66,42 @@ class Faults:
         self._failures.clear()
         self._disconnect_in = None
         self._next_transfer.clear()
+
+    def armed(self) -> list[str]:
+        """One line per armed fault, for ``dfuse sim status``."""
+        lines = []
+        for f in self._failures:
+            where = f" at 0x{f.address:08x}" if f.address is not None else ""
+            lines.append(f"next {f.op}{where} fails with {f.status.name}")
+        if self._disconnect_in is not None:
+            lines.append(f"unplug after {self._disconnect_in} more control transfer(s)")
+        lines += [f"next control transfer: {kind}" for kind in self._next_transfer]
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, so armed faults survive in a ``--sim-state`` file."""
+        return {
+            "fail": [
+                {"op": f.op, "status": f.status.name, "address": f.address} for f in self._failures
+            ],
+            "disconnect_after": self._disconnect_in,
+            "next_transfer": list(self._next_transfer),
+        }
+
+    def load_dict(self, doc: dict[str, Any]) -> None:
+        """Re-arm the faults of :meth:`to_dict`; ValueError/KeyError on a damaged entry."""
+        self.clear()
+        for entry in doc.get("fail", []):
+            address = entry.get("address")
+            self.fail_next(
+                entry["op"], Status[entry["status"]], None if address is None else int(address)
+            )
+        if doc.get("disconnect_after") is not None:
+            self.disconnect_after(int(doc["disconnect_after"]))
+        for kind in doc.get("next_transfer", []):
+            if kind not in ("stall", "timeout"):
+                raise ValueError(f"unknown transfer fault {kind!r}")
+            self._next_transfer.append(kind)
 
     # -- used by the simulator -------------------------------------------------------------
     def take_failure(self, op: str, address: int | None, length: int = 1) -> Status | None:

@@ -1,14 +1,15 @@
 """Saving and restoring a virtual board (layer: sim; imports nothing outside sim).
 
-The file is JSON: profile name, serial, pins, the 'stay in DFU' flag, what was running and the
-memories. Loading models a board that stayed powered between two host sessions: one that was in
+The file is JSON: profile name, serial, pins, the 'stay in DFU' flag, what was running, the
+memories and any armed faults (so ``dfuse sim fault`` can rehearse a failure for a later
+command). Loading models a board that stayed powered between two host sessions: one that was in
 DFU mode (e.g. after a download without leave, §7.27) comes back in DFU mode — as a fresh boot of
 the bootloader, so the demo profiles report dfuERROR/errFIRMWARE again — and one that ran the
-application runs it again. Memories
-are sparse: only sectors holding something other than 0xFF are stored, each zlib-compressed and
-base64-encoded, so an 8 MB SPI flash with one sector of data costs a few hundred bytes. Writes
-go to a temporary file in the same directory and are renamed over the target (atomic on POSIX
-and Windows), so a crash never leaves a half-written state file.
+application runs it again. Memories are sparse: only sectors holding something other than 0xFF
+are stored, each zlib-compressed and base64-encoded, so an 8 MB SPI flash with one sector of
+data costs a few hundred bytes. Writes go to a temporary file in the same directory and are
+renamed over the target (atomic on POSIX and Windows), so a crash never leaves a half-written
+state file.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def board_to_dict(board: VirtualBoard) -> dict[str, Any]:
         "stay_in_dfu": board.stay_in_dfu,
         "running": board.running,
         "memories": memories,
+        "faults": board.faults.to_dict(),
     }
 
 
@@ -98,4 +100,8 @@ def load_board(
         raise ValueError(f"{path}: damaged virtual board state ({exc})") from exc
     board.stats.enumerations = 0
     board.reset()  # power on with the restored memories and pins
+    try:  # armed after the boot, so a "disconnect after N transfers" counts host requests only
+        board.faults.load_dict(doc.get("faults") or {})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{path}: damaged fault list in virtual board state ({exc})") from exc
     return board

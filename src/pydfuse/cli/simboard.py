@@ -1,0 +1,194 @@
+"""Commands: ``dfuse sim status|pin|reset|fault`` — the hands on the virtual board (layer: cli).
+
+What a developer does to a board on the desk, done to the ``--sim`` board: look at what it runs,
+hold the DFU-enable pin, press reset or power-cycle it, and arm a failure (a DFU error status,
+an unplugged cable mid-transfer, a stalled or timed-out request) for the next command, so a
+script's error handling can be rehearsed without hardware. Changes persist in ``--sim-state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from pydfuse import ops
+from pydfuse.cli.context import settings
+from pydfuse.cli.params import ADDRESS
+from pydfuse.cli.render import console, emit_json, hex32, human_size
+from pydfuse.cli.session import environment, sim_profile
+from pydfuse.spec import Status
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
+
+
+@contextmanager
+def _board(*, changes: bool) -> Iterator[Any]:
+    """The ``--sim`` board (loaded from and saved back to ``--sim-state``)."""
+    if sim_profile() is None:
+        raise click.UsageError("sim commands act on the virtual board: give --sim PROFILE")
+    if changes and settings().sim_state is None:
+        raise click.UsageError("give --sim-state FILE to keep this change for later commands")
+    with environment() as env:
+        assert isinstance(env, ops.SimEnvironment)
+        yield env.board
+
+
+def parse_status(text: str) -> Status:
+    """``ERR_PROG``, ``errPROG``, ``prog`` or ``0x06`` -> Status.ERR_PROG."""
+    key = text.strip().upper().replace("-", "_")
+    if key.startswith("ERR") and not key.startswith("ERR_"):
+        key = "ERR_" + key[3:]
+    if not key.startswith("ERR_") and not key[:1].isdigit():
+        key = "ERR_" + key
+    try:
+        status = Status(int(key, 0)) if key[:1].isdigit() else Status[key]
+    except (KeyError, ValueError):
+        names = ", ".join(s.name for s in Status if s is not Status.OK)
+        raise click.BadParameter(
+            f"{text!r} is not a DFU error status; use one of {names}"
+        ) from None
+    if status is Status.OK:
+        raise click.BadParameter("a fault needs an error status, not OK")
+    return status
+
+
+def _status_dict(board: Any) -> dict[str, Any]:
+    memories = []
+    for alt, memory in enumerate(board.memories):
+        used = sum(len(data) for _, data in memory.used_sectors())
+        memories.append(
+            {"alt": alt, "layout": board.profile.alternates[alt].layout, "bytes_not_erased": used}
+        )
+    return {
+        "profile": board.profile.name,
+        "serial": board.serial,
+        "running": board.running,
+        "vector_table": hex32(board.vector_table) if board.vector_table is not None else None,
+        "dfu_pin_held": board.dfu_pin_held,
+        "usb_connected": board.usb_connected,
+        "memories": memories,
+        "faults": board.faults.armed(),
+    }
+
+
+@click.group("sim")
+def sim_group() -> None:
+    """Act on the --sim virtual board: status, DFU pin, reset, armed faults."""
+
+
+@sim_group.command("status")
+@JSON
+def status_command(as_json: bool) -> None:
+    """Show what the virtual board runs, its pins, memory use and armed faults."""
+    with _board(changes=False) as board:
+        info = _status_dict(board)
+    if as_json:
+        emit_json(info)
+        return
+    out = console()
+    where = f" from {info['vector_table']}" if info["vector_table"] else ""
+    out.print(f"{info['profile']} serial {info['serial']}: running {info['running']}{where}")
+    out.print(
+        f"DFU-enable pin {'held' if info['dfu_pin_held'] else 'released'}, "
+        f"USB {'connected' if info['usb_connected'] else 'disconnected'}"
+    )
+    for m in info["memories"]:
+        out.print(f"alt {m['alt']} {m['layout']}: {human_size(m['bytes_not_erased'])} programmed")
+    for line in info["faults"]:
+        out.print(f"armed fault: {line}")
+
+
+@sim_group.command("pin")
+@click.argument("state", type=click.Choice(["hold", "release"]))
+def pin_command(state: str) -> None:
+    """Hold or release the DFU-enable pin (GPIOA_0); the bootloader reads it at the next reset."""
+    with _board(changes=True) as board:
+        board.set_dfu_pin(state == "hold")
+
+
+@sim_group.command("reset")
+@click.option("--power-cycle", is_flag=True, help="Power off and on (forgets armed faults too).")
+@JSON
+def reset_command(power_cycle: bool, as_json: bool) -> None:
+    """Press the reset button: the bootloader runs its boot check again."""
+    with _board(changes=True) as board:
+        if power_cycle:
+            board.power_cycle()
+        else:
+            board.reset()
+        info = _status_dict(board)
+    if as_json:
+        emit_json(info)
+    elif not settings().quiet:
+        where = f" from {info['vector_table']}" if info["vector_table"] else ""
+        console().print(f"running {info['running']}{where}")
+
+
+@sim_group.group("fault")
+def fault_group() -> None:
+    """Arm a failure for the next command (one-shot; kept in --sim-state until it fires)."""
+
+
+_FAULT_HELP = {
+    "program": "data block (a DfuSe write or a plain-DFU block)",
+    "erase": "erase (page, sector or mass erase)",
+    "upload": "UPLOAD of memory",
+    "command": "other DfuSe command (Set Address, Get Commands, ...)",
+}
+
+
+def _status_fault_command(operation: str) -> click.Command:
+    @click.command(operation)
+    @click.argument("status", metavar="STATUS")
+    @click.option("--address", type=ADDRESS, help="Only when the operation covers this address.")
+    def command(status: str, address: int | None) -> None:
+        chosen = parse_status(status)
+        with _board(changes=True) as board:
+            board.faults.fail_next(operation, chosen, address)
+
+    command.help = (
+        f"Make the next {_FAULT_HELP[operation]} fail with the DFU error STATUS "
+        f"(e.g. `dfuse sim fault {operation} errPROG`)."
+    )
+    return command
+
+
+for _operation in _FAULT_HELP:
+    fault_group.add_command(_status_fault_command(_operation))
+
+
+@fault_group.command("unplug")
+@click.argument("transfers", type=click.IntRange(0, 10_000_000))
+def fault_unplug(transfers: int) -> None:
+    """Pull the USB cable after TRANSFERS more control transfers (a device lost mid-flash)."""
+    with _board(changes=True) as board:
+        board.faults.disconnect_after(transfers)
+
+
+@fault_group.command("stall")
+def fault_stall() -> None:
+    """Stall the next control transfer (libusb EPIPE)."""
+    with _board(changes=True) as board:
+        board.faults.stall_next()
+
+
+@fault_group.command("timeout")
+def fault_timeout() -> None:
+    """Time out the next control transfer (libusb ETIMEDOUT)."""
+    with _board(changes=True) as board:
+        board.faults.timeout_next()
+
+
+@fault_group.command("clear")
+def fault_clear() -> None:
+    """Disarm every fault."""
+    with _board(changes=True) as board:
+        board.faults.clear()
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to ``group``."""
+    group.add_command(sim_group)
