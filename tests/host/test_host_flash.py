@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from host_helpers import APP_ADDRESS, Rig, app_image, blob
 
-from pydfuse.errors import PlanError, VerifyError
+from pydfuse.errors import DeviceDisconnectedError, PlanError, VerifyError
 from pydfuse.formats import DfuseFile, DfuseTarget
 from pydfuse.ops import DeviceSelector, ImageSource, ProgressEvent, flash
 from pydfuse.spec import Request
@@ -37,11 +37,13 @@ def test_each_sector_erased_once_and_one_set_address_per_run(rig: Rig) -> None:
     assert erases == [APP_ADDRESS, APP_ADDRESS + 0x800]
     programs = [s for s in rig.backend.log if s.is_dnload and s.value >= 2]
     set_addresses = rig.backend.set_addresses()
-    # One Set Address per written run, one per verified run: nothing per block.
-    assert set_addresses == [APP_ADDRESS, APP_ADDRESS + 0xA00] * 2
+    # One Set Address per written run (the vector-table block of alt 0 is a run of its own,
+    # written last), one per verified run: nothing per block.
+    written = [APP_ADDRESS + 0x400, APP_ADDRESS + 0xA00, APP_ADDRESS]
+    assert set_addresses == [*written, APP_ADDRESS, APP_ADDRESS + 0xA00]
     # wBlockNum counts 2, 3, ... within a run; every block but a run's last is full size.
-    assert [s.value for s in programs] == [2, 3, 4, 2, 3]
-    assert [len(s.data or b"") for s in programs] == [1024, 1024, 256, 1024, 256]
+    assert [s.value for s in programs] == [2, 3, 2, 3, 2]
+    assert [len(s.data or b"") for s in programs] == [1024, 256, 1024, 256, 1024]
     content = rig.board.memory(0).read(APP_ADDRESS, 0xF00)
     assert content == image.read(APP_ADDRESS, 0xF00)
 
@@ -139,3 +141,16 @@ def test_leave_after_a_dfu_with_an_app_jumps_to_the_app(rig: Rig) -> None:
     flash(rig.env, ANY, dfu, leave=True)
     assert rig.backend.set_addresses()[-1] == APP_ADDRESS
     assert rig.board.running == "application"
+
+
+def test_vector_table_is_written_last_so_a_cut_update_stays_in_dfu(rig: Rig) -> None:
+    # Pull the cable half-way through programming: the first block (the vector table) has not
+    # been written yet, so after a reset the bootloader finds no valid application (§5.2).
+    image = app_image(20_000)
+    rig.board.faults.disconnect_after(80)  # past the 10 erases, inside the programming
+    with pytest.raises(DeviceDisconnectedError, match="during program"):
+        flash(rig.env, ANY, image)
+    rig.board.power_cycle()
+    assert rig.board.memory(0).read(APP_ADDRESS + 0x400, 16) == image.read(APP_ADDRESS + 0x400, 16)
+    assert rig.board.memory(0).read(APP_ADDRESS, 8) == b"\xff" * 8
+    assert rig.board.running == "bootloader"

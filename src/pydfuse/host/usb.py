@@ -141,7 +141,9 @@ class UsbDevice:
         return self._strings[index]
 
     def _read_string(self, index: int) -> str | None:
-        for langid in (None, US_ENGLISH):  # pyusb forgets the language list after one failure
+        # pyusb forgets the language list after one failure; a third try rides out two
+        # transient faults in a row (a stall, then a timeout) on a string the host needs.
+        for langid in (None, US_ENGLISH, US_ENGLISH):
             try:
                 with usb_errors(f"reading string {index}"):
                     return str(usb.util.get_string(self._dev, index, langid))

@@ -113,10 +113,31 @@ def _program(
     t.start("program", sum(p.plan.bytes_to_write for p in plans))
     for tp in plans:
         session.select(tp.info.alt)
-        for i, run in enumerate(tp.plan.writes):
-            t.address = run.address
-            last = will_reset and tp is plans[-1] and i == len(tp.plan.writes) - 1
-            dfuse.write(run.address, run.data, t.step, will_reset=last)
+        runs = _write_order(tp, dfuse.transfer_size)
+        for i, (address, data) in enumerate(runs):
+            t.address = address
+            last = will_reset and tp is plans[-1] and i == len(runs) - 1
+            dfuse.write(address, data, t.step, will_reset=last)
+
+
+def _write_order(tp: TargetPlan, transfer_size: int) -> list[tuple[int, bytes]]:
+    """The runs of a target in the order they are written.
+
+    On the application memory (alt 0) the first block, which holds the vector table, goes last:
+    until then that page is erased, so an update cut short (cable pulled, power lost) leaves an
+    application the bootloader's boot check rejects (initial SP 0xFFFFFFFF, §5.2) and the board
+    stays in DFU mode for the retry, instead of jumping into half-written code. Costs one extra
+    Set Address.
+    """
+    runs = [(w.address, w.data) for w in tp.plan.writes]
+    if tp.info.alt != 0 or not runs or len(runs[0][1]) <= transfer_size:
+        return runs
+    address, data = runs[0]
+    return [
+        (address + transfer_size, data[transfer_size:]),
+        *runs[1:],
+        (address, data[:transfer_size]),
+    ]
 
 
 def _verify(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tracker) -> None:
