@@ -16,6 +16,7 @@ import click
 from pydfuse import ops
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import VID_PID, VidPid
+from pydfuse.cli.render import hex32
 from pydfuse.errors import DfuseError
 from pydfuse.formats import check_writable
 from pydfuse.sim.profiles import PROFILES, BoardProfile, get_profile
@@ -109,3 +110,29 @@ def board_facts(profile: BoardProfile | None) -> dict[str, Any]:
     if profile is None:
         return {}
     return {"sram": (profile.sram_start, profile.sram_end), "app_address": profile.app_address}
+
+
+def board_line(env: ops.Environment) -> str | None:
+    """What the virtual board runs now, for the summaries of --sim commands."""
+    board = getattr(env, "board", None)
+    if board is None:
+        return None
+    # Only an application has a vector table worth naming: "bootloader from 0x08000000" would
+    # be wrong for a plain DFU device, whose bootloader has no address at all.
+    app = board.running == "application" and board.vector_table is not None
+    where = f" from {hex32(board.vector_table)}" if app else ""
+    return f"virtual board {board.profile.name} ({board.serial}): running {board.running}{where}"
+
+
+def sim_dict(env: ops.Environment) -> dict[str, Any] | None:
+    """The virtual board's state for the ``sim`` member of --json output (None on USB)."""
+    board = getattr(env, "board", None)
+    if board is None:
+        return None
+    return {
+        "profile": board.profile.name,
+        "serial": board.serial,
+        "running": board.running,
+        "vector_table": hex32(board.vector_table) if board.vector_table is not None else None,
+        "virtual_time_s": round(board.clock.monotonic(), 6),
+    }

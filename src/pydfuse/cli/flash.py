@@ -1,0 +1,198 @@
+"""Command: flash — write a .dfu, HEX/S19/ELF or .bin to the device (layer: cli; imports
+pydfuse.ops, pydfuse.formats, pydfuse.errors, the sim profiles, the other cli modules, click).
+
+Accepts dfu-util's spelling too (``-D FILE -s ADDR:leave``). A single image given without -a
+goes to the alternate whose memory holds its first byte, as ``dfuse check`` assumes, so the two
+commands agree about a NOR image at 0x64000000.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from pydfuse import ops
+from pydfuse.cli.context import settings
+from pydfuse.cli.params import ADDRESS, VidPid, parse_address
+from pydfuse.cli.progress import progress_view
+from pydfuse.cli.render import console, emit_json, human_size
+from pydfuse.cli.session import (
+    board_facts,
+    board_line,
+    device_options,
+    environment,
+    selector,
+    sim_dict,
+    sim_profile,
+)
+from pydfuse.sim.profiles import PROFILES, BoardProfile, get_profile
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
+
+
+def _dfu_util_address(text: str) -> tuple[int | None, set[str]]:
+    """dfu-util's ``-s ADDRESS[:MODIFIER...]`` (modifiers: leave, mass-erase, force,
+    will-reset, or a length, which flash ignores)."""
+    head, *mods = text.split(":")
+    address = parse_address(head) if head.strip() else None
+    known = {"leave", "mass-erase", "force", "will-reset"}
+    modifiers: set[str] = set()
+    for mod in (m.strip().lower() for m in mods):
+        if mod in known:
+            modifiers.add(mod)
+        elif mod:
+            try:
+                parse_address(mod)  # an upload length: allowed, meaningless for flash
+            except click.BadParameter:
+                raise click.BadParameter(
+                    f"unknown modifier {mod!r} in {text!r}; use leave, mass-erase, force",
+                    param_hint="-s",
+                ) from None
+    if "mass-erase" in modifiers and "force" not in modifiers:
+        raise click.BadParameter(
+            "mass-erase erases the whole memory; add :force to confirm, as with dfu-util",
+            param_hint="-s",
+        )
+    return address, modifiers
+
+
+@click.command("flash")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "-D",
+    "--download",
+    "download",
+    type=click.Path(path_type=Path),
+    help="The file to write (dfu-util style; same as FILE).",
+)
+@click.option(
+    "-s",
+    "dfuse_address",
+    metavar="ADDR[:MODIFIERS]",
+    help="dfu-util style address and modifiers: 0x08003000:leave, 0x08000000:mass-erase:force.",
+)
+@click.option("--address", type=ADDRESS, help="Where a .bin goes (HEX/S19/ELF/.dfu carry theirs).")
+@device_options
+@click.option(
+    "--verify/--no-verify", default=True, show_default=True, help="Read back and compare."
+)
+@click.option("--leave", is_flag=True, help="Start the application when done.")
+@click.option(
+    "--leave-address",
+    type=ADDRESS,
+    help="Jump here when leaving (implies --leave; default: the image's vector table).",
+)
+@click.option("--mass-erase", is_flag=True, help="Mass erase instead of erasing touched sectors.")
+@click.option("--force", is_flag=True, help="Write even where the pre-flight check refuses (loud).")
+@click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
+@click.option(
+    "--profile",
+    "profile_name",
+    metavar="BOARD",
+    help="Board profile for the vector-table check on real hardware (SRAM, app address).",
+)
+@JSON
+def flash_command(
+    file: Path | None,
+    download: Path | None,
+    dfuse_address: str | None,
+    address: int | None,
+    device: VidPid | None,
+    serial: str | None,
+    path: str | None,
+    alt: str | None,
+    verify: bool,
+    leave: bool,
+    leave_address: int | None,
+    mass_erase: bool,
+    force: bool,
+    dry_run: bool,
+    profile_name: str | None,
+    as_json: bool,
+) -> None:
+    """Write FILE to the device: a .dfu (every target to its alternate, in one session),
+    a HEX/S19/ELF image, or a .bin with --address.
+
+    The image is checked against the device's memory layout first (read-only bootloader
+    sectors, unmapped addresses, wrong vector table); then exactly the touched sectors are
+    erased once, the data is programmed in full transfer-size blocks, read back and compared.
+    """
+    source = file or download
+    if source is None:
+        raise click.UsageError("give the file to write: dfuse flash FILE (or -D FILE)")
+    if file is not None and download is not None:
+        raise click.UsageError("give the file once: FILE or -D FILE")
+    if dfuse_address is not None:
+        s_address, modifiers = _dfu_util_address(dfuse_address)
+        address = address if address is not None else s_address
+        leave = leave or "leave" in modifiers
+        mass_erase = mass_erase or "mass-erase" in modifiers
+        force = force or "force" in modifiers
+    if address is not None and source.suffix.lower() == ".dfu":
+        address = None if dfuse_address is not None else address  # dfu-util ignores -s for .dfu
+    leave = leave or leave_address is not None  # a jump address says what to do after writing
+    profile = _check_profile(profile_name) if profile_name else sim_profile()
+    with (
+        environment() as env,
+        progress_view(quiet=settings().quiet, as_json=as_json, clock=env.clock) as view,
+    ):
+        result = ops.flash(
+            env,
+            selector(device, serial, path, alt),
+            source,
+            address=address,
+            verify=verify,
+            leave=leave,
+            leave_address=leave_address,
+            mass_erase=mass_erase,
+            force=force,
+            dry_run=dry_run,
+            progress=view,
+            **board_facts(profile),
+        )
+        line = board_line(env)
+        sim = sim_dict(env)
+    if as_json:
+        emit_json({**result.to_dict(), "sim": sim})
+        return
+    _render_flash(result, line)
+
+
+def _check_profile(name: str) -> BoardProfile:
+    try:
+        return get_profile(name)
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise click.BadParameter(
+            f"unknown board profile {name!r}; known: {known}", param_hint="--profile"
+        ) from None
+
+
+def _render_flash(result: ops.FlashResult, board_text: str | None) -> None:
+    out = console()
+    for warning in result.warnings:
+        console(err=True).print(Text.assemble(("warning:", "yellow"), f" {warning}"))
+    if result.dry_run:
+        out.print(f"dry run on {result.device}: nothing written")
+        for plan in result.plans:
+            for line in plan.describe():
+                out.print(f"  {line}")
+        return
+    if settings().quiet:
+        return
+    for t in result.targets:
+        out.print(
+            f"alt {t.alt} {t.name}: {human_size(t.bytes_written)} in {len(t.runs)} run(s), "
+            f"{len(t.erased_sectors)} sector(s) erased" + (", verified" if t.verified else "")
+        )
+    speed = result.bytes_written / result.elapsed_s / 1024 if result.elapsed_s > 0 else 0.0
+    out.print(
+        f"wrote {human_size(result.bytes_written)} to {result.device} in "
+        f"{result.elapsed_s:.2f} s ({speed:.1f} KiB/s)"
+        + ("; verified" if result.verified else "")
+        + ("; left DFU mode" if result.left else "")
+    )
+    if board_text:
+        out.print(board_text)
