@@ -236,3 +236,19 @@ def test_leave_address_implies_leave(
     assert code == 0
     assert "; left DFU mode" in out
     assert VirtualBoard.load(tmp_path / "board.json").running == "application"
+
+
+def test_single_image_without_alt_goes_where_check_puts_it(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # check said "OK" for a NOR image at 0x64000000 while flash refused it for alt 0
+    nor = tmp_path / "nor.bin"
+    nor.write_bytes(bytes(range(256)) * 16)
+    check = ["check", str(nor), "--address", "0x64000000", "--profile", PROFILE]
+    assert main(check) == 0
+    capsys.readouterr()
+    code, out, err = _run(capsys, *sim, "flash", str(nor), "--address", "0x64000000")
+    assert code == 0, err
+    assert out.startswith("alt 2 NOR Flash : M29W128F: 4 KiB in 1 run(s)")
+    board = VirtualBoard.load(tmp_path / "board.json")
+    assert board.memories[2].read(0x64000000, 4096) == nor.read_bytes()

@@ -23,10 +23,13 @@ from pydfuse.cli.session import (
     board_line,
     device_options,
     environment,
+    matches,
     selector,
     sim_dict,
     sim_profile,
 )
+from pydfuse.errors import DfuseError
+from pydfuse.formats import load_image
 from pydfuse.sim.profiles import PROFILES, BoardProfile, get_profile
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
@@ -138,6 +141,9 @@ def flash_command(
         environment() as env,
         progress_view(quiet=settings().quiet, as_json=as_json, clock=env.clock) as view,
     ):
+        sel = selector(device, serial, path, alt)
+        if alt is None:
+            alt = _alt_holding(env, sel, source, address)
         result = ops.flash(
             env,
             selector(device, serial, path, alt),
@@ -158,6 +164,27 @@ def flash_command(
         emit_json({**result.to_dict(), "sim": sim})
         return
     _render_flash(result, line)
+
+
+def _alt_holding(
+    env: ops.Environment, sel: ops.DeviceSelector, source: Path, address: int | None
+) -> str | None:
+    """For a single image without -a: the alternate whose memory holds its first byte (as
+    ``dfuse check`` picks it), else None (the device's first alternate)."""
+    if source.suffix.lower() == ".dfu":
+        return None  # a DfuSe file names the alternate of every target
+    try:
+        image = load_image(source, address=address)
+    except DfuseError:
+        return None  # ops.flash reads the file again and reports what is wrong with it
+    devices = [d for d in ops.list_devices(env) if d.mode == "dfu" and matches(d, sel)]
+    if len(devices) != 1 or not image:
+        return None
+    for candidate in devices[0].alternates:
+        memory = candidate.memory_map
+        if memory is not None and memory.contains(image.start):
+            return str(candidate.alt)
+    return None
 
 
 def _check_profile(name: str) -> BoardProfile:
