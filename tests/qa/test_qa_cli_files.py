@@ -171,3 +171,22 @@ def test_unpack_into_a_file_is_exit_1(
     assert code == 1
     assert err.splitlines()[0] == f"error: cannot write into {app}: it is a file, not a directory"
     assert app.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("spec", "name"),
+    [
+        ('0:"Internal Flash"=APP', "Internal Flash"),  # quotes that reached us literally
+        ("0:'Internal Flash'=APP", "Internal Flash"),
+        ("0:=APP", "ST..."),  # an empty name is no name: the default, as for 0=APP
+        ('0:"=APP', '"'),  # a lone quote is a name
+    ],
+)
+def test_pack_target_names_without_literal_quotes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], app: Path, spec: str, name: str
+) -> None:
+    out = tmp_path / "fw.dfu"
+    assert main(["pack", str(out), "-t", spec.replace("APP", str(app))]) == 0
+    capsys.readouterr()
+    assert main(["info", str(out), "--json"]) == 0
+    assert [t["name"] for t in json.loads(capsys.readouterr().out)["targets"]] == [name]
