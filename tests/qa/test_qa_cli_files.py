@@ -178,7 +178,7 @@ def test_unpack_into_a_file_is_exit_1(
     [
         ('0:"Internal Flash"=APP', "Internal Flash"),  # quotes that reached us literally
         ("0:'Internal Flash'=APP", "Internal Flash"),
-        ("0:=APP", "ST..."),  # an empty name is no name: the default, as for 0=APP
+        ("0:=APP", ""),  # an explicitly empty name stays empty
         ('0:"=APP', '"'),  # a lone quote is a name
     ],
 )

@@ -226,8 +226,6 @@ def parse_target_spec(text: str) -> TargetSpec:
     name = match["name"]
     if name is not None and len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
         name = name[1:-1]  # quotes that reached us literally (Makefiles, cmd.exe): not the name
-    if not name:
-        name = None  # "0:=app.hex": no name, so an unnamed target (bTargetNamed 0, §4.3)
     if name is not None and len(name.encode("utf-8", "replace")) > 254:
         raise click.BadParameter(f"{text!r}: target name longer than 254 bytes")
     return TargetSpec(alt, name, parse_file_address(match["file"]))
