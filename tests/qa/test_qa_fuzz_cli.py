@@ -75,3 +75,30 @@ def test_valid_inputs_still_pass(tmp_path: Path, ext: str) -> None:
     path.write_bytes(VALID[ext])
     assert main(["-q", "info", str(path)]) == 0
     assert main(["-q", "check", str(path), "--profile", "stm3210e-eval"]) == 0
+
+
+OPTION_TEXT = st.one_of(
+    st.sampled_from(["0", "-1", "0x", "4G", "16K", "1M", "0xFFFFFFFF", "0x64000000", "SPI", ":"]),
+    st.text(alphabet="0123456789abcdefxXkKmM:-_ @", max_size=12),
+)
+
+
+@settings(deadline=None)
+@given(
+    command=st.sampled_from(["upload", "erase", "flash", "leave", "list"]),
+    option=st.sampled_from(["--address", "--length", "-a", "-d", "-s", "-S", "-p"]),
+    value=OPTION_TEXT,
+)
+def test_device_command_options_never_crash(command: str, option: str, value: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        blob = Path(tmp) / "data.bin"
+        blob.write_bytes(b"\x5a" * 64)
+        args = {
+            "upload": ["upload", str(Path(tmp) / "out.bin")],
+            "erase": ["erase"],
+            "flash": ["flash", str(blob), "--dry-run"],
+            "leave": ["leave"],
+            "list": ["list"],
+        }[command]
+        code = main(["-q", "--sim", "stm3210e-eval", *args, option, value])
+        assert code in (0, 1, 2, 3, 4, 5), (args, option, value)
