@@ -252,3 +252,14 @@ def test_single_image_without_alt_goes_where_check_puts_it(
     assert out.startswith("alt 2 NOR Flash : M29W128F: 4 KiB in 1 run(s)")
     board = VirtualBoard.load(tmp_path / "board.json")
     assert board.memories[2].read(0x64000000, 4096) == nor.read_bytes()
+
+
+def test_leave_with_nothing_to_start_says_so(
+    sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "left DFU mode" alone read as success while the blank board came straight back
+    code, out, _ = _run(capsys, *sim, "leave")
+    assert code == 0
+    assert out.splitlines()[-1].endswith(
+        "running bootloader (no application was started: it is still, or again, in DFU mode)"
+    )

@@ -218,7 +218,7 @@ def leave_command(
     """Leave DFU mode and start the application (a device that then drops off USB is success)."""
     with environment() as env:
         left = ops.leave(env, selector(device, serial, path, alt), address)
-        line, sim = board_line(env), sim_dict(env)
+        line, sim = board_line(env, after_leave=left), sim_dict(env)
     if as_json:
         emit_json({"left": left, "sim": sim})
         return

@@ -158,7 +158,7 @@ def flash_command(
             progress=view,
             **board_facts(profile),
         )
-        line = board_line(env)
+        line = board_line(env, after_leave=result.left)
         sim = sim_dict(env)
     if as_json:
         emit_json({**result.to_dict(), "sim": sim})

@@ -112,8 +112,9 @@ def board_facts(profile: BoardProfile | None) -> dict[str, Any]:
     return {"sram": (profile.sram_start, profile.sram_end), "app_address": profile.app_address}
 
 
-def board_line(env: ops.Environment) -> str | None:
-    """What the virtual board runs now, for the summaries of --sim commands."""
+def board_line(env: ops.Environment, *, after_leave: bool = False) -> str | None:
+    """What the virtual board runs now, for the summaries of --sim commands; ``after_leave``
+    says so when a leave ended back in the bootloader (no valid application to start, §2.5)."""
     board = getattr(env, "board", None)
     if board is None:
         return None
@@ -121,7 +122,13 @@ def board_line(env: ops.Environment) -> str | None:
     # be wrong for a plain DFU device, whose bootloader has no address at all.
     app = board.running == "application" and board.vector_table is not None
     where = f" from {hex32(board.vector_table)}" if app else ""
-    return f"virtual board {board.profile.name} ({board.serial}): running {board.running}{where}"
+    note = ""
+    if after_leave and board.running == "bootloader":
+        note = " (no application was started: it is still, or again, in DFU mode)"
+    return (
+        f"virtual board {board.profile.name} ({board.serial}): running {board.running}{where}"
+        + note
+    )
 
 
 def sim_dict(env: ops.Environment) -> dict[str, Any] | None:
