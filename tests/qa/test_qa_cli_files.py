@@ -190,3 +190,15 @@ def test_pack_target_names_without_literal_quotes(
     capsys.readouterr()
     assert main(["info", str(out), "--json"]) == 0
     assert [t["name"] for t in json.loads(capsys.readouterr().out)["targets"]] == [name]
+
+
+def test_info_address_with_a_dfuse_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], app: Path
+) -> None:
+    # it was silently ignored (check already refused it the same way)
+    dfu = tmp_path / "fw.dfu"
+    assert main(["pack", str(dfu), "-t", f"0={app}"]) == 0
+    capsys.readouterr()
+    code, out, err = _run(capsys, "info", str(dfu), "--address", "0x0")
+    assert code == 2 and out == ""
+    assert "--address is for raw images; a DfuSe file has its own" in err

@@ -182,6 +182,8 @@ def _describe(path: Path, address: int | None) -> dict[str, Any]:
     plain = fmt in ("bin", None) and inspect_suffix(data, path=name) is not None
     if fmt == "dfu" or data.startswith(DFUSE_SIGNATURE) or plain:
         dfu = parse_dfu(data, path=name)  # strict: signature, sizes, suffix and CRC
+        if isinstance(dfu, DfuseFile) and address is not None:
+            raise click.UsageError("--address is for raw images; a DfuSe file has its own")
         out = {"path": name, **describe_dfu(dfu, len(data), dfu_crc_of(data))}
         if isinstance(dfu, PlainDfuFile) and address is not None:
             out["image"] = describe_image(image_from_bytes(dfu.payload, "bin", address=address))
