@@ -263,3 +263,16 @@ def test_leave_with_nothing_to_start_says_so(
     assert out.splitlines()[-1].endswith(
         "running bootloader (no application was started: it is still, or again, in DFU mode)"
     )
+
+
+def test_flash_accepts_packs_file_at_address_spelling(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "data.bin@0x64000000" works for pack -t; flash said "no such file"
+    blob = tmp_path / "nor.bin"
+    blob.write_bytes(b"\xa5" * 2048)
+    code, out, err = _run(capsys, *sim, "flash", f"{blob}@0x64000000")
+    assert code == 0, err
+    assert out.startswith("alt 2 NOR Flash : M29W128F: 2 KiB in 1 run(s)")
+    code, _, err = _run(capsys, *sim, "flash", f"{blob}@0x64000000", "--address", "0")
+    assert code == 2 and "give the address once: FILE@ADDR or --address" in err

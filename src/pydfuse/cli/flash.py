@@ -15,7 +15,7 @@ from rich.text import Text
 
 from pydfuse import ops
 from pydfuse.cli.context import settings
-from pydfuse.cli.params import ADDRESS, VidPid, parse_address
+from pydfuse.cli.params import ADDRESS, VidPid, parse_address, parse_file_address
 from pydfuse.cli.progress import progress_view
 from pydfuse.cli.render import console, emit_json, human_size
 from pydfuse.cli.session import (
@@ -116,7 +116,7 @@ def flash_command(
     as_json: bool,
 ) -> None:
     """Write FILE to the device: a .dfu (every target to its alternate, in one session),
-    a HEX/S19/ELF image, or a .bin with --address.
+    a HEX/S19/ELF image, or a .bin with --address (or as FILE@ADDR).
 
     The image is checked against the device's memory layout first (read-only bootloader
     sectors, unmapped addresses, wrong vector table); then exactly the touched sectors are
@@ -127,6 +127,11 @@ def flash_command(
         raise click.UsageError("give the file to write: dfuse flash FILE (or -D FILE)")
     if file is not None and download is not None:
         raise click.UsageError("give the file once: FILE or -D FILE")
+    if not source.exists() and "@" in source.name:  # pack's FILE@ADDR spelling works here too
+        given = parse_file_address(str(source))
+        if given.address is not None and address is not None and given.address != address:
+            raise click.UsageError("give the address once: FILE@ADDR or --address")
+        source, address = given.path, given.address if given.address is not None else address
     if dfuse_address is not None:
         s_address, modifiers = _dfu_util_address(dfuse_address)
         address = address if address is not None else s_address
