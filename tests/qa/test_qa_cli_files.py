@@ -202,3 +202,16 @@ def test_info_address_with_a_dfuse_file_is_a_usage_error(
     code, out, err = _run(capsys, "info", str(dfu), "--address", "0x0")
     assert code == 2 and out == ""
     assert "--address is for raw images; a DfuSe file has its own" in err
+
+
+def test_pack_refuses_to_overwrite_its_own_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], app: Path
+) -> None:
+    # "dfuse pack app.hex -t 0=app.hex" replaced the user's HEX with a .dfu
+    before = app.read_bytes()
+    code, _, err = _run(capsys, "pack", str(app), "-t", f"0={app}")
+    assert code == 1
+    assert err.splitlines()[0] == (
+        f"error: {app}: the output is also an input: writing it would replace that input file"
+    )
+    assert app.read_bytes() == before

@@ -81,6 +81,13 @@ def pack(
 ) -> None:
     """Build the DfuSe file OUTPUT from HEX, S-record, ELF and BIN (FILE@ADDR) files."""
     check_writable(output)
+    for t in targets:
+        if output.exists() and t.source.path.exists() and output.samefile(t.source.path):
+            raise FormatError(
+                "the output is also an input: writing it would replace that input file",
+                path=str(output),
+                hint="name the output something else, e.g. fw.dfu",
+            )
     inputs = [PackInput(t.alt, t.source.path, t.name, t.source.address) for t in targets]
     dfu = build_dfuse(inputs, vid=vid, pid=pid, bcd_device=bcd_device)
     data = dfu.to_bytes()
