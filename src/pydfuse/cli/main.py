@@ -30,6 +30,7 @@ from pydfuse.errors import (
     TransportError,
     VerifyError,
 )
+from pydfuse.sim.profiles import PROFILES
 
 
 class ExitCode(IntEnum):
@@ -66,7 +67,8 @@ def exit_code_for(error: DfuseError) -> ExitCode:
     "--sim",
     "sim_profile",
     metavar="PROFILE",
-    help="Use a virtual board with this profile instead of USB hardware.",
+    help=f"Use a virtual board instead of USB hardware: {', '.join(PROFILES)} "
+    "(dfuse profiles tells them apart).",
 )
 @click.option(
     "--sim-state",
