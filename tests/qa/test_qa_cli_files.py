@@ -83,9 +83,9 @@ def test_map_json_lists_memories_and_runs(
     doc = json.loads(out)
     assert doc["svg"] == str(svg) and "<svg " in svg.read_text()
     internal = doc["memories"][0]
-    assert internal["alt"] == 0 and internal["start"] == "0x08000000"
+    assert internal["alt"] == 0 and internal["start"] == 0x08000000
     kinds = [(r["start"], r["kind"]) for r in internal["runs"]]
-    assert kinds[:2] == [("0x08000000", "protected"), ("0x08003000", "written")]
+    assert kinds[:2] == [(0x08000000, "protected"), (0x08003000, "written")]
     assert doc["missing_alternates"] == []
 
 

@@ -389,7 +389,8 @@ def map_json(
     missing: Sequence[int],
     svg_path: Path | None,
 ) -> dict[str, object]:
-    """The ``map --json`` document: each memory with its runs (hex addresses, sizes, kinds)."""
+    """The ``map --json`` document: each memory with its runs ([start, end) as integers, like
+    ``check --json``; sizes; kinds)."""
     return {
         "file": str(file),
         "profile": board.name,
@@ -397,13 +398,13 @@ def map_json(
             {
                 "alt": view.alt,
                 "name": view.name,
-                "start": hex32(view.start),
-                "end": hex32(view.end),
+                "start": view.start,
+                "end": view.end,
                 "runs": [
-                    {"start": hex32(r.start), "end": hex32(r.end), "size": r.size, "kind": r.kind}
+                    {"start": r.start, "end": r.end, "size": r.size, "kind": r.kind}
                     for r in view.runs
                 ],
-                "outside": [{"start": hex32(lo), "end": hex32(hi)} for lo, hi in view.outside],
+                "outside": [{"start": lo, "end": hi} for lo, hi in view.outside],
             }
             for view in views
         ],
