@@ -50,3 +50,15 @@ def test_real_application_keeps_its_detailed_findings(
     assert [line.split()[1] for line in lines if line.startswith("  ")] == [
         "vector.linked-elsewhere:"
     ]
+
+
+def test_one_wrong_entry_is_not_summed_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # only the Reset entry is wrong (twice: Thumb bit and destination): no "1 vector entries"
+    blob = tmp_path / "zeros.bin"
+    blob.write_bytes(bytes(16) + b"\xff" * 4080)
+    code, lines = _check(capsys, str(blob), "--address", "0x08003000")
+    assert code == 3
+    codes = [line.split()[1] for line in lines if line.startswith("  ")]
+    assert codes == ["vector.stack:", "vector.thumb:", "vector.outside:"]

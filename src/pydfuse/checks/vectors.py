@@ -217,16 +217,16 @@ def check_vector_table(
         return out
     entries = [("Reset", reset), *_handler_entries(image, load_address, table_size)]
     rest = _vector_findings(image, load_address, flash, entries)
-    if len(rest) > 1 and any(f.code == "vector.stack" and f.severity == "error" for f in out):
-        return [*out, _not_a_table(rest, load_address)]
+    wrong = list(dict.fromkeys(f.message.split(" vector", 1)[0] for f in rest))
+    if len(wrong) > 1 and any(f.code == "vector.stack" and f.severity == "error" for f in out):
+        return [*out, _not_a_table(rest, wrong, load_address)]
     return out + rest
 
 
-def _not_a_table(rest: list[Finding], load_address: int) -> Finding:
-    """One finding for the entries of a "table" whose word 0 is no stack pointer either: most
-    likely no vector table at all (a wrong load address, a data file), and a line per entry
-    (up to 14 of them) would bury the one that matters."""
-    wrong = list(dict.fromkeys(f.message.split(" vector", 1)[0] for f in rest))
+def _not_a_table(rest: list[Finding], wrong: list[str], load_address: int) -> Finding:
+    """One finding for the entries (``wrong``: their names) of a "table" whose word 0 is no
+    stack pointer either: most likely no vector table at all (a wrong load address, a data
+    file), and a line per entry (up to 14 of them) would bury the one that matters."""
     names = ", ".join(wrong[:4])
     more = f" and {len(wrong) - 4} more" if len(wrong) > 4 else ""
     return Finding(
