@@ -276,3 +276,20 @@ def test_flash_accepts_packs_file_at_address_spelling(
     assert out.startswith("alt 2 NOR Flash : M29W128F: 2 KiB in 1 run(s)")
     code, _, err = _run(capsys, *sim, "flash", f"{blob}@0x64000000", "--address", "0")
     assert code == 2 and "give the address once: FILE@ADDR or --address" in err
+
+
+def test_unprotect_on_a_bootloader_without_it_says_so_and_erases_nothing(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = tmp_path / "app.hex"
+    save_image(build_demo_app(size=2048), app)
+    assert main([*sim, "flash", str(app)]) == 0
+    capsys.readouterr()
+    code, _, err = _run(capsys, *sim, "unprotect", "--force")
+    assert code == 5
+    assert err.splitlines()[1] == (
+        "hint: this bootloader does not implement Read Unprotect (DfuSe 0x92); nothing was "
+        "erased — ST's system-memory (ROM) bootloaders have it"
+    )
+    board = VirtualBoard.load(tmp_path / "board.json")
+    assert board.memories[0].read(0x08003000, 8) != b"\xff" * 8

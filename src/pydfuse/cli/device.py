@@ -30,9 +30,9 @@ from pydfuse.cli.session import (
     sim_dict,
 )
 from pydfuse.cli.upload import upload_command
-from pydfuse.errors import DfuseError
+from pydfuse.errors import DfuseError, DfuStatusError
 from pydfuse.sim.profiles import PROFILES
-from pydfuse.spec import Attributes
+from pydfuse.spec import Attributes, Status
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
 
@@ -283,7 +283,17 @@ def unprotect_command(
             hint="add --force to confirm",
         )
     with environment() as env:
-        ops.unprotect(env, selector(device, serial, path, alt))
+        try:
+            ops.unprotect(env, selector(device, serial, path, alt))
+        except DfuStatusError as error:
+            # A bootloader without the command stalls it (§2.6, errSTALLEDPKT): ST's USB-FS
+            # demo has no Read Unprotect. Say so rather than leave a bare status.
+            if error.status == Status.ERR_STALLEDPKT and error.hint is None:
+                error.hint = (
+                    "this bootloader does not implement Read Unprotect (DfuSe 0x92); nothing "
+                    "was erased — ST's system-memory (ROM) bootloaders have it"
+                )
+            raise
     if as_json:
         emit_json({"unprotected": True})
         return
