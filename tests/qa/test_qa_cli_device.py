@@ -293,3 +293,14 @@ def test_unprotect_on_a_bootloader_without_it_says_so_and_erases_nothing(
     )
     board = VirtualBoard.load(tmp_path / "board.json")
     assert board.memories[0].read(0x08003000, 8) != b"\xff" * 8
+
+
+@pytest.mark.parametrize("name", ["back.mot", "back.s28", "back.ihx"])
+def test_upload_writes_every_extension_info_reads(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    out = tmp_path / name
+    code, _, err = _run(capsys, *sim, "upload", str(out), "-a", "1", "--length", "64")
+    assert code == 0, err
+    assert main(["info", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["size"] == 64

@@ -30,7 +30,8 @@ from pydfuse.formats import (
     save_image,
 )
 
-KINDS = (".bin", ".hex", ".ihex", ".s19", ".srec", ".dfu")
+# Every name save_image knows (Intel HEX and S-record spellings), plus .dfu.
+KINDS = (".bin", ".hex", ".ihex", ".ihx", ".s19", ".s28", ".s37", ".srec", ".mot", ".s", ".dfu")
 
 
 def _alt_value(alt: str | None) -> int | str | None:
