@@ -30,8 +30,9 @@ from pydfuse.formats import (
     save_image,
 )
 
-# Every name save_image knows (Intel HEX and S-record spellings), plus .dfu.
-KINDS = (".bin", ".hex", ".ihex", ".ihx", ".s19", ".s28", ".s37", ".srec", ".mot", ".s", ".dfu")
+# The names save_image knows (Intel HEX and S-record spellings), plus .dfu; not ".s", which is
+# more often an assembler source file than an S-record, and would be overwritten.
+KINDS = (".bin", ".hex", ".ihex", ".ihx", ".s19", ".s28", ".s37", ".srec", ".mot", ".dfu")
 
 
 def _alt_value(alt: str | None) -> int | str | None:
