@@ -141,3 +141,15 @@ def test_fault_clear_and_power_cycle(sim: list[str], capsys: pytest.CaptureFixtu
     assert main([*sim, "sim", "fault", "stall"]) == 0
     assert main([*sim, "sim", "reset", "--power-cycle"]) == 0
     assert _status(sim, capsys)["faults"] == []
+
+
+def test_cable_pulled_mid_upload_says_nothing_changed(
+    sim: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "sim", "fault", "unplug", "20"]) == 0
+    out = tmp_path / "spi.bin"
+    assert main([*sim, "upload", str(out), "-a", "1"]) == ExitCode.DEVICE
+    err = capsys.readouterr().err
+    assert "the device disconnected during upload" in err
+    assert "nothing on the device was changed" in err and "partly written" not in err
+    assert not out.exists()  # no half-written output file

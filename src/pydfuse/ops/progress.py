@@ -46,6 +46,15 @@ def disconnect_context(tracker: Tracker) -> Iterator[None]:
         yield
     except DeviceDisconnectedError as exc:
         raise DeviceDisconnectedError(
-            f"the device disconnected during {tracker.where()}; its memory is only partly written",
+            f"the device disconnected during {tracker.where()}; {_CONSEQUENCE[tracker.phase]}",
             hint="reconnect the board in DFU mode and run the same command again",
         ) from exc
+
+
+# What a lost device means for its memory, by the phase it was lost in.
+_CONSEQUENCE: dict[Phase, str] = {
+    "erase": "its memory is only partly erased",
+    "program": "its memory is only partly written",
+    "verify": "everything was written, but not all of it was read back",
+    "upload": "nothing on the device was changed, but the read is incomplete",
+}
