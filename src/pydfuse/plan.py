@@ -196,6 +196,18 @@ def _mass_erase_problem(memory: MemoryMap) -> tuple[str, bool] | None:
     )
 
 
+def check_mass_erase(memory: MemoryMap, *, force: bool = False) -> list[str]:
+    """Refuse (PlanError) a mass erase that would wipe sectors the device marks as not
+    erasable, e.g. a flash-resident bootloader; with ``force``, a loud warning instead."""
+    mass = _mass_erase_problem(memory)
+    if mass is None:
+        return []
+    message, forceable = mass
+    if not (force and forceable):
+        raise PlanError(message, address=memory.start)
+    return [f"FORCED: {message}"]
+
+
 def _modeled_time(
     timing: PlanTiming, erases: tuple[Sector, ...], mass_erase: bool, n_bytes: int
 ) -> float:
@@ -232,12 +244,7 @@ def make_plan(
             )
         warnings.append(f"FORCED: {problem.message}; writing it anyway")
     if mass_erase:
-        mass = _mass_erase_problem(memory)
-        if mass is not None:
-            message, forceable = mass
-            if not (force and forceable):
-                raise PlanError(message, address=memory.start)
-            warnings.append(f"FORCED: {message}")
+        warnings += check_mass_erase(memory, force=force)
         erases: tuple[Sector, ...] = ()
         bytes_to_erase = sum(s.size for s in memory.sectors if s.erasable or force)
     else:

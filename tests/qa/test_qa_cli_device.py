@@ -93,9 +93,14 @@ def test_upload_dfu_of_every_alternate_refuses_a_range(
 
 
 def test_mass_erase_message(sim: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, *sim, "erase", "--mass")
+    # The layout marks the bootloader pages read-only: a mass erase needs --force, as in flash.
+    code, _, err = _run(capsys, *sim, "erase", "--mass")
+    assert code == 3
+    assert "would also wipe 0x08000000..0x08002fff" in err
+    code, out, err = _run(capsys, *sim, "erase", "--mass", "--force")
     assert code == 0
     assert out.startswith("mass-erased all of alt 0 Internal Flash (512 KiB) in ")
+    assert "warning: FORCED" in err
 
 
 def test_erase_of_a_read_only_sector_leaves_the_bootloader(

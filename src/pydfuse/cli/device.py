@@ -154,6 +154,9 @@ def _only_alt(info: ops.DeviceInfo, alt: str) -> ops.DeviceInfo:
 )
 @click.option("--all", "erase_all", is_flag=True, help="Erase every erasable sector of the alt.")
 @click.option("--mass", is_flag=True, help="DfuSe mass erase (the whole internal flash).")
+@click.option(
+    "--force", is_flag=True, help="Mass erase even where the layout marks sectors not erasable."
+)
 @JSON
 def erase_command(
     device: VidPid | None,
@@ -164,11 +167,13 @@ def erase_command(
     length: int | None,
     erase_all: bool,
     mass: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Erase sectors: a range (--address [--length]), every erasable sector (--all), or --mass.
 
-    Read-only sectors (the bootloader's) are never erased.
+    Read-only sectors (the bootloader's) are never erased one by one; a mass erase that would
+    wipe them is refused unless --force.
     """
     chosen = sum((address is not None, erase_all, mass))
     if chosen != 1:
@@ -189,11 +194,14 @@ def erase_command(
             address=address,
             length=length,
             mass=mass,
+            force=force,
             progress=view,
         )
     if as_json:
         emit_json(result.to_dict())
         return
+    for warning in result.warnings:
+        console(err=True).print(f"warning: {warning}")
     what = "all of" if result.mass else f"{len(result.erased_sectors)} sector(s) of"
     how = "mass-erased" if result.mass else "erased"
     _info(

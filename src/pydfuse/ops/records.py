@@ -228,6 +228,7 @@ class EraseResult:
     erased_sectors: tuple[int, ...] = field(default=())
     erased_bytes: int = 0
     elapsed_s: float = 0.0
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -237,4 +238,5 @@ class EraseResult:
             "erased_sectors": [_hex(a) for a in self.erased_sectors],
             "erased_bytes": self.erased_bytes,
             "elapsed_s": round(self.elapsed_s, 6),
+            "warnings": list(self.warnings),
         }

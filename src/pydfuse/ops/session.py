@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pydfuse.errors import DeviceNotFoundError, FormatError, PlanError, ProtocolError
+from pydfuse.errors import DeviceNotFoundError, DfuseError, FormatError, PlanError
 from pydfuse.host.dfu import DfuClient
 from pydfuse.host.dfuse import DfuseClient
 from pydfuse.host.discovery import Alternate, FoundDevice, choose, resolve_alternate, scan
@@ -56,10 +56,11 @@ class Session:
     @property
     def dfuse(self) -> DfuseClient:
         if not self.found.dfuse:
-            raise ProtocolError(
+            # Not a protocol failure: the operation does not exist on this kind of device.
+            raise DfuseError(
                 f"{self.found.describe()} is a plain DFU {self.found.functional.version_text} "
-                "device, not ST DfuSe (bcdDFU 0x011A)",
-                hint="addresses, erase and leave exist only on DfuSe devices",
+                "device, not ST DfuSe (bcdDFU 0x011A): it has no addresses, erase or unprotect",
+                hint="flash and upload work on it; they send and read the whole firmware",
             )
         return DfuseClient(self.dfu)
 

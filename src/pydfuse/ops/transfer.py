@@ -14,6 +14,7 @@ from pydfuse.ops.env import Environment
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
 from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, UploadResult
 from pydfuse.ops.session import Session, open_session
+from pydfuse.plan import check_mass_erase
 
 
 def _with_alt(selector: DeviceSelector, alt: int | str | None) -> DeviceSelector:
@@ -141,10 +142,13 @@ def erase(
     address: int | None = None,
     length: int | None = None,
     mass: bool = False,
+    force: bool = False,
     progress: Progress | None = None,
 ) -> EraseResult:
     """Erase the sectors overlapping ``address`` [+ ``length``] (all erasable sectors of the
-    alternate when no address), each once; or a DfuSe mass erase (§2.2)."""
+    alternate when no address), each once; or a DfuSe mass erase (§2.2), which is refused like
+    ``flash --mass-erase`` when it would wipe sectors the device marks as not erasable (the
+    bootloader), unless ``force``."""
     with open_session(env, _with_alt(selector, alt)) as session:
         info = session.alternate(session.current_alt)
         dfuse = session.dfuse
@@ -153,12 +157,12 @@ def erase(
         started = env.clock.monotonic()
         with disconnect_context(tracker):
             if mass:
+                warnings = tuple(check_mass_erase(memory, force=force))
                 tracker.start("erase", memory.size)
                 dfuse.mass_erase()
                 tracker.step(memory.start, memory.size)
-                return EraseResult(
-                    info.alt, info.name, True, (), memory.size, env.clock.monotonic() - started
-                )
+                elapsed = env.clock.monotonic() - started
+                return EraseResult(info.alt, info.name, True, (), memory.size, elapsed, warnings)
             sectors = _erase_sectors(memory, address, length)
             tracker.start("erase", sum(s.size for s in sectors))
             for sector in sectors:
