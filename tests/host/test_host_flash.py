@@ -9,7 +9,7 @@ from host_helpers import APP_ADDRESS, Rig, app_image, blob
 
 from pydfuse.errors import DeviceDisconnectedError, PlanError, VerifyError
 from pydfuse.formats import DfuseFile, DfuseTarget
-from pydfuse.ops import DeviceSelector, ImageSource, ProgressEvent, flash
+from pydfuse.ops import DeviceSelector, ImageSource, ProgressEvent, flash, upload
 from pydfuse.spec import Request
 
 ANY = DeviceSelector()
@@ -94,7 +94,29 @@ def test_dry_run_writes_nothing(rig: Rig) -> None:
 def test_refuses_the_bootloader_area_without_force(rig: Rig) -> None:
     with pytest.raises(PlanError):
         flash(rig.env, ANY, app_image(1024, address=0x08000000))
-    assert rig.backend.count(Request.DNLOAD) == 0
+    # Nothing erased or written. (The bootloader's bytes were read and compared first: equal
+    # bytes would have been left out, as when a full backup is flashed back.)
+    assert rig.backend.page_erases() == []
+    assert [s for s in rig.backend.log if s.is_dnload and s.value >= 2] == []
+    assert rig.backend.set_addresses() == [0x08000000]
+
+
+def test_a_full_backup_flashes_back(rig: Rig) -> None:
+    bootloader = bytes((i * 7) & 0xFF for i in range(0x3000))
+    rig.board.memory(0).load(0x08000000, bootloader)
+    app = app_image(6000)
+    flash(rig.env, ANY, app)
+    backup = upload(rig.env, ANY, alt=0).image  # 512 KiB: bootloader + app + erased flash
+    assert backup.size == 512 * 1024
+    flash(rig.env, ANY, blob(APP_ADDRESS, 9000))  # something else meanwhile
+    rig.backend.log.clear()
+    result = flash(rig.env, ANY, backup)
+    assert any("left out 0x08000000..0x08002fff" in w for w in result.warnings)
+    assert rig.board.memory(0).read(0x08000000, 0x3000) == bootloader
+    assert rig.board.memory(0).read(APP_ADDRESS, 9000) == app.read(APP_ADDRESS, 9000)
+    # Only the blocks that are not all 0xFF after the erase are sent: 6000 bytes = 6 blocks.
+    assert len([s for s in rig.backend.log if s.is_dnload and s.value >= 2]) == 6
+    assert result.verified is True
 
 
 def test_verify_reports_the_first_differing_address(rig: Rig) -> None:

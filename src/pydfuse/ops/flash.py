@@ -8,9 +8,10 @@ dfuse-spec.md.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
-from pydfuse.errors import PlanError, VerifyError
+from pydfuse.errors import DeviceNotFoundError, PlanError, VerifyError
 from pydfuse.formats import Image
 from pydfuse.host.dfuse import DfuseClient, resets_after_write
 from pydfuse.layout import MemoryMap
@@ -19,6 +20,7 @@ from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix
 from pydfuse.ops.plainflash import flash_plain
 from pydfuse.ops.preflight import run_preflight
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
+from pydfuse.ops.protected import drop_identical_protected
 from pydfuse.ops.records import AltInfo, DeviceSelector, FlashResult, TargetResult
 from pydfuse.ops.session import Session, open_session
 from pydfuse.plan import Plan, make_plan
@@ -45,7 +47,10 @@ def _resolve(
         if job.alt is None:
             info = only or session.alternate(None)
         else:
-            info = session.alternate(job.alt)
+            if only is not None and isinstance(job.alt, int) and job.alt != only.alt:
+                warnings.append(f"skipped the target for alternate {job.alt} ({job.name})")
+                continue
+            info = _alternate_of_target(session, job.alt)
             if only is not None and info.alt != only.alt:
                 warnings.append(f"skipped the target for alternate {info.alt} ({info.name})")
                 continue
@@ -57,6 +62,18 @@ def _resolve(
         prev = merged.get(info.alt)
         merged[info.alt] = (info, prev[1].merged_with(image) if prev else image)
     return [merged[k] for k in sorted(merged)], warnings
+
+
+def _alternate_of_target(session: Session, alt: int | str) -> AltInfo:
+    """The device's alternate for a file target; a file made for another board is a placement
+    problem (exit 3, like ``check``), not a missing device."""
+    try:
+        return session.alternate(alt)
+    except DeviceNotFoundError as error:
+        raise PlanError(
+            f"the file has a target for alternate {alt}, which this device lacks: {error}",
+            hint="was the file made for another board? `dfuse info FILE` lists its targets",
+        ) from None
 
 
 def plan_targets(
@@ -71,7 +88,15 @@ def plan_targets(
 ) -> tuple[list[TargetPlan], list[str]]:
     """Resolve, pre-flight check and plan every target of ``firmware`` on the session's device."""
     pairs, warnings = _resolve(session, firmware, selector)
-    resolved = [(info, session.memory_map(info), image) for info, image in pairs]
+    resolved = []
+    for info, image in pairs:
+        memory = session.memory_map(info)
+        image, notes = drop_identical_protected(session, info, memory, image)
+        warnings += notes
+        if image:
+            resolved.append((info, memory, image))
+    if not resolved:
+        raise PlanError("the device already holds every byte of the file: nothing to write")
     warnings += run_preflight(
         resolved, session.all_alternates(), force=force, sram=sram, app_address=app_address
     )
@@ -113,7 +138,9 @@ def _program(
     t.start("program", sum(p.plan.bytes_to_write for p in plans))
     for tp in plans:
         session.select(tp.info.alt)
-        runs = _write_order(tp, dfuse.transfer_size)
+        runs, skipped = _skip_erased_blocks(tp, _write_order(tp, dfuse.transfer_size))
+        for address, length in skipped:  # already 0xFF after this session's erase
+            t.step(address, length)
         for i, (address, data) in enumerate(runs):
             t.address = address
             last = will_reset and tp is plans[-1] and i == len(runs) - 1
@@ -138,6 +165,52 @@ def _write_order(tp: TargetPlan, transfer_size: int) -> list[tuple[int, bytes]]:
         *runs[1:],
         (address, data[:transfer_size]),
     ]
+
+
+def _skip_erased_blocks(
+    tp: TargetPlan, runs: list[tuple[int, bytes]]
+) -> tuple[list[tuple[int, bytes]], list[tuple[int, int]]]:
+    """Runs without the blocks that are all 0xFF inside sectors this session erases.
+
+    Erased flash reads 0xFF (§5.4, §6.3, §6.4), so such blocks already hold what the image asks
+    for: not sending them saves their program time — a full backup flashed back is mostly
+    0xFF. Verify still reads every byte back. Returns (runs, skipped (address, length) blocks).
+    """
+    size = tp.plan.transfer_size
+    if tp.plan.mass_erase:
+        erased = [(s.address, s.end) for s in tp.memory.sectors if s.erasable]
+    else:
+        erased = [(s.address, s.end) for s in tp.plan.erases]
+    if not erased:
+        return runs, []
+    starts = [lo for lo, _ in erased]
+
+    def is_erased(address: int, length: int) -> bool:
+        i = bisect_right(starts, address) - 1
+        end = address + length
+        while 0 <= i < len(erased) and address < end:  # sectors may follow each other
+            lo, hi = erased[i]
+            if not lo <= address < hi:
+                return False
+            address, i = hi, i + 1
+        return address >= end
+
+    out: list[tuple[int, bytes]] = []
+    skipped: list[tuple[int, int]] = []
+    for start, data in runs:
+        keep_from: int | None = None  # offset where the run being kept began
+        for offset in range(0, len(data), size):
+            block = data[offset : offset + size]
+            if block.count(0xFF) == len(block) and is_erased(start + offset, len(block)):
+                if keep_from is not None:
+                    out.append((start + keep_from, data[keep_from:offset]))
+                    keep_from = None
+                skipped.append((start + offset, len(block)))
+            elif keep_from is None:
+                keep_from = offset
+        if keep_from is not None:
+            out.append((start + keep_from, data[keep_from:]))
+    return out, skipped
 
 
 def _verify(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tracker) -> None:
