@@ -234,3 +234,15 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "identical to firmware.dfu" in out
     assert out.rstrip().endswith("runs the new application from 0x08003000.")
     assert VirtualBoard.load(tmp_path / "demo" / "board.json").running == "application"
+
+
+def test_plain_dfu_device_warns_that_hex_addresses_are_not_sent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = ["--sim", "plain-dfu", "--sim-state", str(tmp_path / "p.json")]
+    app = tmp_path / "app.hex"
+    save_image(build_demo_app(link_address=0x08000000, stack_top=0x20005000, size=1024), app)
+    assert main([*sim, "flash", str(app)]) == 0
+    assert "address 0x08000000 is not sent" in capsys.readouterr().err
+    assert main([*sim, "erase", "--all"]) == ExitCode.ERROR
+    assert "no addresses, erase or unprotect" in capsys.readouterr().err

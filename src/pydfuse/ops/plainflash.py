@@ -41,6 +41,13 @@ def flash_plain(
     """Download, manifest and (if the device stays usable and can upload) verify."""
     payload = plain_payload(firmware)
     warnings = list(firmware.warnings)
+    if firmware.plain is None and firmware.jobs[0].image.start != 0:
+        # A HEX/ELF/S19 carries an address; a plain DFU device has none (§1.8, §4.8).
+        image = firmware.jobs[0].image
+        warnings.append(
+            f"a plain DFU device takes the firmware as raw bytes: the image's address "
+            f"0x{image.start:08x} is not sent; the device decides where it goes"
+        )
     if suffix_problem is not None:
         if not force:
             raise PlanError(
