@@ -246,3 +246,18 @@ def test_plain_dfu_device_warns_that_hex_addresses_are_not_sent(
     assert "address 0x08000000 is not sent" in capsys.readouterr().err
     assert main([*sim, "erase", "--all"]) == ExitCode.ERROR
     assert "no addresses, erase or unprotect" in capsys.readouterr().err
+
+
+def test_leave_to_an_address_outside_every_memory_is_refused(
+    sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "leave", "--address", "0x30000000"]) == ExitCode.UNSAFE
+    assert "0x30000000 is in none of the device's memories" in capsys.readouterr().err
+    assert main([*sim, "leave", "--address", "0x30000000", "--force", "--json"]) == 0
+
+
+def test_detach_without_a_running_application_explains(
+    sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "detach", "-S", "NOPE"]) == ExitCode.NO_DEVICE
+    assert "DFU run-time interface" in capsys.readouterr().err

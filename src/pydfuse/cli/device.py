@@ -214,6 +214,7 @@ def erase_command(
 @click.command("leave")
 @device_options
 @click.option("--address", type=ADDRESS, help="Start the code whose vector table is here.")
+@click.option("--force", is_flag=True, help="Jump even to an address outside every memory.")
 @JSON
 def leave_command(
     device: VidPid | None,
@@ -221,11 +222,12 @@ def leave_command(
     path: str | None,
     alt: str | None,
     address: int | None,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Leave DFU mode and start the application (a device that then drops off USB is success)."""
     with environment() as env:
-        left = ops.leave(env, selector(device, serial, path, alt), address)
+        left = ops.leave(env, selector(device, serial, path, alt), address, force=force)
         line, sim = board_line(env, after_leave=left), sim_dict(env)
     if as_json:
         emit_json({"left": left, "sim": sim})

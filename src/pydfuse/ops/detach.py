@@ -61,13 +61,22 @@ def detach(env: Environment, selector: DeviceSelector, *, wait_s: float = 5.0) -
     """DETACH a run-time device (bus reset unless bitWillDetach) and wait up to ``wait_s`` on
     the environment's clock for its DFU-mode self; a device already in DFU mode is returned."""
     before = _dfu_mode_devices(env)
-    found, dev = choose(
-        scan(env.resolved_backend()),
-        vid=selector.vid,
-        pid=selector.pid,
-        serial=selector.serial,
-        path=selector.path,
-    )
+    try:
+        found, dev = choose(
+            scan(env.resolved_backend()),
+            vid=selector.vid,
+            pid=selector.pid,
+            serial=selector.serial,
+            path=selector.path,
+        )
+    except DeviceNotFoundError as error:
+        if not str(error).startswith("no DFU device found"):
+            raise
+        raise DeviceNotFoundError(
+            str(error),
+            hint="detach needs the board running an application that has a DFU run-time "
+            "interface; `dfuse list` shows what is connected",
+        ) from None
     try:
         if found.mode == "dfu":
             return device_info(found)

@@ -179,14 +179,33 @@ def erase(
         )
 
 
-def leave(env: Environment, selector: DeviceSelector, address: int | None = None) -> bool:
+def leave(
+    env: Environment, selector: DeviceSelector, address: int | None = None, *, force: bool = False
+) -> bool:
     """Start the application (DfuSe: [Set Address] + zero-length DNLOAD, §2.5; plain DFU: bus
-    reset, §1.6). A device that vanishes is success. Returns True when it left."""
+    reset, §1.6). A device that vanishes is success. Returns True when it left.
+
+    An ``address`` in none of the device's memories is refused (PlanError) unless ``force``:
+    the jump would run whatever lies there, usually nothing (§2.5 "ROM details")."""
     with open_session(env, selector) as session:
         if session.found.dfuse:
+            if address is not None and not force:
+                _check_jump_target(session.all_alternates(), address)
             return session.dfuse.leave(address)
         session.device.reset()
         return True
+
+
+def _check_jump_target(alternates: tuple[AltInfo, ...], address: int) -> None:
+    maps = [a.memory_map for a in alternates if a.memory_map is not None]
+    if not maps or any(m.contains(address) for m in maps):
+        return
+    spans = "; ".join(f"{m.label}: {m.describe_spans()}" for m in maps)
+    raise PlanError(
+        f"0x{address:08x} is in none of the device's memories ({spans})",
+        address=address,
+        hint="give the address of the application's vector table, e.g. 0x08003000",
+    )
 
 
 def unprotect(env: Environment, selector: DeviceSelector) -> None:
