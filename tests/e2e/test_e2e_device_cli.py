@@ -163,10 +163,7 @@ def test_leave_and_detach_round_trip(
     assert main([*sim, "flash", str(app)]) == 0
     assert main([*sim, "leave", "--address", "0x08003000"]) == 0
     assert _board(tmp_path).running == "application"
-    # The application is not a DFU bootloader: flashing it now is a clear error, not a crash.
     capsys.readouterr()
-    assert main([*sim, "flash", str(app)]) == ExitCode.NO_DEVICE
-    assert "detach" in capsys.readouterr().err
     assert main([*sim, "detach", "--json"]) == 0
     assert _json(capsys)["mode"] == "dfu"
     assert _board(tmp_path).running == "bootloader"
@@ -261,3 +258,16 @@ def test_detach_without_a_running_application_explains(
 ) -> None:
     assert main([*sim, "detach", "-S", "NOPE"]) == ExitCode.NO_DEVICE
     assert "DFU run-time interface" in capsys.readouterr().err
+
+
+def test_flash_while_the_application_runs_detaches_it_first(
+    tmp_path: Path, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = tmp_path / "app.hex"
+    save_image(build_demo_app(), app)
+    assert main([*sim, "flash", str(app), "--leave"]) == 0
+    assert _board(tmp_path).running == "application"
+    capsys.readouterr()
+    assert main([*sim, "flash", str(app), "--leave"]) == 0  # as dfu-util: DETACH, then flash
+    assert "sent DFU_DETACH" in capsys.readouterr().err
+    assert _board(tmp_path).running == "application"

@@ -165,12 +165,25 @@ def test_detach_from_the_application_into_dfu_mode() -> None:
     assert rig.board.running == "bootloader"
 
 
-def test_dfu_verbs_refuse_a_runtime_device_with_a_hint() -> None:
+def test_flash_detaches_a_running_application_first() -> None:
+    rig = make_rig(running_app_board())
+    result = flash(rig.env, ANY, app_image(1024))
+    assert result.verified is True
+    assert any("sent DFU_DETACH" in w for w in result.warnings)
+    assert rig.board.running == "bootloader"
+    assert rig.board.memory(0).read(0x08003000, 1024) == app_image(1024).read(0x08003000, 1024)
+
+
+def test_without_auto_detach_a_runtime_device_is_refused_with_a_hint() -> None:
     rig = make_rig(running_app_board())
     from pydfuse.errors import DeviceNotFoundError
+    from pydfuse.ops.session import open_session
 
-    with pytest.raises(DeviceNotFoundError, match="running its application") as info:
-        flash(rig.env, ANY, app_image(1024))
+    with (
+        pytest.raises(DeviceNotFoundError, match="running its application") as info,
+        open_session(rig.env, ANY, auto_detach=False),
+    ):
+        pass
     assert info.value.hint is not None and "dfuse detach" in info.value.hint
 
 

@@ -25,6 +25,8 @@ from pydfuse.ops.records import AltInfo, DeviceSelector, FlashResult, TargetResu
 from pydfuse.ops.session import Session, open_session
 from pydfuse.plan import Plan, make_plan
 
+DETACHED_NOTE = "the device was running its application: sent DFU_DETACH and continued in DFU mode"
+
 
 @dataclass(frozen=True, slots=True)
 class TargetPlan:
@@ -317,6 +319,8 @@ def flash(
             app_address=app_address,
         )
         warnings = list(loaded.warnings) + warnings
+        if session.detached:
+            warnings.insert(0, DETACHED_NOTE)
         if problem is not None:
             warnings.append(problem)  # ST's own tools write PID 0x0000 (§4.9): warn, do not refuse
         started = env.clock.monotonic()

@@ -52,6 +52,7 @@ class Session:
     dfu: DfuClient
     env: Environment
     current_alt: int | None = None
+    detached: bool = False  # the device ran its application and was sent DFU_DETACH first
 
     @property
     def dfuse(self) -> DfuseClient:
@@ -96,12 +97,35 @@ def _pick(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice, UsbD
     )
 
 
+def _detach_and_pick(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice, UsbDevice]:
+    """DETACH the run-time device and open its DFU-mode self (found by its new identity)."""
+    from pydfuse.ops.detach import detach  # detach builds on this module
+
+    info = detach(env, selector)
+    return _pick(
+        env,
+        DeviceSelector(vid=info.vid, pid=info.pid, serial=info.serial, path=info.path),
+    )
+
+
 @contextmanager
 def open_session(
-    env: Environment, selector: DeviceSelector, *, recover: bool = True
+    env: Environment,
+    selector: DeviceSelector,
+    *,
+    recover: bool = True,
+    auto_detach: bool = True,
 ) -> Iterator[Session]:
-    """Open the one selected DFU-mode device, select its alternate and bring it to dfuIDLE."""
+    """Open the one selected DFU-mode device, select its alternate and bring it to dfuIDLE.
+
+    A device running its application is first switched into DFU mode with DFU_DETACH, as
+    dfu-util does (§1.8 step 1), when ``auto_detach``; otherwise that is an error."""
     found, dev = _pick(env, selector)
+    detached = False
+    if found.mode != "dfu" and auto_detach:
+        dev.close()
+        found, dev = _detach_and_pick(env, selector)
+        detached = True
     try:
         if found.mode != "dfu":
             raise DeviceNotFoundError(
@@ -111,7 +135,7 @@ def open_session(
         dfu = DfuClient(
             dev, found.interface, env.clock, transfer_size=found.functional.transfer_size
         )
-        session = Session(found, dev, dfu, env)
+        session = Session(found, dev, dfu, env, detached=detached)
         session.select(session.alternate(selector.alt).alt)
         if recover:
             dfu.recover()  # §7.1: ST devices start in dfuERROR/errFIRMWARE
