@@ -43,7 +43,7 @@ def test_list_json_describes_the_three_memories(
     names = [a["name"] for a in dev["alternates"]]
     assert names == ["Internal Flash", "SPI Flash : M25P64", "NOR Flash : M29W128F"]
     internal = dev["alternates"][0]["regions"][0]
-    assert internal["address"] == "0x08000000"
+    assert internal["address"] == 0x08000000  # JSON addresses are integers
     assert [(g["count"], g["size"], g["type"]) for g in internal["groups"]] == [
         (6, 2048, "a"),
         (250, 2048, "g"),
@@ -142,7 +142,7 @@ def test_erase_commands(tmp_path: Path, sim: list[str], capsys: pytest.CaptureFi
     capsys.readouterr()
     assert main([*sim, "erase", "--address", "0x08003800", "--json"]) == 0
     result = _json(capsys)
-    assert result["erased_sectors"] == ["0x08003800"]
+    assert result["erased_sectors"] == [0x08003800]
     board = _board(tmp_path)
     assert board.memory(0).read(0x08003800, 0x800) == b"\xff" * 0x800
     assert board.memory(0).read(0x08003000, 4) != b"\xff" * 4  # the neighbour is untouched

@@ -53,7 +53,7 @@ def test_dfu_pin_keeps_a_valid_app_in_the_bootloader(
     assert main([*sim, "sim", "pin", "release"]) == 0
     assert main([*sim, "sim", "reset", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert info["running"] == "application" and info["vector_table"] == "0x08003000"
+    assert info["running"] == "application" and info["vector_table"] == 0x08003000
 
 
 ERRORS = [s for s in Status if s is not Status.OK]

@@ -35,7 +35,7 @@ def test_list_one_board_describes_everything(rig: Rig) -> None:
     assert sector is not None and sector.writable
     as_dict = info.to_dict()
     assert as_dict["id"] == "0483:df11" and as_dict["alternates"][2]["regions"][0]["address"] == (
-        "0x64000000"
+        0x64000000
     )
 
 

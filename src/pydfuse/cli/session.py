@@ -140,6 +140,6 @@ def sim_dict(env: ops.Environment) -> dict[str, Any] | None:
         "profile": board.profile.name,
         "serial": board.serial,
         "running": board.running,
-        "vector_table": hex32(board.vector_table) if board.vector_table is not None else None,
+        "vector_table": board.vector_table,
         "virtual_time_s": round(board.clock.monotonic(), 6),
     }

@@ -66,7 +66,7 @@ def _status_dict(board: Any) -> dict[str, Any]:
         "profile": board.profile.name,
         "serial": board.serial,
         "running": board.running,
-        "vector_table": hex32(board.vector_table) if board.vector_table is not None else None,
+        "vector_table": board.vector_table,
         "dfu_pin_held": board.dfu_pin_held,
         "usb_connected": board.usb_connected,
         "memories": memories,
@@ -89,7 +89,7 @@ def status_command(as_json: bool) -> None:
         emit_json(info)
         return
     out = console()
-    where = f" from {info['vector_table']}" if info["vector_table"] else ""
+    where = f" from {hex32(info['vector_table'])}" if info["vector_table"] else ""
     out.print(f"{info['profile']} serial {info['serial']}: running {info['running']}{where}")
     out.print(
         f"DFU-enable pin {'held' if info['dfu_pin_held'] else 'released'}, "
@@ -123,7 +123,7 @@ def reset_command(power_cycle: bool, as_json: bool) -> None:
     if as_json:
         emit_json(info)
     elif not settings().quiet:
-        where = f" from {info['vector_table']}" if info["vector_table"] else ""
+        where = f" from {hex32(info['vector_table'])}" if info["vector_table"] else ""
         console().print(f"running {info['running']}{where}")
 
 

@@ -19,10 +19,6 @@ from pydfuse.spec import Attributes
 Phase = Literal["erase", "program", "verify", "upload"]
 
 
-def _hex(value: int | None) -> str | None:
-    return None if value is None else f"0x{value:08x}"
-
-
 @dataclass(frozen=True, slots=True)
 class DeviceSelector:
     """Which device (and alternate) to use; every given field must match.
@@ -63,7 +59,7 @@ class AltInfo:
             for region in self.memory_map.regions:
                 regions.append(
                     {
-                        "address": _hex(region.address),
+                        "address": region.address,
                         "size": region.size,
                         "groups": [
                             {"count": g.count, "size": g.size, "type": g.to_string()[-1]}
@@ -157,8 +153,8 @@ class TargetResult:
             "alt": self.alt,
             "name": self.name,
             "bytes_written": self.bytes_written,
-            "erased_sectors": [_hex(a) for a in self.erased_sectors],
-            "runs": [{"address": _hex(a), "length": n} for a, n in self.runs],
+            "erased_sectors": list(self.erased_sectors),
+            "runs": [{"address": a, "length": n} for a, n in self.runs],
             "verified": self.verified,
             "warnings": list(self.warnings),
         }
@@ -213,7 +209,7 @@ class UploadResult:
             "alt": self.alt,
             "name": self.name,
             "bytes": self.image.size,
-            "segments": [{"address": _hex(s.address), "length": len(s)} for s in self.image],
+            "segments": [{"address": s.address, "length": len(s)} for s in self.image],
             "elapsed_s": round(self.elapsed_s, 6),
         }
 
@@ -235,7 +231,7 @@ class EraseResult:
             "alt": self.alt,
             "name": self.name,
             "mass": self.mass,
-            "erased_sectors": [_hex(a) for a in self.erased_sectors],
+            "erased_sectors": list(self.erased_sectors),
             "erased_bytes": self.erased_bytes,
             "elapsed_s": round(self.elapsed_s, 6),
             "warnings": list(self.warnings),
