@@ -153,3 +153,15 @@ def test_cable_pulled_mid_upload_says_nothing_changed(
     assert "the device disconnected during upload" in err
     assert "nothing on the device was changed" in err and "partly written" not in err
     assert not out.exists()  # no half-written output file
+
+
+def test_sim_changes_print_the_board_as_json(
+    sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "sim", "pin", "hold", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dfu_pin_held"] is True
+    assert main([*sim, "sim", "fault", "unplug", "7", "--json"]) == 0
+    faults = json.loads(capsys.readouterr().out)["faults"]
+    assert faults == ["unplug after 7 more control transfer(s)"]
+    assert main([*sim, "sim", "reset"]) == 0
+    assert capsys.readouterr().out == "running bootloader\n"

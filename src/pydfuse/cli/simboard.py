@@ -8,7 +8,7 @@ script's error handling can be rehearsed without hardware. Changes persist in ``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -101,12 +101,22 @@ def status_command(as_json: bool) -> None:
         out.print(f"armed fault: {line}")
 
 
+def _change(action: Callable[[Any], None], *, as_json: bool) -> dict[str, Any]:
+    """Apply ``action`` to the board, save it, and (``--json``) print the board's status."""
+    with _board(changes=True) as board:
+        action(board)
+        info = _status_dict(board)
+    if as_json:
+        emit_json(info)
+    return info
+
+
 @sim_group.command("pin")
 @click.argument("state", type=click.Choice(["hold", "release"]))
-def pin_command(state: str) -> None:
+@JSON
+def pin_command(state: str, as_json: bool) -> None:
     """Hold or release the DFU-enable pin (GPIOA_0); the bootloader reads it at the next reset."""
-    with _board(changes=True) as board:
-        board.set_dfu_pin(state == "hold")
+    _change(lambda board: board.set_dfu_pin(state == "hold"), as_json=as_json)
 
 
 @sim_group.command("reset")
@@ -114,16 +124,11 @@ def pin_command(state: str) -> None:
 @JSON
 def reset_command(power_cycle: bool, as_json: bool) -> None:
     """Press the reset button: the bootloader runs its boot check again."""
-    with _board(changes=True) as board:
-        if power_cycle:
-            board.power_cycle()
-        else:
-            board.reset()
-        info = _status_dict(board)
-    if as_json:
-        emit_json(info)
-    elif not settings().quiet:
-        where = f" from {hex32(info['vector_table'])}" if info["vector_table"] else ""
+    info = _change(
+        lambda board: board.power_cycle() if power_cycle else board.reset(), as_json=as_json
+    )
+    if not as_json and not settings().quiet:
+        where = f" from {hex32(info['vector_table'])}" if info["running"] == "application" else ""
         console().print(f"running {info['running']}{where}")
 
 
@@ -144,10 +149,10 @@ def _status_fault_command(operation: str) -> click.Command:
     @click.command(operation)
     @click.argument("status", metavar="STATUS")
     @click.option("--address", type=ADDRESS, help="Only when the operation covers this address.")
-    def command(status: str, address: int | None) -> None:
+    @JSON
+    def command(status: str, address: int | None, as_json: bool) -> None:
         chosen = parse_status(status)
-        with _board(changes=True) as board:
-            board.faults.fail_next(operation, chosen, address)
+        _change(lambda board: board.faults.fail_next(operation, chosen, address), as_json=as_json)
 
     command.help = (
         f"Make the next {_FAULT_HELP[operation]} fail with the DFU error STATUS "
@@ -162,31 +167,31 @@ for _operation in _FAULT_HELP:
 
 @fault_group.command("unplug")
 @click.argument("transfers", type=click.IntRange(0, 10_000_000))
-def fault_unplug(transfers: int) -> None:
+@JSON
+def fault_unplug(transfers: int, as_json: bool) -> None:
     """Pull the USB cable after TRANSFERS more control transfers (a device lost mid-flash)."""
-    with _board(changes=True) as board:
-        board.faults.disconnect_after(transfers)
+    _change(lambda board: board.faults.disconnect_after(transfers), as_json=as_json)
 
 
 @fault_group.command("stall")
-def fault_stall() -> None:
+@JSON
+def fault_stall(as_json: bool) -> None:
     """Stall the next control transfer (libusb EPIPE)."""
-    with _board(changes=True) as board:
-        board.faults.stall_next()
+    _change(lambda board: board.faults.stall_next(), as_json=as_json)
 
 
 @fault_group.command("timeout")
-def fault_timeout() -> None:
+@JSON
+def fault_timeout(as_json: bool) -> None:
     """Time out the next control transfer (libusb ETIMEDOUT)."""
-    with _board(changes=True) as board:
-        board.faults.timeout_next()
+    _change(lambda board: board.faults.timeout_next(), as_json=as_json)
 
 
 @fault_group.command("clear")
-def fault_clear() -> None:
+@JSON
+def fault_clear(as_json: bool) -> None:
     """Disarm every fault."""
-    with _board(changes=True) as board:
-        board.faults.clear()
+    _change(lambda board: board.faults.clear(), as_json=as_json)
 
 
 def register(group: click.Group) -> None:
