@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 import click
 
@@ -71,41 +72,53 @@ def parse_int(text: str, *, maximum: int = 0xFFFF) -> int:
     return value
 
 
-class AddressType(click.ParamType[int]):
-    """A 32-bit address: ``0x08003000``, decimal, or with a K/M suffix (``12K``, ``1M``)."""
+_T = TypeVar("_T")
 
-    name = "ADDRESS"
+
+class _TextType(click.ParamType[_T]):
+    """A click type parsed from text by :meth:`parse`; a value already of ``value_type`` passes
+    through (defaults, programmatic calls), and a :class:`click.BadParameter` from the parser
+    becomes click's usual usage error."""
+
+    value_type: type
+
+    def parse(self, text: str) -> _T:
+        raise NotImplementedError
 
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int:
-        if isinstance(value, int):
-            return value
+    ) -> _T:
+        if isinstance(value, self.value_type):
+            return cast(_T, value)
         try:
-            return parse_address(str(value))
+            return self.parse(str(value))
         except click.BadParameter as error:
             self.fail(error.message, param, ctx)
 
 
-class IntType(click.ParamType[int]):
+class AddressType(_TextType[int]):
+    """A 32-bit address: ``0x08003000``, decimal, or with a K/M suffix (``12K``, ``1M``)."""
+
+    name = "ADDRESS"
+    value_type = int
+
+    def parse(self, text: str) -> int:
+        return parse_address(text)
+
+
+class IntType(_TextType[int]):
     """An integer in hex (``0x0483``) or decimal, from 0 to ``maximum`` (default 16 bits)."""
 
     name = "INT"
+    value_type = int
 
     def __init__(self, maximum: int = 0xFFFF, name: str | None = None) -> None:
         self.maximum = maximum
         if name is not None:
             self.name = name
 
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_int(str(value), maximum=self.maximum)
-        except click.BadParameter as error:
-            self.fail(error.message, param, ctx)
+    def parse(self, text: str) -> int:
+        return parse_int(text, maximum=self.maximum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,20 +156,14 @@ def parse_vid_pid(text: str) -> VidPid:
     return VidPid(_hex16(vid_text, "VID", text), _hex16(pid_text, "PID", text))
 
 
-class VidPidType(click.ParamType[VidPid]):
+class VidPidType(_TextType[VidPid]):
     """``VID:PID`` in hex, e.g. ``0483:df11``."""
 
     name = "VID:PID"
+    value_type = VidPid
 
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> VidPid:
-        if isinstance(value, VidPid):
-            return value
-        try:
-            return parse_vid_pid(str(value))
-        except click.BadParameter as error:
-            self.fail(error.message, param, ctx)
+    def parse(self, text: str) -> VidPid:
+        return parse_vid_pid(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,20 +189,14 @@ def parse_file_address(text: str) -> FileAddress:
     return FileAddress(Path(text), None)
 
 
-class FileAddressType(click.ParamType[FileAddress]):
+class FileAddressType(_TextType[FileAddress]):
     """``FILE`` or ``FILE@ADDR`` (address needed for .bin)."""
 
     name = "FILE[@ADDR]"
+    value_type = FileAddress
 
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> FileAddress:
-        if isinstance(value, FileAddress):
-            return value
-        try:
-            return parse_file_address(str(value))
-        except click.BadParameter as error:
-            self.fail(error.message, param, ctx)
+    def parse(self, text: str) -> FileAddress:
+        return parse_file_address(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,20 +232,14 @@ def parse_target_spec(text: str) -> TargetSpec:
     return TargetSpec(alt, name, parse_file_address(match["file"]))
 
 
-class TargetSpecType(click.ParamType[TargetSpec]):
+class TargetSpecType(_TextType[TargetSpec]):
     """``ALT:NAME=FILE[@ADDR]`` or ``ALT=FILE[@ADDR]``."""
 
     name = "ALT[:NAME]=FILE[@ADDR]"
+    value_type = TargetSpec
 
-    def convert(
-        self, value: object, param: click.Parameter | None, ctx: click.Context | None
-    ) -> TargetSpec:
-        if isinstance(value, TargetSpec):
-            return value
-        try:
-            return parse_target_spec(str(value))
-        except click.BadParameter as error:
-            self.fail(error.message, param, ctx)
+    def parse(self, text: str) -> TargetSpec:
+        return parse_target_spec(text)
 
 
 ADDRESS = AddressType()
