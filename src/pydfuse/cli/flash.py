@@ -23,6 +23,7 @@ from pydfuse.cli.session import (
     board_line,
     device_options,
     environment,
+    lookup_profile,
     matches,
     selector,
     sim_dict,
@@ -30,7 +31,6 @@ from pydfuse.cli.session import (
 )
 from pydfuse.errors import DfuseError
 from pydfuse.formats import load_image
-from pydfuse.sim.profiles import PROFILES, BoardProfile, get_profile
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
 
@@ -141,7 +141,7 @@ def flash_command(
     if address is not None and source.suffix.lower() == ".dfu":
         address = None if dfuse_address is not None else address  # dfu-util ignores -s for .dfu
     leave = leave or leave_address is not None  # a jump address says what to do after writing
-    profile = _check_profile(profile_name) if profile_name else sim_profile()
+    profile = lookup_profile(profile_name, option="--profile") if profile_name else sim_profile()
     with (
         environment() as env,
         progress_view(quiet=settings().quiet, as_json=as_json, clock=env.clock) as view,
@@ -190,16 +190,6 @@ def _alt_holding(
         if memory is not None and memory.contains(image.start):
             return str(candidate.alt)
     return None
-
-
-def _check_profile(name: str) -> BoardProfile:
-    try:
-        return get_profile(name)
-    except KeyError:
-        known = ", ".join(sorted(PROFILES))
-        raise click.BadParameter(
-            f"unknown board profile {name!r}; known: {known}", param_hint="--profile"
-        ) from None
 
 
 def _render_flash(result: ops.FlashResult, board_text: str | None) -> None:

@@ -21,7 +21,7 @@ from pydfuse.checks import CheckReport, TargetImage, preflight
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
-from pydfuse.cli.session import environment, matches
+from pydfuse.cli.session import environment, lookup_profile, matches
 from pydfuse.errors import DeviceNotFoundError, FormatError
 from pydfuse.formats import (
     DfuseFile,
@@ -38,7 +38,7 @@ from pydfuse.layout import MemoryMap, MemoryRegion, Sector, parse_layout
 from pydfuse.layout.mapview import DESCRIPTIONS, MemoryView, RunKind, bar_cells, memory_view
 from pydfuse.layout.svg import render_svg
 from pydfuse.plan import Plan, PlanTiming, make_plan
-from pydfuse.sim.profiles import PROFILES, AltProfile, BoardProfile, get_profile
+from pydfuse.sim.profiles import PROFILES, AltProfile, BoardProfile
 
 UNSAFE_EXIT = 3  # ExitCode.UNSAFE of pydfuse.cli.main (imported lazily there: no import cycle)
 
@@ -99,10 +99,7 @@ def _resolve_board(profile_name: str | None, device: ops.DeviceSelector | None =
     name = profile_name or settings().sim_profile
     if name is None:
         return board_from_device(device or ops.DeviceSelector())
-    try:
-        return board_from_profile(get_profile(name))
-    except KeyError as error:
-        raise click.BadParameter(str(error.args[0]), param_hint="--profile") from None
+    return board_from_profile(lookup_profile(name, option="--profile" if profile_name else "--sim"))
 
 
 def board_from_device(selector: ops.DeviceSelector) -> Board:

@@ -69,18 +69,21 @@ def matches(info: ops.DeviceInfo, sel: ops.DeviceSelector) -> bool:
     )
 
 
-def sim_profile() -> BoardProfile | None:
-    """The ``--sim`` profile, or None on real hardware; an unknown name is a usage error."""
-    name = settings().sim_profile
-    if name is None:
-        return None
+def lookup_profile(name: str, *, option: str) -> BoardProfile:
+    """The board profile ``name``; an unknown name is a usage error on ``option``."""
     try:
         return get_profile(name)
     except KeyError:
         known = ", ".join(sorted(PROFILES))
         raise click.BadParameter(
-            f"unknown board profile {name!r}; known: {known}", param_hint="--sim"
+            f"unknown board profile {name!r}; known: {known}", param_hint=option
         ) from None
+
+
+def sim_profile() -> BoardProfile | None:
+    """The ``--sim`` profile, or None on real hardware; an unknown name is a usage error."""
+    name = settings().sim_profile
+    return None if name is None else lookup_profile(name, option="--sim")
 
 
 @contextmanager
