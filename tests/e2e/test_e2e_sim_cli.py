@@ -165,3 +165,16 @@ def test_sim_changes_print_the_board_as_json(
     assert faults == ["unplug after 7 more control transfer(s)"]
     assert main([*sim, "sim", "reset"]) == 0
     assert capsys.readouterr().out == "running bootloader\n"
+
+
+def test_realtime_mode_takes_the_modeled_time_for_real(capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    args = ["--sim", PROFILE, "--sim-realtime", "erase", "--address", "0x08003000", "--json"]
+    started = time.monotonic()
+    assert main(args) == 0
+    elapsed = time.monotonic() - started
+    modeled = json.loads(capsys.readouterr().out)["elapsed_s"]
+    # One 2 KiB page erase is modeled at 30 ms; on the wall clock it took at least that long.
+    assert modeled >= 0.030 and elapsed >= 0.030
+    assert main(["--sim-realtime", "list"]) == ExitCode.USAGE

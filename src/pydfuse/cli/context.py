@@ -10,10 +10,11 @@ import click
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Global options: ``--sim PROFILE``, ``--sim-state FILE``, ``--quiet``."""
+    """Global options: ``--sim PROFILE``, ``--sim-state FILE``, ``--sim-realtime``, ``--quiet``."""
 
     sim_profile: str | None = None
     sim_state: Path | None = None
+    sim_realtime: bool = False
     quiet: bool = False
 
 

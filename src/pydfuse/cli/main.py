@@ -76,18 +76,31 @@ def exit_code_for(error: DfuseError) -> ExitCode:
     metavar="FILE",
     help="Load the virtual board from FILE if it exists and save it back after the command.",
 )
+@click.option(
+    "--sim-realtime",
+    is_flag=True,
+    help="Let the virtual board take its modeled time for real (default: a virtual clock).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or informational output.")
 @click.pass_context
-def cli(ctx: click.Context, sim_profile: str | None, sim_state: Path | None, quiet: bool) -> None:
+def cli(
+    ctx: click.Context,
+    sim_profile: str | None,
+    sim_state: Path | None,
+    sim_realtime: bool,
+    quiet: bool,
+) -> None:
     """pydfuse: STM32 / USB DFU firmware updates — files, pre-flight checks, programming.
 
     Build a .dfu from HEX/S19/ELF/BIN files (pack), check it against a board (check, map), and
     program it over USB (list, flash, upload, erase, leave). Add --sim PROFILE to any device
     command to run it on the built-in virtual STM32 bootloader.
     """
-    if sim_state is not None and sim_profile is None:
-        raise click.UsageError("--sim-state needs --sim PROFILE")
-    ctx.obj = Settings(sim_profile=sim_profile, sim_state=sim_state, quiet=quiet)
+    if (sim_state is not None or sim_realtime) and sim_profile is None:
+        raise click.UsageError("--sim-state and --sim-realtime need --sim PROFILE")
+    ctx.obj = Settings(
+        sim_profile=sim_profile, sim_state=sim_state, sim_realtime=sim_realtime, quiet=quiet
+    )
 
 
 files.register(cli)

@@ -98,7 +98,7 @@ def environment() -> Iterator[ops.Environment]:
         # Refuse, before the board is touched, a file that could not be saved afterwards:
         # otherwise the command would run and its effect on the board be lost.
         check_writable(state, what="keep the virtual board in")
-    with ops.sim_environment(profile.name, state) as env:
+    with ops.sim_environment(profile.name, state, realtime=settings().sim_realtime) as env:
         loaded = env.board.profile.name
         if loaded != profile.name:
             raise DfuseError(

@@ -42,19 +42,23 @@ def usb_environment() -> Environment:
 
 
 @contextmanager
-def sim_environment(profile: str, state_path: Path | None = None) -> Iterator[SimEnvironment]:
+def sim_environment(
+    profile: str, state_path: Path | None = None, *, realtime: bool = False
+) -> Iterator[SimEnvironment]:
     """A virtual board of ``profile`` (loaded from ``state_path`` if that file exists) behind the
-    simulator's pyusb backend, on the board's virtual clock.
+    simulator's pyusb backend, on the board's virtual clock (``realtime``: the wall clock, so
+    every modeled erase and write really takes its time — for demos and UI work).
 
     The board is saved back to ``state_path`` on exit, also after a failure, so the state file
     always tells the truth about the virtual device.
     """
     from pydfuse.sim.backend import get_backend
     from pydfuse.sim.board import VirtualBoard
+    from pydfuse.sim.clock import RealTimeClock
 
     if state_path is not None and Path(state_path).exists():
         try:
-            board = VirtualBoard.load(state_path)
+            board = VirtualBoard.load(state_path, clock=RealTimeClock() if realtime else None)
         except (ValueError, OSError) as error:
             # The sim reports a damaged or foreign file as ValueError (layer rule: sim never
             # imports pydfuse.errors); the user sees one line naming the file, not a traceback.
@@ -65,7 +69,7 @@ def sim_environment(profile: str, state_path: Path | None = None) -> Iterator[Si
                 hint="delete the file to start from a fresh board, or give another --sim-state",
             ) from error
     else:
-        board = VirtualBoard(profile)
+        board = VirtualBoard(profile, realtime=realtime)
     try:
         yield SimEnvironment(backend=get_backend(board), clock=board.clock, board=board)
     finally:
