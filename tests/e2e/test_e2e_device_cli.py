@@ -271,3 +271,17 @@ def test_flash_while_the_application_runs_detaches_it_first(
     assert main([*sim, "flash", str(app), "--leave"]) == 0  # as dfu-util: DETACH, then flash
     assert "sent DFU_DETACH" in capsys.readouterr().err
     assert _board(tmp_path).running == "application"
+
+
+@pytest.mark.parametrize("profile", ["stm3210e-eval-quirks", "stm32f4-rom-quirks"])
+def test_the_quirk_profiles_flash_from_the_cli(
+    profile: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = ["--sim", profile, "--sim-state", str(tmp_path / "q.json")]
+    base = 0x08003000 if profile.startswith("stm3210e") else 0x08000000
+    app = tmp_path / "app.hex"
+    save_image(build_demo_app(link_address=base, stack_top=0x20010000, size=4096), app)
+    assert main([*sim, "flash", str(app), "--leave", "--json"]) == 0
+    result = _json(capsys)
+    assert result["verified"] is True and result["left"] is True
+    assert result["sim"]["running"] == "application"

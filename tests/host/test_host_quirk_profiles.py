@@ -4,8 +4,6 @@ the ST USB-FS demo's fixed 50 ms, its request quirks and its unprotected loader 
 
 from __future__ import annotations
 
-import dataclasses
-
 from host_helpers import APP_ADDRESS, app_image, make_rig
 
 from pydfuse.ops import DeviceSelector, flash
@@ -16,9 +14,8 @@ ANY = DeviceSelector()
 
 
 def test_f4_rom_mass_erase_that_outlasts_its_poll_timeout() -> None:
-    f4 = dataclasses.replace(
-        profiles.STM32F4_ROM, reported_poll_timeouts_ms=profiles.F4_ROM_REPORTED_POLL_MS
-    )
+    f4 = profiles.get_profile("stm32f4-rom-quirks")
+    assert f4.reported_poll_timeouts_ms == profiles.F4_ROM_REPORTED_POLL_MS
     rig = make_rig(VirtualBoard(f4))
     image = app_image(40_000, address=0x08000000)
     result = flash(rig.env, ANY, image, mass_erase=True)
@@ -30,12 +27,9 @@ def test_f4_rom_mass_erase_that_outlasts_its_poll_timeout() -> None:
 
 
 def test_the_faithful_st_demo_is_flashed_and_left() -> None:
-    demo = dataclasses.replace(
-        profiles.STM3210E_EVAL,
-        fixed_poll_timeout_ms=profiles.ST_DEMO_POLL_MS,
-        st_demo_requests=True,
-        enforce_readonly=False,
-    )
+    demo = profiles.get_profile("stm3210e-eval-quirks")
+    assert demo.fixed_poll_timeout_ms == 50 and demo.st_demo_requests
+    assert not demo.enforce_readonly
     rig = make_rig(VirtualBoard(demo))
     image = app_image(40_000)
     result = flash(rig.env, ANY, image, leave=True)

@@ -13,7 +13,7 @@ two agree.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
@@ -418,8 +418,36 @@ PLAIN_DFU = BoardProfile(
     uid=(0x50504C41, 0x494E3030, 0x00000001),
 )
 
+# The same boards with their real-world quirks switched on, to rehearse a host against them.
+STM3210E_EVAL_QUIRKS = replace(
+    STM3210E_EVAL,
+    name="stm3210e-eval-quirks",
+    description="stm3210e-eval as ST's demo really behaves: fixed 50 ms poll timeouts, the "
+    "demo's request handling (§2.9, §7.8, §7.9), the 'a' loader pages not enforced",
+    fixed_poll_timeout_ms=ST_DEMO_POLL_MS,
+    st_demo_requests=True,
+    enforce_readonly=False,
+)
+STM32F4_ROM_QUIRKS = replace(
+    STM32F4_ROM,
+    name="stm32f4-rom-quirks",
+    description="stm32f4-rom with the poll timeouts the real ROM reports (§2.8): a mass erase "
+    "says 100 ms and takes seconds, so the host is held until it ends",
+    reported_poll_timeouts_ms=F4_ROM_REPORTED_POLL_MS,
+)
+
 PROFILES: Mapping[str, BoardProfile] = MappingProxyType(
-    {p.name: p for p in (STM3210E_EVAL, STM3210B_EVAL, STM32F4_ROM, PLAIN_DFU)}
+    {
+        p.name: p
+        for p in (
+            STM3210E_EVAL,
+            STM3210B_EVAL,
+            STM32F4_ROM,
+            PLAIN_DFU,
+            STM3210E_EVAL_QUIRKS,
+            STM32F4_ROM_QUIRKS,
+        )
+    }
 )
 
 
