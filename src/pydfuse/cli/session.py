@@ -134,11 +134,8 @@ def board_line(env: ops.Environment, *, after_leave: bool = False) -> str | None
     )
 
 
-def sim_dict(env: ops.Environment) -> dict[str, Any] | None:
-    """The virtual board's state for the ``sim`` member of --json output (None on USB)."""
-    board = getattr(env, "board", None)
-    if board is None:
-        return None
+def board_summary(board: Any) -> dict[str, Any]:
+    """Which virtual board this is and what it runs, for --json output."""
     return {
         "profile": board.profile.name,
         "serial": board.serial,
@@ -146,3 +143,9 @@ def sim_dict(env: ops.Environment) -> dict[str, Any] | None:
         "vector_table": board.vector_table,
         "virtual_time_s": round(board.clock.monotonic(), 6),
     }
+
+
+def sim_dict(env: ops.Environment) -> dict[str, Any] | None:
+    """The virtual board's state for the ``sim`` member of --json output (None on USB)."""
+    board = getattr(env, "board", None)
+    return None if board is None else board_summary(board)

@@ -18,7 +18,7 @@ from pydfuse import ops
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
-from pydfuse.cli.session import environment, sim_profile
+from pydfuse.cli.session import board_summary, environment, sim_profile
 from pydfuse.spec import Status
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
@@ -63,10 +63,7 @@ def _status_dict(board: Any) -> dict[str, Any]:
             {"alt": alt, "layout": board.profile.alternates[alt].layout, "bytes_not_erased": used}
         )
     return {
-        "profile": board.profile.name,
-        "serial": board.serial,
-        "running": board.running,
-        "vector_table": board.vector_table,
+        **board_summary(board),
         "dfu_pin_held": board.dfu_pin_held,
         "usb_connected": board.usb_connected,
         "memories": memories,
