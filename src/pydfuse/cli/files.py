@@ -26,6 +26,7 @@ from pydfuse.formats import (
     DfuSuffix,
     PackInput,
     PlainDfuFile,
+    SuffixInfo,
     append_suffix,
     atomic_write,
     build_dfuse,
@@ -312,16 +313,22 @@ def _suffix_text(s: dict[str, Any]) -> str:
     )
 
 
+def _read_with_suffix(file: Path) -> tuple[bytes, SuffixInfo]:
+    """FILE's bytes and its suffix; the "no DFU suffix" FormatError when it has none."""
+    data = read_file_bytes(file)
+    found = inspect_suffix(data, path=str(file))
+    if found is None:
+        split_suffix(data, path=str(file))  # raises the "no DFU suffix" error
+        raise AssertionError("split_suffix accepted a file without a suffix")
+    return data, found
+
+
 @suffix.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the suffix as JSON.")
 def suffix_check(file: Path, as_json: bool) -> None:
     """Show FILE's DFU suffix; exit 1 if it is missing or its CRC is wrong."""
-    data = read_file_bytes(file)
-    found = inspect_suffix(data, path=str(file))
-    if found is None:
-        split_suffix(data, path=str(file))  # raises the "no DFU suffix" error
-        return
+    data, found = _read_with_suffix(file)
     fields = describe_suffix(found.suffix, found)
     if as_json:
         emit_json({"path": str(file), **fields})
@@ -336,11 +343,7 @@ def suffix_check(file: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the removed suffix as JSON.")
 def suffix_remove(file: Path, as_json: bool) -> None:
     """Strip the DFU suffix from FILE (a bad CRC is reported but does not stop removal)."""
-    data = read_file_bytes(file)
-    found = inspect_suffix(data, path=str(file))
-    if found is None:
-        split_suffix(data, path=str(file))  # raises the "no DFU suffix" error
-        return
+    data, found = _read_with_suffix(file)
     atomic_write(file, data[:-16])
     if as_json:
         emit_json({"path": str(file), "removed": True, **describe_suffix(found.suffix, found)})
