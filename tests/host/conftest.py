@@ -1,9 +1,10 @@
-"""Fixtures for host/ops tests (helpers live in host_helpers.py)."""
+"""Fixtures for host/ops tests (helpers live in support/boards.py)."""
 
 from __future__ import annotations
 
 import pytest
-from host_helpers import Rig, make_rig
+
+from support.boards import Rig, make_rig
 
 
 @pytest.fixture

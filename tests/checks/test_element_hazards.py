@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from preflight_images import E_EVAL_FLASH, E_EVAL_MEMORIES, E_EVAL_SRAM
-
 from pydfuse.checks import (
     Finding,
     TargetImage,
@@ -12,6 +10,7 @@ from pydfuse.checks import (
     preflight,
 )
 from pydfuse.formats.image import Image, Segment
+from support.images import E_EVAL_FLASH, E_EVAL_MEMORIES, E_EVAL_SRAM
 
 
 def _target(*elements: tuple[int, bytes], alt: int = 0, name: str = "t") -> TargetImage:

@@ -1,4 +1,4 @@
-"""QA regressions: a damaged, foreign or unsavable ``--sim-state`` file is one clear line.
+"""Regressions: a damaged, foreign or unsavable ``--sim-state`` file is one clear line.
 
 Found by exercising ``dfuse`` as a user: a corrupted state file used to end in a ValueError
 traceback, and a state file in a missing directory in a FileNotFoundError traceback after the

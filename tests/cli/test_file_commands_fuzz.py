@@ -1,4 +1,4 @@
-"""QA property tests: no input file makes a file command crash.
+"""Property tests: no input file makes a file command crash.
 
 Whatever bytes a file holds, under whatever extension, ``info``, ``check``, ``unpack`` and
 ``pack`` end with an exit code from the README table (0, 1 or 3) — never an exception escaping

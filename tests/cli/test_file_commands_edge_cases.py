@@ -1,4 +1,4 @@
-"""QA regressions for the file commands: exit codes of bad paths, --json everywhere.
+"""Regressions for the file commands: exit codes of bad paths, --json everywhere.
 
 Found by using ``dfuse`` as a user would: ``check``/``map`` turned a missing file or a directory
 into a usage error (exit 2) while ``info`` said exit 1 (the README: bad or missing input file =

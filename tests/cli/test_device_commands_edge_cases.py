@@ -1,4 +1,4 @@
-"""QA regressions for the device commands on the virtual board (through real pyusb).
+"""Regressions for the device commands on the virtual board (through real pyusb).
 
 Found by using ``dfuse`` as a user: ``upload`` into a missing directory read the whole memory
 first and failed afterwards; ``--length 0`` wrote an empty file (upload) or blamed the address

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 import usb.core
-from sim_rawdfu import (
+
+from pydfuse.sim.backend import get_backend
+from pydfuse.sim.board import VirtualBoard
+from pydfuse.sim.stats import control_transfer_bus_s
+from pydfuse.spec import State, Status
+from support.rawdfu import (
     dnload,
     erase,
     find,
@@ -20,11 +25,6 @@ from sim_rawdfu import (
     vectors,
     write,
 )
-
-from pydfuse.sim.backend import get_backend
-from pydfuse.sim.board import VirtualBoard
-from pydfuse.sim.stats import control_transfer_bus_s
-from pydfuse.spec import State, Status
 
 
 @pytest.mark.parametrize("status", [Status.ERR_PROG, Status.ERR_WRITE, Status.ERR_VERIFY])

@@ -8,12 +8,12 @@ import errno
 import pytest
 import usb.core
 import usb.util
-from sim_rawdfu import abort, dnload, find, getstatus, set_address, to_idle, vectors
 
 from pydfuse.sim.backend import get_backend
 from pydfuse.sim.board import VirtualBoard
 from pydfuse.sim.profiles import get_profile
 from pydfuse.spec import Attributes, State, Status
+from support.rawdfu import abort, dnload, find, getstatus, set_address, to_idle, vectors
 
 APP = 0x08003000
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from host_helpers import APP_ADDRESS, app_image, make_rig
 
 from pydfuse.ops import DeviceSelector, flash
 from pydfuse.sim.board import VirtualBoard
 from pydfuse.sim.profiles import F4_ROM_REPORTED_POLL_MS, get_profile
+from support.boards import APP_ADDRESS, app_image, make_rig
 
 ANY = DeviceSelector()
 

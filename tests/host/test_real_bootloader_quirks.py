@@ -4,11 +4,10 @@ the ST USB-FS demo's fixed 50 ms, its request quirks and its unprotected loader 
 
 from __future__ import annotations
 
-from host_helpers import APP_ADDRESS, app_image, make_rig
-
 from pydfuse.ops import DeviceSelector, flash
 from pydfuse.sim import profiles
 from pydfuse.sim.board import VirtualBoard
+from support.boards import APP_ADDRESS, app_image, make_rig
 
 ANY = DeviceSelector()
 

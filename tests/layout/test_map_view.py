@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from preflight_images import E_EVAL_FLASH, E_EVAL_NOR, E_EVAL_SPI, app_image
-
 from pydfuse.formats.image import Image
 from pydfuse.layout import parse_layout
 from pydfuse.layout.mapview import MapRun, bar_cells, memory_view
 from pydfuse.layout.svg import render_svg
+from support.images import E_EVAL_FLASH, E_EVAL_NOR, E_EVAL_SPI, app_image
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -7,7 +7,10 @@ import struct
 
 import pytest
 import usb.core
-from sim_rawdfu import (
+
+from pydfuse.sim.board import VirtualBoard
+from pydfuse.spec import State, Status
+from support.rawdfu import (
     abort,
     command,
     dnload,
@@ -21,9 +24,6 @@ from sim_rawdfu import (
     upload,
     write,
 )
-
-from pydfuse.sim.board import VirtualBoard
-from pydfuse.spec import State, Status
 
 
 @pytest.fixture

@@ -8,7 +8,12 @@ import struct
 
 import pytest
 import usb.core
-from sim_rawdfu import (
+
+from pydfuse.sim.backend import get_backend
+from pydfuse.sim.board import VirtualBoard
+from pydfuse.sim.profiles import F4_ROM_REPORTED_POLL_MS, ST_DEMO_POLL_MS, get_profile
+from pydfuse.spec import Attributes, State, Status
+from support.rawdfu import (
     abort,
     dnload,
     erase,
@@ -20,11 +25,6 @@ from sim_rawdfu import (
     vectors,
     write,
 )
-
-from pydfuse.sim.backend import get_backend
-from pydfuse.sim.board import VirtualBoard
-from pydfuse.sim.profiles import F4_ROM_REPORTED_POLL_MS, ST_DEMO_POLL_MS, get_profile
-from pydfuse.spec import Attributes, State, Status
 
 
 @pytest.mark.parametrize(

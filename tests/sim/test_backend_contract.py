@@ -7,10 +7,10 @@ import errno
 import pytest
 import usb.core
 import usb.util
-from sim_rawdfu import dnload, getstatus, to_idle
 
 from pydfuse.sim.backend import SimBackend, get_backend
 from pydfuse.sim.board import VirtualBoard
+from support.rawdfu import dnload, getstatus, to_idle
 
 
 def test_backend_is_a_pyusb_ibackend() -> None:

@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from preflight_images import app_image
 from rich.console import Console
 
 from pydfuse.checks import TargetImage
@@ -15,6 +14,7 @@ from pydfuse.cli.main import ExitCode, main
 from pydfuse.cli.preflight import board_from_profile, build_views, render_map
 from pydfuse.formats import DfuseFile, DfuseTarget
 from pydfuse.sim.profiles import get_profile
+from support.images import app_image
 
 
 def test_terminal_rendering() -> None:

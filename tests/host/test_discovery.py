@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 import usb.core
-from host_helpers import RecordingBackend, Rig, make_rig
 
 from pydfuse.errors import DeviceNotFoundError, TransportError
 from pydfuse.host.discovery import choose, resolve_alternate, scan
 from pydfuse.ops import DeviceSelector, Environment, list_devices, upload
 from pydfuse.sim.backend import get_backend
 from pydfuse.sim.board import VirtualBoard
+from support.boards import RecordingBackend, Rig, make_rig
 
 
 def test_list_one_board_describes_everything(rig: Rig) -> None:

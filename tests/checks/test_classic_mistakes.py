@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-from preflight_images import (
-    E_EVAL_FLASH,
-    E_EVAL_MEMORIES,
-    E_EVAL_SRAM,
-    app_image,
-    vector_table,
-)
-
 from pydfuse.checks import (
     Finding,
     TargetImage,
@@ -18,6 +10,13 @@ from pydfuse.checks import (
     preflight,
 )
 from pydfuse.formats.image import Image
+from support.images import (
+    E_EVAL_FLASH,
+    E_EVAL_MEMORIES,
+    E_EVAL_SRAM,
+    app_image,
+    vector_table,
+)
 
 F4_FLASH_START = 0x08000000
 

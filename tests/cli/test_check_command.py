@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from preflight_images import app_image
 
 from pydfuse.cli.main import ExitCode, main
 from pydfuse.formats import DfuseFile, DfuseTarget, Image, image_to_bytes
+from support.images import app_image
 
 Capsys = pytest.CaptureFixture[str]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from host_helpers import APP_ADDRESS, Rig, app_image, blob
 
 from pydfuse.errors import DeviceDisconnectedError, PlanError, VerifyError
 from pydfuse.formats import DfuseFile, DfuseTarget
 from pydfuse.ops import DeviceSelector, ImageSource, ProgressEvent, flash, upload
 from pydfuse.spec import Request
+from support.boards import APP_ADDRESS, Rig, app_image, blob
 
 ANY = DeviceSelector()
 SPI = 0x00000000

@@ -6,7 +6,6 @@ from array import array
 from typing import Any
 
 import pytest
-from host_helpers import APP_ADDRESS, RecordingBackend, Rig, app_image
 
 from pydfuse.errors import DeviceDisconnectedError, DfuStatusError, ProtocolError, StallError
 from pydfuse.host.dfu import DfuClient
@@ -15,6 +14,7 @@ from pydfuse.ops import DeviceSelector, Environment, erase, flash, upload
 from pydfuse.sim.backend import get_backend
 from pydfuse.sim.board import VirtualBoard
 from pydfuse.spec import State, Status
+from support.boards import APP_ADDRESS, RecordingBackend, Rig, app_image
 
 ANY = DeviceSelector()
 ERRORS = [s for s in Status if s != Status.OK]

@@ -1,4 +1,4 @@
-"""QA regressions for the pre-flight checks as a user reads them.
+"""Regressions for the pre-flight checks as a user reads them.
 
 A file that is no application at all (a data blob at the application address) used to get a
 line per vector entry — up to 14 "vector.outside"/"vector.thumb" lines burying the one that

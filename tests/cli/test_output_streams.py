@@ -1,4 +1,4 @@
-"""QA regressions: what ``dfuse`` does when its own output cannot be written as asked.
+"""Regressions: what ``dfuse`` does when its own output cannot be written as asked.
 
 Found by piping and redirecting: ``dfuse list | head -1`` exited 1 (rich's own broken-pipe
 handling) while ``--json`` exited 0; ``> /dev/full`` and a stdout whose encoding lacks ``×``

@@ -7,11 +7,11 @@ import errno
 import pytest
 import usb.core
 import usb.util
-from sim_rawdfu import abort, dnload, erase, find, getstatus, read, to_idle, vectors, write
 
 from pydfuse.sim.backend import get_backend
 from pydfuse.sim.board import VirtualBoard
 from pydfuse.spec import State, Status
+from support.rawdfu import abort, dnload, erase, find, getstatus, read, to_idle, vectors, write
 
 
 def test_erase_write_read_leave_boots_application() -> None:

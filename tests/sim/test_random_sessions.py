@@ -8,12 +8,12 @@ import dataclasses
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sim_rawdfu import abort, dnload, find, finish, getstatus, read, set_address, to_idle, write
 
 from pydfuse.sim.board import VirtualBoard
 from pydfuse.sim.clock import RealTimeClock
 from pydfuse.sim.profiles import get_profile
 from pydfuse.spec import State, Status
+from support.rawdfu import abort, dnload, find, finish, getstatus, read, set_address, to_idle, write
 
 BASE = 0x08010000  # application area of stm3210e-eval, erased at power-on
 

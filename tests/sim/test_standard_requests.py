@@ -7,10 +7,10 @@ import errno
 import pytest
 import usb.core
 import usb.util
-from sim_rawdfu import find
 
 from pydfuse.sim.backend import get_backend
 from pydfuse.sim.board import VirtualBoard
+from support.rawdfu import find
 
 DEVICE_E_EVAL = bytes.fromhex("12 01 00 01 00 00 00 40 83 04 11 DF 00 02 01 02 03 01")
 CONFIG_E_EVAL = bytes.fromhex(

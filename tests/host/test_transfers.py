@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from host_helpers import APP_ADDRESS, Rig, app_image, blob, make_rig
 
 from pydfuse.errors import DfuseError, PlanError, ProtocolError
 from pydfuse.formats import DfuSuffix, Image, PlainDfuFile
@@ -24,6 +23,7 @@ from pydfuse.ops import (
 from pydfuse.ops.detach import detach
 from pydfuse.sim.board import VirtualBoard
 from pydfuse.sim.profiles import get_profile
+from support.boards import APP_ADDRESS, Rig, app_image, blob, make_rig
 
 ANY = DeviceSelector()
 SPI = 0x00000000
