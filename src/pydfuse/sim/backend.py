@@ -251,8 +251,7 @@ class SimBackend(usb.backend.IBackend):  # type: ignore[misc]
         )
         if not is_in:
             return length
-        for i, byte in enumerate(reply):
-            data[i] = byte  # fill the caller's buffer in place, as libusb does
+        memoryview(data).cast("B")[: len(reply)] = reply  # fill the caller's buffer, as libusb
         return len(reply)
 
     def _control(

@@ -12,6 +12,7 @@ the DFU state machine reports failures through GETSTATUS, not through exceptions
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -176,7 +177,14 @@ class Memory:
         return OpResult(Status.OK, self.alt.timing.mass_erase_ms / 1000.0, units=count)
 
     def program(self, address: int, data: bytes) -> OpResult:
-        """Program ``data`` at ``address`` unit by unit; stops at the first failing unit."""
+        """Program ``data`` at ``address`` unit by unit; stops at the first failing unit.
+
+        The units are checked and written as whole blocks (integer operations over the block),
+        with exactly the outcome of programming them one after the other: the units before a
+        failing one are written, the failing one and those after it are not, and the time is
+        that of every unit tried. A unit that sticks out of the memory (only possible at an
+        unaligned edge) is programmed on its own, trimmed to the mapped part.
+        """
         span = self._span(address, len(data))
         if span is None or not all(self._allowed(s, MemoryRights.WRITABLE) for s in span):
             # §2.6: write at a non-allowed address -> errTARGET; nothing is written
@@ -186,32 +194,95 @@ class Memory:
         first = address - address % unit
         last = -(-(address + len(data)) // unit) * unit
         written = 0
-        for start in range(first, last, unit):
-            ok = self._program_unit(start, unit, address, data)
-            written += 1
-            if not ok:
-                return OpResult(Status.ERR_PROG, written * unit_s, written - 1, address=start)
+        for start, stop in self._program_pieces(first, last, unit):
+            tried, failed_at = self._program_block(start, stop, unit, address, data)
+            written += tried
+            if failed_at is not None:
+                return OpResult(Status.ERR_PROG, written * unit_s, written - 1, address=failed_at)
         return OpResult(Status.OK, written * unit_s, written)
 
-    def _program_unit(self, start: int, unit: int, address: int, data: bytes) -> bool:
+    def _program_pieces(self, first: int, last: int, unit: int) -> list[tuple[int, int]]:
+        """[first, last) cut so that an edge unit outside the memory stands alone."""
+        if self.contains(first, last - first):
+            return [(first, last)]
+        pieces: list[tuple[int, int]] = []
+        lo, hi = first, last
+        if not self.contains(first, unit):
+            pieces.append((first, first + unit))
+            lo = first + unit
+        tail = hi - unit > lo and not self.contains(hi - unit, unit)
+        if tail:
+            hi -= unit
+        if lo < hi:
+            pieces.append((lo, hi))
+        if tail:
+            pieces.append((hi, last))
+        return pieces
+
+    def _program_block(
+        self, start: int, stop: int, unit: int, address: int, data: bytes
+    ) -> tuple[int, int | None]:
+        """Program the units of [start, stop): (units tried, address of the unit that failed)."""
         lo = max(start, address)
-        hi = min(start + unit, address + len(data))
-        if not self.contains(start, unit):  # unit straddles the memory edge: program the part
-            start, unit = lo, hi - lo
-        old = self.read(start, unit)
+        hi = min(stop, address + len(data))
+        if not self.contains(start, stop - start):  # one unit straddling the memory edge
+            start, stop = lo, hi
+        old = self.read(start, stop - start)
         rule = self.alt.program_rule
-        # Bytes of the unit outside ``data``: ST pads with 0xFF (§2.9); on NOR-style memories a
+        # Bytes of a unit outside ``data``: ST pads with 0xFF (§2.9); on NOR-style memories a
         # 0xFF leaves a cell unchanged, so we keep the old value there.
-        pad = bytes([ERASED]) * unit if rule == "halfword-erased" else old
-        new = bytearray(pad)
+        new = bytearray(b"\xff" * len(old)) if rule == "halfword-erased" else bytearray(old)
         new[lo - start : hi - start] = data[lo - address : hi - address]
-        if rule == "halfword-erased":
-            # §5.4 (RM0008): a half-word must be 0xFFFF before programming unless 0x0000 is
-            # written; otherwise PGERR and the half-word is left as it was.
-            for i in range(0, unit - 1, 2):
-                if old[i : i + 2] != b"\xff\xff" and new[i : i + 2] != b"\0\0":
-                    return False
-        elif rule == "clear-bits" and any((o & n) != n for o, n in zip(old, new, strict=True)):
-            return False  # §5.5: only 1 -> 0 without an erase
-        self._write_raw(start, bytes(new))
-        return True
+        bad = _first_failure(rule, old, new)
+        if bad is None:
+            self._write_raw(start, bytes(new))
+            return -(-(stop - start) // unit), None
+        units_ok = bad // unit
+        self._write_raw(start, bytes(new[: units_ok * unit]))
+        return units_ok + 1, start + units_ok * unit
+
+
+def _first_failure(rule: str, old: bytes, new: bytes | bytearray) -> int | None:
+    """Offset of the first byte whose programming the flash refuses, or None.
+
+    "halfword-erased" (§5.4, RM0008): a half-word must read 0xFFFF before programming unless
+    0x0000 is written, else PGERR and the half-word keeps its value. "clear-bits" (§5.5, §6.3,
+    §6.4): a bit can go from 1 to 0 only. Both are checked over the whole block at once with
+    integer operations; ``old`` and ``new`` have the same, even (half-word aligned) length
+    for "halfword-erased".
+    """
+    if rule == "clear-bits":
+        n = int.from_bytes(new, "big")
+        refused = (int.from_bytes(old, "big") & n) ^ n  # bits that would have to go 0 -> 1
+    elif rule == "halfword-erased":
+        even = len(old) & ~1  # a trimmed edge unit may end in a byte of no whole half-word
+        old, new = old[:even], new[:even]
+        if not old or old.count(ERASED) == len(old):
+            return None  # erased flash takes anything (the usual case)
+        ones, lows, highs = _halfword_masks(len(old))
+        refused = _nonzero_lanes(int.from_bytes(old, "big") ^ ones, lows, highs)
+        refused &= _nonzero_lanes(int.from_bytes(new, "big"), lows, highs)
+    else:
+        return None  # "overwrite": registers are written in place
+    if not refused:
+        return None
+    flags = refused.to_bytes(len(old), "big")
+    return len(flags) - len(flags.lstrip(b"\0"))
+
+
+def _nonzero_lanes(value: int, lows: int, highs: int) -> int:
+    """Bit 15 of every 16-bit lane of ``value`` set where that lane is not zero."""
+    # (lane & 0x7FFF) + 0x7FFF carries into bit 15 exactly when the low 15 bits are not all
+    # zero, and never out of the lane; OR-ing the lane itself adds its own bit 15.
+    return (((value & lows) + lows) | value) & highs
+
+
+@functools.lru_cache(maxsize=16)
+def _halfword_masks(length: int) -> tuple[int, int, int]:
+    """(all ones, 0x7FFF per lane, 0x8000 per lane) for ``length`` bytes of half-words."""
+    lanes = length // 2
+    return (
+        int.from_bytes(b"\xff" * length, "big"),
+        int.from_bytes(b"\x7f\xff" * lanes, "big"),
+        int.from_bytes(b"\x80\x00" * lanes, "big"),
+    )
