@@ -20,15 +20,7 @@ from pydfuse.cli.progress import progress_view
 from pydfuse.cli.render import console, emit_json, human_size
 from pydfuse.cli.session import device_options, environment, matches, selector
 from pydfuse.errors import FormatError
-from pydfuse.formats import (
-    BCD_DFU_1_1,
-    DfuSuffix,
-    Image,
-    PlainDfuFile,
-    check_writable,
-    pack_images,
-    save_image,
-)
+from pydfuse.formats import Image, PlainDfuFile, check_writable, save_image
 
 # The names save_image knows (Intel HEX and S-record spellings), plus .dfu; not ".s", which is
 # more often an assembler source file than an S-record, and would be overwritten.
@@ -47,20 +39,12 @@ def _device_info(env: ops.Environment, sel: ops.DeviceSelector) -> ops.DeviceInf
 def _write_dfu(
     env: ops.Environment, sel: ops.DeviceSelector, out: Path, found: list[tuple[int, str, Image]]
 ) -> dict[str, Any]:
-    """Pack what was read into ``out`` (empty alternates left out): a DfuSe file, or for a
-    plain DFU 1.1 device a plain one (payload + suffix, §4.8), which is what it takes back."""
-    info = _device_info(env, sel)
-    vid = info.vid if info is not None else (sel.vid if sel.vid is not None else 0x0483)
-    pid = info.pid if info is not None else (sel.pid if sel.pid is not None else 0xDF11)
-    images = [(alt, name, image) for alt, name, image in found if image]
+    """Pack what was read into ``out`` (:func:`pydfuse.ops.backup_file`)."""
+    dfu = ops.backup_file(_device_info(env, sel), sel, found)
+    dfu.write(out)
     rows = [{"alt": a, "name": n, "bytes": image.size} for a, n, image in found]
-    if info is not None and not info.dfuse and len(images) == 1:
-        image = images[0][2]
-        payload = image.read(image.start, image.end - image.start)
-        PlainDfuFile(payload, DfuSuffix(0xFFFF, pid, vid, BCD_DFU_1_1)).write(out)
-        return {"file": str(out), "kind": "plain", "targets": rows}
-    pack_images(images, vid=vid, pid=pid).write(out)
-    return {"file": str(out), "kind": "dfuse", "targets": rows}
+    kind = "plain" if isinstance(dfu, PlainDfuFile) else "dfuse"
+    return {"file": str(out), "kind": kind, "targets": rows}
 
 
 @click.command("upload")

@@ -1,4 +1,4 @@
-"""Public verbs over the host layer: list, flash, upload, erase, leave, detach, unprotect
+"""Public verbs over the host layer: list, check, flash, upload, erase, leave, detach, unprotect
 (layer: ops; the CLI is a thin layer over this package).
 
 Imports ``pydfuse.host``, ``pydfuse.plan``, ``pydfuse.checks``, ``pydfuse.layout``,
@@ -18,6 +18,8 @@ DfuStatusError after the device has been cleared back to dfuIDLE, so a retry wor
 
 from __future__ import annotations
 
+from pydfuse.ops.backup import backup_file
+from pydfuse.ops.check import CheckedTarget, DeviceCheck, check_firmware
 from pydfuse.ops.detach import detach
 from pydfuse.ops.env import Environment, SimEnvironment, sim_environment, usb_environment
 from pydfuse.ops.firmware import FirmwareSource, ImageSource
@@ -38,6 +40,8 @@ from pydfuse.ops.transfer import erase, leave, unprotect, upload, upload_all
 
 __all__ = [
     "AltInfo",
+    "CheckedTarget",
+    "DeviceCheck",
     "DeviceInfo",
     "DeviceSelector",
     "Environment",
@@ -50,6 +54,8 @@ __all__ = [
     "SimEnvironment",
     "TargetResult",
     "UploadResult",
+    "backup_file",
+    "check_firmware",
     "detach",
     "erase",
     "flash",

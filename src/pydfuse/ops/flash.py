@@ -78,6 +78,25 @@ def _alternate_of_target(session: Session, alt: int | str) -> AltInfo:
         ) from None
 
 
+def resolve_targets(
+    session: Session, firmware: Firmware, selector: DeviceSelector
+) -> tuple[list[tuple[AltInfo, MemoryMap, Image]], list[str]]:
+    """Each target of ``firmware`` with the device's alternate and memory map, less the
+    read-only bytes the device already holds (:func:`drop_identical_protected`); and notes.
+    PlanError when nothing is left to write."""
+    pairs, warnings = _resolve(session, firmware, selector)
+    resolved = []
+    for info, image in pairs:
+        memory = session.memory_map(info)
+        image, notes = drop_identical_protected(session, info, memory, image)
+        warnings += notes
+        if image:
+            resolved.append((info, memory, image))
+    if not resolved:
+        raise PlanError("the device already holds every byte of the file: nothing to write")
+    return resolved, warnings
+
+
 def plan_targets(
     session: Session,
     firmware: Firmware,
@@ -89,16 +108,7 @@ def plan_targets(
     app_address: int | None = None,
 ) -> tuple[list[TargetPlan], list[str]]:
     """Resolve, pre-flight check and plan every target of ``firmware`` on the session's device."""
-    pairs, warnings = _resolve(session, firmware, selector)
-    resolved = []
-    for info, image in pairs:
-        memory = session.memory_map(info)
-        image, notes = drop_identical_protected(session, info, memory, image)
-        warnings += notes
-        if image:
-            resolved.append((info, memory, image))
-    if not resolved:
-        raise PlanError("the device already holds every byte of the file: nothing to write")
+    resolved, warnings = resolve_targets(session, firmware, selector)
     warnings += run_preflight(
         resolved, session.all_alternates(), force=force, sram=sram, app_address=app_address
     )

@@ -1,0 +1,97 @@
+"""``check_firmware``: every pre-flight finding for a firmware on one connected device, without
+writing anything (layer: ops).
+
+The same resolution and checks as :func:`pydfuse.ops.flash` (each target to its alternate,
+read-only bytes the device already holds left out, :func:`pydfuse.ops.preflight.
+preflight_report`), but the whole report is returned instead of the first error being raised,
+so a caller (the GUI's device panel) can show every finding before it offers to flash. Imports
+``pydfuse.checks``, ``pydfuse.plan``, ``pydfuse.layout``, ``pydfuse.formats`` and the sibling
+ops modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydfuse.checks import CheckReport
+from pydfuse.formats import Image
+from pydfuse.layout import MemoryMap
+from pydfuse.ops.env import Environment
+from pydfuse.ops.firmware import FirmwareSource, load_firmware, suffix_problem
+from pydfuse.ops.flash import resolve_targets
+from pydfuse.ops.preflight import preflight_report
+from pydfuse.ops.records import AltInfo, DeviceSelector
+from pydfuse.ops.session import open_session
+from pydfuse.plan import Plan, make_plan
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedTarget:
+    """One target as flash would write it: the device's alternate, its memory and the image
+    (read-only bytes the device already holds left out); ``plan`` when its checks passed."""
+
+    info: AltInfo
+    memory: MemoryMap
+    image: Image
+    plan: Plan | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCheck:
+    """Outcome of :func:`check_firmware`. ``ok``: flash would accept the firmware as it is."""
+
+    device: str
+    report: CheckReport
+    targets: tuple[CheckedTarget, ...]
+    warnings: tuple[str, ...] = ()  # notes from resolving the targets, suffix mismatch
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"device": self.device, **self.report.to_dict(), "notes": list(self.warnings)}
+        for entry, target in zip(data["targets"], self.targets, strict=True):
+            entry["plan"] = target.plan.to_dict() if target.plan is not None else None
+        return data
+
+
+def check_firmware(
+    env: Environment,
+    selector: DeviceSelector,
+    firmware: FirmwareSource,
+    *,
+    address: int | None = None,
+    sram: tuple[int, int] | None = None,
+    app_address: int | None = None,
+) -> DeviceCheck:
+    """Check ``firmware`` against the selected DfuSe device's own memory layouts.
+
+    Nothing is written. The device must be in DFU mode (a running application is not
+    detached: that would change the device); its status is cleared to dfuIDLE so that the
+    read-only sectors can be compared. Raises what ``flash`` raises before writing
+    (FormatError, DeviceNotFoundError, PlanError for a target the device lacks or a file that
+    holds nothing new).
+    """
+    loaded = load_firmware(firmware, address=address)
+    with open_session(env, selector, auto_detach=False) as session:
+        device = session.found.describe()
+        notes: list[str] = list(loaded.warnings)
+        problem = suffix_problem(loaded.suffix, [(session.found.vid, session.found.pid)])
+        if problem is not None:
+            notes.append(problem)
+        if not session.found.dfuse:
+            notes.append("a plain DFU device has no memory layout: there is nothing to check")
+            return DeviceCheck(device, CheckReport(()), (), tuple(notes))
+        resolved, more = resolve_targets(session, loaded, selector)
+        report = preflight_report(
+            resolved, session.all_alternates(), sram=sram, app_address=app_address
+        )
+        targets = []
+        for (info, memory, image), result in zip(resolved, report.targets, strict=True):
+            plan = None
+            if result.ok:
+                plan = make_plan(image, memory, transfer_size=session.dfu.transfer_size)
+            targets.append(CheckedTarget(info, memory, image, plan))
+        return DeviceCheck(device, report, tuple(targets), tuple(notes + more))
