@@ -16,8 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pydfuse import ops
-from pydfuse.cli.context import settings
-from pydfuse.cli.flash import flash_command
+from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.params import ADDRESS, VidPid
 from pydfuse.cli.progress import progress_view
 from pydfuse.cli.render import console, emit_json, hex32, human_size
@@ -29,12 +28,10 @@ from pydfuse.cli.session import (
     selector,
     sim_dict,
 )
-from pydfuse.cli.upload import upload_command
 from pydfuse.errors import DfuseError, DfuStatusError
-from pydfuse.sim.profiles import PROFILES
 from pydfuse.spec import Attributes, Status
 
-JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
+JSON = json_option
 
 
 def _info(text: str, *, as_json: bool) -> None:
@@ -314,6 +311,8 @@ def unprotect_command(
 @JSON
 def profiles_command(as_json: bool) -> None:
     """List the board profiles usable with --sim and --profile."""
+    from pydfuse.sim.profiles import PROFILES  # the simulator only for the commands using it
+
     rows = [
         {
             "name": p.name,
@@ -331,18 +330,3 @@ def profiles_command(as_json: bool) -> None:
         out.print(Text.assemble((str(row["name"]), "bold"), f"  {row['id']}  {row['description']}"))
         for layout in row["alternates"]:
             out.print(f"    {layout}")
-
-
-def register(group: click.Group) -> None:
-    """Add this module's commands to ``group``."""
-    for command in (
-        list_command,
-        flash_command,
-        upload_command,
-        erase_command,
-        leave_command,
-        detach_command,
-        unprotect_command,
-        profiles_command,
-    ):
-        group.add_command(command)

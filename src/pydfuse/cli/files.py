@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
 
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS, ID16, TARGET_SPEC, TargetSpec
-from pydfuse.cli.render import console, emit_json, hex32, human_size
+from pydfuse.cli.render import echo, emit_json, hex32, human_size, plain_table
 from pydfuse.errors import FormatError
 from pydfuse.formats import (
     BCD_DFU_1_1,
@@ -48,7 +47,7 @@ _EXTENSIONS = {"hex": ".hex", "srec": ".s19", "bin": ".bin"}
 
 def _show(text: str) -> None:
     if not settings().quiet:
-        console().print(text, markup=False)
+        echo(text)
 
 
 # ---------------------------------------------------------------------------------------- pack
@@ -205,51 +204,46 @@ def dfu_crc_of(data: bytes) -> int:
     return int.from_bytes(data[-4:], "little")
 
 
-def _elements_table(targets: list[dict[str, Any]]) -> Table:
-    table = Table(show_edge=False)
-    for col in ("alt", "target", "#", "start", "end", "size"):
-        table.add_column(col, justify="right" if col in ("alt", "#", "size") else "left")
+def _elements_table(targets: list[dict[str, Any]]) -> list[str]:
+    rows = []
     for t in targets:
         name = t["name"] if t["named"] else f"({t['name']}, unnamed)"
         for n, e in enumerate(t["elements"]):
             size = human_size(e["size"])
-            table.add_row(
-                str(t["alt"]), name, str(n), hex32(e["address"]), hex32(e["end"] - 1), size
+            rows.append(
+                (str(t["alt"]), name, str(n), hex32(e["address"]), hex32(e["end"] - 1), size)
             )
         if not t["elements"]:
-            table.add_row(str(t["alt"]), name, "-", "", "", "0 B")
-    return table
+            rows.append((str(t["alt"]), name, "-", "", "", "0 B"))
+    return plain_table(("alt", "target", "#", "start", "end", "size"), rows, right={0, 2, 5})
 
 
-def _segments_table(segments: list[dict[str, int]]) -> Table:
-    table = Table(show_edge=False)
-    for col in ("start", "end", "size"):
-        table.add_column(col, justify="right" if col == "size" else "left")
-    for e in segments:
-        table.add_row(hex32(e["address"]), hex32(e["end"] - 1), human_size(e["size"]))
-    return table
+def _segments_table(segments: list[dict[str, int]]) -> list[str]:
+    rows = [(hex32(e["address"]), hex32(e["end"] - 1), human_size(e["size"])) for e in segments]
+    return plain_table(("start", "end", "size"), rows, right={2})
 
 
 def _render_info(info: dict[str, Any]) -> None:
-    out = console()
-    out.print(f"{info['path']}: {info['kind']}, {human_size(info['file_size'])}", markup=False)
+    """Plain lines (no rich: ``info`` is run in loops by scripts and must start fast)."""
+    lines = [f"{info['path']}: {info['kind']}, {human_size(info['file_size'])}"]
     if "suffix" in info:
         s = info["suffix"]
-        out.print(
+        lines.append(
             f"suffix: VID 0x{s['vid']:04x}  PID 0x{s['pid']:04x}  bcdDevice 0x{s['bcd_device']:04x}"
             f"  bcdDFU 0x{s['bcd_dfu']:04x}  CRC 0x{s['crc']:08x} (ok)"
         )
     if "image_size_convention" in info:
-        out.print(f"DFUImageSize convention: {info['image_size_convention']}")
+        lines.append(f"DFUImageSize convention: {info['image_size_convention']}")
     if "payload_size" in info:
-        out.print(f"payload: {human_size(info['payload_size'])}")
+        lines.append(f"payload: {human_size(info['payload_size'])}")
     if "targets" in info:
-        out.print(_elements_table(info["targets"]))
+        lines += _elements_table(info["targets"])
     segments = info.get("segments") or info.get("image", {}).get("segments")
     if segments:
-        out.print(_segments_table(segments))
-    for warning in info.get("warnings", []):
-        out.print(f"warning: {warning}", markup=False)
+        lines += _segments_table(segments)
+    lines += [f"warning: {warning}" for warning in info.get("warnings", [])]
+    for line in lines:
+        echo(line)
 
 
 @click.command()
@@ -350,11 +344,3 @@ def suffix_remove(file: Path, as_json: bool) -> None:
         return
     note = "" if found.crc_ok else " (its CRC was wrong)"
     _show(f"removed DFU suffix from {file}{note}")
-
-
-def register(group: click.Group) -> None:
-    """Add this module's commands to ``group``."""
-    group.add_command(pack)
-    group.add_command(unpack)
-    group.add_command(info)
-    group.add_command(suffix)

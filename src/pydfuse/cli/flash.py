@@ -14,7 +14,7 @@ import click
 from rich.text import Text
 
 from pydfuse import ops
-from pydfuse.cli.context import settings
+from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.params import ADDRESS, VidPid, parse_address, parse_file_address
 from pydfuse.cli.progress import progress_view
 from pydfuse.cli.render import console, emit_json, human_size
@@ -32,7 +32,7 @@ from pydfuse.cli.session import (
 from pydfuse.errors import DfuseError
 from pydfuse.formats import load_image
 
-JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
+JSON = json_option
 
 
 def _dfu_util_address(text: str) -> tuple[int | None, set[str]]:

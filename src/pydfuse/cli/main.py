@@ -1,7 +1,12 @@
-"""The ``dfuse`` group and the single error boundary of the command line (layer: cli).
+"""The ``dfuse`` group, its command registry and the single error boundary (layer: cli).
 
 Exit codes are stable (README, "Exit codes"): every :class:`~pydfuse.errors.DfuseError` becomes one
-line on stderr and a non-zero code; anything else is a bug and shows a traceback.
+line on stderr (and, with ``--json``, one JSON object on stdout) and a non-zero code; anything
+else is a bug and shows a traceback.
+
+Start-up time matters (``dfuse --help`` and ``dfuse info`` are run from scripts in loops): this
+module imports click, the standard library and the small modules ``cli.context``, ``cli.group``
+and ``errors`` only. Each command's module is imported when that command runs.
 """
 
 from __future__ import annotations
@@ -14,13 +19,13 @@ import sys
 from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 import click
 
 from pydfuse import __version__
-from pydfuse.cli import device, files, preflight, simboard
-from pydfuse.cli.context import Settings
-from pydfuse.cli.render import OutputClosed
+from pydfuse.cli.context import OutputClosed, Settings
+from pydfuse.cli.group import Entry, LazyGroup
 from pydfuse.errors import (
     DeviceNotFoundError,
     DfuseError,
@@ -30,7 +35,49 @@ from pydfuse.errors import (
     TransportError,
     VerifyError,
 )
-from pydfuse.sim.profiles import PROFILES
+
+# -- Adding a command ---------------------------------------------------------------------------
+# 1. Write it as a click command (or group) in a module of pydfuse.cli; import what it needs
+#    (rich, ops, formats, sim) at that module's top: the module is imported only when it runs.
+# 2. Add one Entry below: name, "module:attribute", the --help section, a one-line summary and
+#    an example. The order of the rows is the order of `dfuse --help`.
+# 3. Do not add -q/-v/--json yourself: every command and subcommand accepts them in any
+#    position. Read them with pydfuse.cli.context.settings(); a command printing JSON takes
+#    `@json_option` (pydfuse.cli.context) and gets `as_json`. Raise pydfuse errors (or click's
+#    usage errors): this module prints them, as JSON too with --json, and picks the exit code.
+FILES, CHECK, DEVICE, HELP, SIM = "Files", "Before flashing", "Devices", "When it fails", "Sim"
+COMMANDS = (
+    Entry("pack", "pydfuse.cli.files:pack", FILES, "Build a .dfu from HEX/S19/ELF/BIN files",
+          'dfuse pack fw.dfu -t 0:"Internal Flash"=app.hex'),
+    Entry("info", "pydfuse.cli.files:info", FILES, "Describe a .dfu, HEX, S19, ELF or .bin file",
+          "dfuse info fw.dfu"),
+    Entry("unpack", "pydfuse.cli.files:unpack", FILES, "Extract the images of a .dfu",
+          "dfuse unpack fw.dfu -o out/"),
+    Entry("suffix", "pydfuse.cli.files:suffix", FILES, "Add, check or remove a DFU suffix",
+          "dfuse suffix check fw.bin"),
+    Entry("check", "pydfuse.cli.preflight:check", CHECK, "Is this file safe for this board?",
+          "dfuse check fw.dfu --profile stm3210e-eval"),
+    Entry("map", "pydfuse.cli.preflight:map_command", CHECK, "Draw where a file lands in memory",
+          "dfuse map app.hex --profile stm3210e-eval"),
+    Entry("profiles", "pydfuse.cli.device:profiles_command", CHECK, "List the board profiles",
+          "dfuse profiles"),
+    Entry("list", "pydfuse.cli.device:list_command", DEVICE, "List DFU devices and memories",
+          "dfuse list"),
+    Entry("flash", "pydfuse.cli.flash:flash_command", DEVICE, "Write, verify and (--leave) start",
+          "dfuse flash fw.dfu --leave"),
+    Entry("upload", "pydfuse.cli.upload:upload_command", DEVICE, "Read device memory to a file",
+          "dfuse upload backup.dfu"),
+    Entry("erase", "pydfuse.cli.device:erase_command", DEVICE, "Erase sectors or mass erase",
+          'dfuse erase -a "SPI Flash" --address 0 --length 128K'),
+    Entry("leave", "pydfuse.cli.device:leave_command", DEVICE, "Leave DFU mode, start the app",
+          "dfuse leave"),
+    Entry("detach", "pydfuse.cli.device:detach_command", DEVICE, "Switch a running app to DFU",
+          "dfuse detach"),
+    Entry("unprotect", "pydfuse.cli.device:unprotect_command", DEVICE,
+          "Remove read protection (mass-erases)", "dfuse unprotect --force"),
+    Entry("sim", "pydfuse.cli.simboard:sim_group", SIM, "Pins, reset and faults of --sim boards",
+          "dfuse --sim stm3210e-eval --sim-state b.json sim status"),
+)  # fmt: skip
 
 
 class ExitCode(IntEnum):
@@ -61,14 +108,17 @@ def exit_code_for(error: DfuseError) -> ExitCode:
     return ExitCode.ERROR
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="dfuse")
+@click.group(
+    cls=LazyGroup,
+    entries=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="dfuse")
 @click.option(
     "--sim",
     "sim_profile",
     metavar="PROFILE",
-    help=f"Use a virtual board instead of USB hardware: {', '.join(PROFILES)} "
-    "(dfuse profiles tells them apart).",
+    help="Use a virtual board instead of USB hardware (dfuse profiles lists them).",
 )
 @click.option(
     "--sim-state",
@@ -81,39 +131,70 @@ def exit_code_for(error: DfuseError) -> ExitCode:
     is_flag=True,
     help="Let the virtual board take its modeled time for real (default: a virtual clock).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or informational output.")
 @click.pass_context
 def cli(
-    ctx: click.Context,
-    sim_profile: str | None,
-    sim_state: Path | None,
-    sim_realtime: bool,
-    quiet: bool,
+    ctx: click.Context, sim_profile: str | None, sim_state: Path | None, sim_realtime: bool
 ) -> None:
     """pydfuse: STM32 / USB DFU firmware updates — files, pre-flight checks, programming.
 
-    Build a .dfu from HEX/S19/ELF/BIN files (pack), check it against a board (check, map), and
-    program it over USB (list, flash, upload, erase, leave). Add --sim PROFILE to any device
-    command to run it on the built-in virtual STM32 bootloader.
+    Add --sim PROFILE to any device command to run it on the built-in virtual STM32
+    bootloader. -q, -v and --json work in any position; with --json, errors are JSON too.
     """
     if (sim_state is not None or sim_realtime) and sim_profile is None:
         raise click.UsageError("--sim-state and --sim-realtime need --sim PROFILE")
-    ctx.obj = Settings(
-        sim_profile=sim_profile, sim_state=sim_state, sim_realtime=sim_realtime, quiet=quiet
-    )
+    found = ctx.ensure_object(Settings)
+    found.sim_profile, found.sim_state, found.sim_realtime = sim_profile, sim_state, sim_realtime
 
 
-files.register(cli)
-preflight.register(cli)
-device.register(cli)
-simboard.register(cli)
+def error_record(error: BaseException, code: int) -> dict[str, Any]:
+    """The ``--json`` form of an error: ``error``, ``hint``, ``exit_code``, ``type`` and the
+    fields the error carries (``path``, ``offset``, ``line``, ``address``, ``status``, ...)."""
+    if isinstance(error, click.ClickException):
+        message, hint = error.format_message(), None
+        ctx = getattr(error, "ctx", None)
+        if ctx is not None:
+            hint = f"{ctx.command_path} --help shows the options"
+    else:
+        message, hint = str(error) or "interrupted", getattr(error, "hint", None)
+    record: dict[str, Any] = {
+        "error": message,
+        "hint": hint,
+        "exit_code": code,
+        "type": type(error).__name__,
+    }
+    for name in ("path", "offset", "line", "address", "expected", "actual", "phase"):
+        value = getattr(error, name, None)
+        if value is not None:
+            record[name] = value
+    for name in ("status", "state"):
+        value = getattr(error, name, None)
+        if value is not None:
+            record[name] = getattr(value, "name", value)
+    return record
 
 
-def _fail(error: DfuseError) -> int:
-    click.echo(f"error: {error}", err=True)
-    if error.hint:
-        click.echo(f"hint: {error.hint}", err=True)
-    return int(exit_code_for(error))
+class _Boundary:
+    """Turns what ends a run into an exit code, one line on stderr and (``--json``) a JSON
+    error object on stdout, so a script never parses an empty file."""
+
+    def __init__(self, argv: Sequence[str] | None, found: Settings) -> None:
+        words = list(sys.argv[1:] if argv is None else argv)
+        self.settings = found
+        # --json before any parsing succeeded (an unknown option): scan the words themselves.
+        self.json_word = "--json" in (words[: words.index("--")] if "--" in words else words)
+
+    @property
+    def as_json(self) -> bool:
+        return self.settings.json or self.json_word
+
+    def fail(self, error: BaseException, code: int, *, lines: Sequence[str]) -> int:
+        for line in lines:
+            click.echo(line, err=True)
+        if self.as_json:
+            from pydfuse.cli.render import emit_json
+
+            emit_json(error_record(error, code))
+        return code
 
 
 # Write failures of stdout itself (``dfuse list > /dev/full``): one line, not a traceback.
@@ -154,21 +235,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    found = Settings()
+    boundary = _Boundary(argv, found)
+    args = list(argv) if argv is not None else None
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        result = cli.main(args=args, standalone_mode=False, obj=found, prog_name="dfuse")
     except DfuseError as error:
-        return _fail(error)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return int(ExitCode.INTERRUPTED)
+        lines = [f"error: {error}"] + ([f"hint: {error.hint}"] if error.hint else [])
+        return boundary.fail(error, int(exit_code_for(error)), lines=lines)
+    except click.exceptions.Abort as error:
+        return boundary.fail(error, int(ExitCode.INTERRUPTED), lines=["aborted"])
     except click.ClickException as error:
+        if boundary.as_json:
+            return boundary.fail(error, error.exit_code, lines=[f"error: {error.format_message()}"])
         error.show()
         return error.exit_code
     except click.exceptions.Exit as done:
         return done.exit_code
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt as error:
+        return boundary.fail(error, int(ExitCode.INTERRUPTED), lines=["interrupted"])
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
 
 

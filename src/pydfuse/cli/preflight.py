@@ -408,9 +408,3 @@ def map_json(
         "missing_alternates": list(missing),
         "svg": str(svg_path) if svg_path is not None else None,
     }
-
-
-def register(group: click.Group) -> None:
-    """Add this module's commands to ``group``."""
-    group.add_command(check)
-    group.add_command(map_command)

@@ -1,31 +1,30 @@
 """Terminal output shared by the commands: consoles, JSON, hex formatting (layer: cli).
 
-rich is imported only inside ``pydfuse.cli``. Library code returns data; this turns it into text.
+rich is imported only inside ``pydfuse.cli``, and only when a console is asked for: JSON output
+and plain lines (:func:`echo`) start without it. Library code returns data; this turns it into
+text.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
+from collections.abc import Container, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from pydfuse.cli.context import OutputClosed
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-class OutputClosed(Exception):
-    """The reader of stdout went away (``dfuse list | head -1``); ``main`` ends quietly.
-
-    Not an OSError on purpose: click turns an EPIPE OSError into ``sys.exit(1)`` and rich into
-    ``SystemExit(1)``, but a reader that has seen enough is no failure of this command.
-    """
-
-
-class _Console(Console):
-    """rich's Console, except that a closed pipe raises :class:`OutputClosed`."""
-
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        raise OutputClosed
+__all__ = [
+    "OutputClosed",
+    "console",
+    "echo",
+    "emit_json",
+    "hex32",
+    "human_size",
+    "plain_table",
+]
 
 
 def console(*, err: bool = False) -> Console:
@@ -35,18 +34,57 @@ def console(*, err: bool = False) -> Console:
     names) and files (DfuSe target names, paths), and a ``[/x]`` in one of them must print as
     it is, not style the line or raise MarkupError. Style with :class:`rich.text.Text`.
     """
+    from rich.console import Console
+
+    class _Console(Console):
+        """rich's Console, except that a closed pipe raises :class:`OutputClosed`."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise OutputClosed
+
     return _Console(
         file=sys.stderr if err else sys.stdout, highlight=False, soft_wrap=True, markup=False
     )
 
 
+def echo(text: str, *, err: bool = False) -> None:
+    """One plain line on stdout (or stderr), without loading rich: what a console would print
+    for text without styles, for the commands that must start fast (``info``, ``suffix``)."""
+    stream = sys.stderr if err else sys.stdout
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except BrokenPipeError:
+        raise OutputClosed from None
+
+
 def emit_json(data: Any) -> None:
     """Print ``data`` as indented JSON on stdout (the ``--json`` form of every command)."""
     try:
+        import json  # on use: plain-text output starts without it
+
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=False) + "\n")
         sys.stdout.flush()  # a full disk or closed pipe shows up here, inside main
     except BrokenPipeError:
         raise OutputClosed from None
+
+
+def plain_table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], *, right: Container[int] = ()
+) -> list[str]:
+    """Aligned text columns under a dashed rule: for logs and ``grep``, and without rich."""
+    table = [tuple(headers), *(tuple(row) for row in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return [line(table[0]), line(["-" * w for w in widths]), *(line(row) for row in table[1:])]
 
 
 def hex32(value: int) -> str:

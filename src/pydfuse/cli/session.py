@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -19,7 +19,9 @@ from pydfuse.cli.params import VID_PID, VidPid
 from pydfuse.cli.render import hex32
 from pydfuse.errors import DfuseError
 from pydfuse.formats import check_writable
-from pydfuse.sim.profiles import PROFILES, BoardProfile, get_profile
+
+if TYPE_CHECKING:
+    from pydfuse.sim.profiles import BoardProfile
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +73,8 @@ def matches(info: ops.DeviceInfo, sel: ops.DeviceSelector) -> bool:
 
 def lookup_profile(name: str, *, option: str) -> BoardProfile:
     """The board profile ``name``; an unknown name is a usage error on ``option``."""
+    from pydfuse.sim.profiles import PROFILES, get_profile  # the simulator only when asked for
+
     try:
         return get_profile(name)
     except KeyError:

@@ -15,13 +15,13 @@ from typing import Any
 import click
 
 from pydfuse import ops
-from pydfuse.cli.context import settings
+from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
 from pydfuse.cli.session import board_summary, environment, sim_profile
 from pydfuse.spec import Status
 
-JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
+JSON = json_option
 
 
 @contextmanager
@@ -189,8 +189,3 @@ def fault_timeout(as_json: bool) -> None:
 def fault_clear(as_json: bool) -> None:
     """Disarm every fault."""
     _change(lambda board: board.faults.clear(), as_json=as_json)
-
-
-def register(group: click.Group) -> None:
-    """Add this module's commands to ``group``."""
-    group.add_command(sim_group)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from pydfuse.errors import DfuseError
@@ -51,6 +50,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | bytearray | memoryv
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:
+        import tempfile  # on use: commands that write nothing start without it
+
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as error:
         raise DfuseError(

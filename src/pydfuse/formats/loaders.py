@@ -1,6 +1,7 @@
 """Load and save firmware images: Intel HEX, S-record, ELF, raw binary (layer: formats).
 
-Imports bincopy, pyelftools, pydfuse.errors and the sibling formats modules. HEX and S-record
+Imports bincopy and pyelftools (inside the functions using them, so a command reading a .dfu
+does not pay for them), pydfuse.errors and the sibling formats modules. HEX and S-record
 go through bincopy (Intel HEX takes the fast path in :mod:`pydfuse.formats.ihex` first), ELF
 through pyelftools using each PT_LOAD segment's *load* address ``p_paddr`` — where the bytes
 must be flashed — not its run address ``p_vaddr`` (they differ for initialised data copied
@@ -13,10 +14,6 @@ import io
 import os
 from pathlib import Path
 from typing import Literal
-
-import bincopy
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
 
 from pydfuse.errors import ChecksumError, DfuseError, FormatError
 from pydfuse.formats.atomic import atomic_write
@@ -134,6 +131,8 @@ def _load_bin(data: bytes, address: int | None, path: str | None) -> Image:
 
 
 def _load_bincopy(data: bytes, kind: Literal["ihex", "srec"], path: str | None) -> Image:
+    import bincopy  # imported on use: `dfuse info fw.dfu` starts without it
+
     what = "Intel HEX" if kind == "ihex" else "S-record"
     try:
         text = data.decode("ascii")
@@ -172,6 +171,8 @@ def _load_bincopy(data: bytes, kind: Literal["ihex", "srec"], path: str | None) 
 
 def _first_bad_ihex_line(text: str) -> int:
     """The first line bincopy's Intel HEX reader refuses (for the error message)."""
+    import bincopy
+
     for number, record in enumerate(text.splitlines(), 1):
         record = record.strip()
         if not record:
@@ -184,6 +185,9 @@ def _first_bad_ihex_line(text: str) -> int:
 
 
 def _load_elf(data: bytes, path: str | None) -> Image:
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
     try:
         elf = ELFFile(io.BytesIO(data))
         segments = []
@@ -234,6 +238,8 @@ def save_image(
 
 def image_to_bytes(image: Image, fmt: SaveFormat, *, fill: int | None = None) -> bytes:
     """The file contents of ``image`` in ``fmt`` (see :func:`save_image`)."""
+    import bincopy
+
     if fmt == "bin":
         if len(image) > 1 and fill is None:
             raise FormatError(
