@@ -16,13 +16,16 @@ Rules (§2.11, §4.9, §7 items 20 and 23 of dfuse-spec.md):
   erased first (their rights are advisory on ST's demo bootloader, §7 item 10), forced unmapped
   bytes are written without an erase (there is no page to erase);
 * with ``mass_erase=True`` no sector is erased one by one; every sector of the memory must be
-  erasable (a read-only bootloader would be wiped) unless ``force=True``.
+  erasable (a read-only bootloader would be wiped) unless ``force=True``;
+* delta (:func:`apply_delta`): given what the device holds, a sector that already holds exactly
+  what a full flash would leave in it (the image's bytes, 0xFF elsewhere) is neither erased nor
+  written; the verdict on every sector, skipped or not, is kept in :attr:`Plan.checks`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydfuse.errors import PlanError
@@ -69,6 +72,30 @@ class PlanTiming:
 
 
 @dataclass(frozen=True, slots=True)
+class SectorCheck:
+    """The delta verdict on one sector the image touches: skipped (``skip``) or written, and why.
+
+    ``compared`` says whether the device's contents were read for the verdict (a sector is not
+    read when it cannot be: not readable, upload refused).
+    """
+
+    address: int
+    size: int
+    skip: bool
+    reason: str
+    compared: bool = True
+
+    @property
+    def end(self) -> int:
+        return self.address + self.size
+
+
+# Reasons of :class:`SectorCheck` verdicts (also shown by ``--dry-run``).
+IDENTICAL = "already holds exactly these bytes"
+CHANGED = "holds other bytes"
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """What to erase and what to write, in order. Plain data: printable and testable."""
 
@@ -80,10 +107,21 @@ class Plan:
     bytes_to_erase: int
     modeled_time_s: float | None = None
     warnings: tuple[str, ...] = ()
+    checks: tuple[SectorCheck, ...] = ()  # delta verdicts (empty: every sector is written)
 
     @property
     def bytes_to_write(self) -> int:
         return sum(len(w) for w in self.writes)
+
+    @property
+    def skipped(self) -> tuple[SectorCheck, ...]:
+        """Sectors left alone because they already hold their final bytes."""
+        return tuple(c for c in self.checks if c.skip)
+
+    @property
+    def bytes_compared(self) -> int:
+        """Bytes read back from the device to decide what to skip."""
+        return sum(c.size for c in self.checks if c.compared)
 
     @property
     def blocks(self) -> int:
@@ -109,6 +147,13 @@ class Plan:
             f"{erase}, write {format_size(self.bytes_to_write)} in {self.blocks} "
             f"block{'s' if self.blocks != 1 else ''} of ≤ {self.transfer_size} B"
         )
+        if self.checks:
+            skipped = self.skipped
+            text += (
+                f"; {len(skipped)} of {len(self.checks)} sector"
+                f"{'s' if len(self.checks) != 1 else ''} unchanged"
+                f" ({format_size(sum(c.size for c in skipped))}) skipped"
+            )
         if self.modeled_time_s is not None:
             text += f", modeled {self.modeled_time_s:.1f} s"
         return text
@@ -126,12 +171,24 @@ class Plan:
             "bytes_to_erase": self.bytes_to_erase,
             "modeled_time_s": self.modeled_time_s,
             "warnings": list(self.warnings),
+            "delta": [
+                {"address": c.address, "size": c.size, "skip": c.skip, "reason": c.reason}
+                for c in self.checks
+            ],
+            "bytes_compared": self.bytes_compared,
         }
 
     def describe(self) -> list[str]:
         """Human-readable lines for ``--dry-run``."""
         lines = [f"plan for {self.memory_name.strip()}:"]
         lines += [f"  WARNING: {w}" for w in self.warnings]
+        for start, end, count, check in _check_runs(self.checks):
+            noun = "sector" if count == 1 else "sectors"
+            verb = "skip" if check.skip else "rewrite"
+            lines.append(
+                f"  {verb} {format_range(start, end)} ({count} {noun}, "
+                f"{format_size(end - start)}): {check.reason}"
+            )
         if self.mass_erase:
             lines.append(f"  mass erase ({format_size(self.bytes_to_erase)})")
         for start, end, count in _sector_runs(self.erases):
@@ -149,6 +206,11 @@ class Plan:
             f"  total: {format_size(self.bytes_to_write)} in {self.blocks} blocks, "
             f"{format_size(self.bytes_to_erase)} erased"
         )
+        if self.checks:
+            total += (
+                f", {len(self.skipped)} unchanged sector(s) skipped after reading back "
+                f"{format_size(self.bytes_compared)}"
+            )
         if self.modeled_time_s is not None:
             total += f", modeled time {self.modeled_time_s:.1f} s"
         lines.append(total)
@@ -163,6 +225,21 @@ def _sector_runs(sectors: tuple[Sector, ...]) -> list[tuple[int, int, int]]:
             runs[-1] = (start, sector.end, count + 1)
         else:
             runs.append((sector.address, sector.end, 1))
+    return runs
+
+
+def _check_runs(
+    checks: tuple[SectorCheck, ...],
+) -> list[tuple[int, int, int, SectorCheck]]:
+    """Adjacent verdicts with the same outcome and reason as (start, end, count, first)."""
+    runs: list[tuple[int, int, int, SectorCheck]] = []
+    for check in checks:
+        if runs:
+            start, end, count, first = runs[-1]
+            if end == check.address and (first.skip, first.reason) == (check.skip, check.reason):
+                runs[-1] = (start, check.end, count + 1, first)
+                continue
+        runs.append((check.address, check.end, 1, check))
     return runs
 
 
@@ -263,4 +340,66 @@ def make_plan(
         bytes_to_erase=bytes_to_erase,
         modeled_time_s=modeled,
         warnings=tuple(warnings),
+    )
+
+
+def final_contents(sector: Sector, image: Image) -> bytes:
+    """What a full flash leaves in ``sector``: the image's bytes, erased 0xFF everywhere else."""
+    return image.read(sector.address, sector.size, fill=0xFF)
+
+
+def without_ranges(
+    segments: Iterable[Segment], ranges: Sequence[tuple[int, int]]
+) -> tuple[Segment, ...]:
+    """``segments`` with the bytes in the sorted, disjoint [start, end) ``ranges`` cut out."""
+    out: list[Segment] = []
+    for segment in segments:
+        cursor = segment.address
+        for start, end in ranges:
+            if end <= cursor or start >= segment.end:
+                continue
+            if start > cursor:
+                out.append(
+                    Segment(
+                        cursor, segment.data[cursor - segment.address : start - segment.address]
+                    )
+                )
+            cursor = max(cursor, end)
+        if cursor < segment.end:
+            out.append(Segment(cursor, segment.data[cursor - segment.address :]))
+    return tuple(out)
+
+
+def apply_delta(
+    plan: Plan, checks: Sequence[SectorCheck], *, timing: PlanTiming | None = None
+) -> Plan:
+    """``plan`` without the erases of, and the writes into, the sectors ``checks`` skip.
+
+    Every erased sector of ``plan`` must have a verdict; writes outside erased sectors (memories
+    written without an erase, forced unmapped bytes) stay. A mass-erase plan is returned as is:
+    after a mass erase every sector must be written again. The modeled time (with ``timing``;
+    else None) includes reading back the compared bytes.
+    """
+    if plan.mass_erase:
+        return plan
+    verdicts = {c.address: c for c in checks}
+    missing = [s.address for s in plan.erases if s.address not in verdicts]
+    if missing:
+        raise ValueError(f"no delta verdict for sector 0x{missing[0]:08x}")
+    skipped = sorted((c.address, c.end) for c in checks if c.skip)
+    erases = tuple(s for s in plan.erases if not verdicts[s.address].skip)
+    writes = without_ranges(plan.writes, skipped)
+    checks = tuple(sorted(checks, key=lambda c: c.address))
+    modeled = None
+    if timing is not None:
+        n_bytes = sum(len(w) for w in writes)
+        compared = sum(c.size for c in checks if c.compared)
+        modeled = _modeled_time(timing, erases, False, n_bytes) + timing.bus_ms(compared) / 1000
+    return replace(
+        plan,
+        erases=erases,
+        writes=writes,
+        bytes_to_erase=sum(s.size for s in erases),
+        checks=checks,
+        modeled_time_s=modeled,
     )

@@ -9,7 +9,7 @@ import pytest
 from pydfuse.errors import DeviceDisconnectedError, PlanError, VerifyError
 from pydfuse.formats import DfuseFile, DfuseTarget
 from pydfuse.ops import DeviceSelector, ImageSource, ProgressEvent, flash, upload
-from pydfuse.spec import Request
+from pydfuse.spec import DfuseCommand
 from support.boards import APP_ADDRESS, Rig, app_image, blob
 
 ANY = DeviceSelector()
@@ -32,7 +32,7 @@ def test_flash_single_image_lands_in_internal_flash(rig: Rig) -> None:
 def test_each_sector_erased_once_and_one_set_address_per_run(rig: Rig) -> None:
     # Two runs sharing page 0x08003800: the page must be erased once, before both writes.
     image = app_image(0x900).merged_with(blob(APP_ADDRESS + 0xA00, 0x500))
-    flash(rig.env, ANY, image)
+    flash(rig.env, ANY, image, delta=False)  # the full path: no read-back before the erases
     erases = rig.backend.page_erases()
     assert erases == [APP_ADDRESS, APP_ADDRESS + 0x800]
     programs = [s for s in rig.backend.log if s.is_dnload and s.value >= 2]
@@ -88,7 +88,10 @@ def test_dry_run_writes_nothing(rig: Rig) -> None:
     result = flash(rig.env, ANY, app_image(2048), dry_run=True)
     assert result.dry_run and result.plans and result.plans[0].erases
     assert rig.board.memory(0).read(APP_ADDRESS, 2048) == before
-    assert rig.backend.count(Request.DNLOAD) == 0
+    # The sectors were read back to plan the delta: a Set Address for that, nothing else.
+    downloads = [s for s in rig.backend.log if s.is_dnload]
+    assert [s.command() for s in downloads] == [DfuseCommand.SET_ADDRESS_POINTER]
+    assert rig.board.stats.erases == 0 and rig.board.stats.program_units == 0
 
 
 def test_refuses_the_bootloader_area_without_force(rig: Rig) -> None:
@@ -148,8 +151,9 @@ def test_leave_after_an_external_memory_update_sends_no_foreign_pointer(rig: Rig
     rig.backend.log.clear()
     result = flash(rig.env, ANY, ImageSource(blob(SPI, 3000), alt=1), leave=True)
     assert result.left is True
-    # One for the data run, one for its read-back; none before the leave.
-    assert rig.backend.set_addresses() == [SPI, SPI]
+    # One for the delta read-back, one for the data run, one for its verify; none before the
+    # leave.
+    assert rig.backend.set_addresses() == [SPI, SPI, SPI]
     assert rig.board.running == "application" and rig.board.vector_table == APP_ADDRESS
 
 

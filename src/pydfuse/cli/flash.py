@@ -91,6 +91,12 @@ def _dfu_util_address(text: str) -> tuple[int | None, set[str]]:
 @click.option("--force", is_flag=True, help="Write even where the pre-flight check refuses (loud).")
 @click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
 @click.option(
+    "--full",
+    is_flag=True,
+    help="Erase and write every touched sector (default: read them back first and skip the "
+    "ones already holding exactly the new bytes).",
+)
+@click.option(
     "--profile",
     "profile_name",
     metavar="BOARD",
@@ -112,6 +118,7 @@ def flash_command(
     mass_erase: bool,
     force: bool,
     dry_run: bool,
+    full: bool,
     profile_name: str | None,
     as_json: bool,
 ) -> None:
@@ -119,8 +126,9 @@ def flash_command(
     a HEX/S19/ELF image, or a .bin with --address (or as FILE@ADDR).
 
     The image is checked against the device's memory layout first (read-only bootloader
-    sectors, unmapped addresses, wrong vector table); then exactly the touched sectors are
-    erased once, the data is programmed in full transfer-size blocks, read back and compared.
+    sectors, unmapped addresses, wrong vector table); then the touched sectors are read back,
+    and those that differ from the new contents are erased once, programmed in full
+    transfer-size blocks, read back and compared (--full: every touched sector).
     """
     source = file or download
     if source is None:
@@ -161,6 +169,7 @@ def flash_command(
             force=force,
             dry_run=dry_run,
             progress=view,
+            delta=not full,
             **board_facts(profile),
         )
         line = board_line(env, after_leave=result.left)
@@ -205,14 +214,24 @@ def _render_flash(result: ops.FlashResult, board_text: str | None) -> None:
     if settings().quiet:
         return
     for t in result.targets:
+        skipped = f", {len(t.skipped_sectors)} unchanged skipped" if t.skipped_sectors else ""
         out.print(
             f"alt {t.alt} {t.name}: {human_size(t.bytes_written)} in {len(t.runs)} run(s), "
-            f"{len(t.erased_sectors)} sector(s) erased" + (", verified" if t.verified else "")
+            f"{len(t.erased_sectors)} sector(s) erased{skipped}"
+            + (", verified" if t.verified else "")
         )
     speed = result.bytes_written / result.elapsed_s / 1024 if result.elapsed_s > 0 else 0.0
-    out.print(
+    done = (
         f"wrote {human_size(result.bytes_written)} to {result.device} in "
         f"{result.elapsed_s:.2f} s ({speed:.1f} KiB/s)"
+    )
+    if result.bytes_written == 0 and any(t.skipped_sectors for t in result.targets):
+        done = (
+            f"nothing to write: {result.device} already holds every byte (read back and "
+            f"compared in {result.elapsed_s:.2f} s)"
+        )
+    out.print(
+        done
         + ("; verified" if result.verified else "")
         + ("; left DFU mode" if result.left else "")
     )

@@ -26,7 +26,13 @@ from rich.progress import (
 from pydfuse.host.clock import Clock
 from pydfuse.ops import ProgressEvent
 
-_LABELS = {"erase": "Erasing", "program": "Programming", "verify": "Verifying", "upload": "Reading"}
+_LABELS = {
+    "compare": "Comparing",
+    "erase": "Erasing",
+    "program": "Programming",
+    "verify": "Verifying",
+    "upload": "Reading",
+}
 
 
 class ProgressView:

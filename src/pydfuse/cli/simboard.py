@@ -170,6 +170,14 @@ def fault_unplug(transfers: int, as_json: bool) -> None:
     _change(lambda board: board.faults.disconnect_after(transfers), as_json=as_json)
 
 
+@fault_group.command("misread")
+@click.argument("address", type=ADDRESS)
+@JSON
+def fault_misread(address: int, as_json: bool) -> None:
+    """The next read (UPLOAD) covering ADDRESS returns that byte inverted; memory unchanged."""
+    _change(lambda board: board.faults.garble_next_read(address), as_json=as_json)
+
+
 @fault_group.command("stall")
 @JSON
 def fault_stall(as_json: bool) -> None:

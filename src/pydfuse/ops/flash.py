@@ -9,33 +9,22 @@ dfuse-spec.md.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
 
 from pydfuse.errors import DeviceNotFoundError, PlanError, VerifyError
 from pydfuse.formats import Image
 from pydfuse.host.dfuse import DfuseClient, resets_after_write
-from pydfuse.layout import MemoryMap
+from pydfuse.ops.delta import delta_plans
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix_problem
 from pydfuse.ops.plainflash import flash_plain
 from pydfuse.ops.preflight import run_preflight
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
 from pydfuse.ops.protected import drop_identical_protected
-from pydfuse.ops.records import AltInfo, DeviceSelector, FlashResult, TargetResult
+from pydfuse.ops.records import AltInfo, DeviceSelector, FlashResult, TargetPlan, TargetResult
 from pydfuse.ops.session import Session, open_session
-from pydfuse.plan import Plan, make_plan
+from pydfuse.plan import make_plan
 
 DETACHED_NOTE = "the device was running its application: sent DFU_DETACH and continued in DFU mode"
-
-
-@dataclass(frozen=True, slots=True)
-class TargetPlan:
-    """One target resolved against the device: alternate, memory map, image and plan."""
-
-    info: AltInfo
-    memory: MemoryMap
-    image: Image
-    plan: Plan
 
 
 def _resolve(
@@ -147,36 +136,43 @@ def _program(
     *,
     will_reset: bool = False,
 ) -> None:
+    """Program every target's runs; the application's vector-table block goes last of all
+    (:func:`_split_vector_block`)."""
     t.start("program", sum(p.plan.bytes_to_write for p in plans))
+    deferred: tuple[TargetPlan, tuple[int, bytes]] | None = None
     for tp in plans:
         session.select(tp.info.alt)
-        runs, skipped = _skip_erased_blocks(tp, _write_order(tp, dfuse.transfer_size))
+        runs, skipped = _skip_erased_blocks(tp, [(w.address, w.data) for w in tp.plan.writes])
         for address, length in skipped:  # already 0xFF after this session's erase
             t.step(address, length)
+        if tp.info.alt == 0 and runs and not will_reset:
+            head, runs = _split_vector_block(runs, dfuse.transfer_size)
+            deferred = (tp, head)
         for i, (address, data) in enumerate(runs):
             t.address = address
             last = will_reset and tp is plans[-1] and i == len(runs) - 1
             dfuse.write(address, data, t.step, will_reset=last)
+    if deferred is not None:
+        tp, (address, data) = deferred
+        session.select(tp.info.alt)
+        t.address = address
+        dfuse.write(address, data, t.step)
 
 
-def _write_order(tp: TargetPlan, transfer_size: int) -> list[tuple[int, bytes]]:
-    """The runs of a target in the order they are written.
+def _split_vector_block(
+    runs: list[tuple[int, bytes]], transfer_size: int
+) -> tuple[tuple[int, bytes], list[tuple[int, bytes]]]:
+    """(first block, the other runs) of the application memory (alt 0).
 
-    On the application memory (alt 0) the first block, which holds the vector table, goes last:
-    until then that page is erased, so an update cut short (cable pulled, power lost) leaves an
-    application the bootloader's boot check rejects (initial SP 0xFFFFFFFF, §5.2) and the board
-    stays in DFU mode for the retry, instead of jumping into half-written code. Costs one extra
-    Set Address.
+    The first block holds the vector table and is written after everything else, the other
+    targets included: until then its page is erased, so an update cut short (cable pulled,
+    power lost) leaves an application the bootloader's boot check rejects (initial SP
+    0xFFFFFFFF, §5.2) and the board stays in DFU mode for the retry, instead of jumping into
+    half-written code. Costs one extra Set Address.
     """
-    runs = [(w.address, w.data) for w in tp.plan.writes]
-    if tp.info.alt != 0 or not runs or len(runs[0][1]) <= transfer_size:
-        return runs
     address, data = runs[0]
-    return [
-        (address + transfer_size, data[transfer_size:]),
-        *runs[1:],
-        (address, data[:transfer_size]),
-    ]
+    rest = [(address + transfer_size, data[transfer_size:])] if len(data) > transfer_size else []
+    return (address, data[:transfer_size]), [*rest, *runs[1:]]
 
 
 def _skip_erased_blocks(
@@ -300,8 +296,13 @@ def flash(
     progress: Progress | None = None,
     sram: tuple[int, int] | None = None,
     app_address: int | None = None,
+    delta: bool = True,
 ) -> FlashResult:
     """Write ``firmware`` to the selected device (see the package docstring for the steps).
+
+    ``delta`` (the default, as on the command line; ``--full`` turns it off): read back the
+    sectors the image touches first and leave out those already holding exactly their final
+    bytes (:mod:`pydfuse.ops.delta`). Ignored with ``mass_erase``.
 
     Raises PlanError (refused placement; nothing written), DfuStatusError (after clearing the
     device back to dfuIDLE), VerifyError (first differing address), TransportError subclasses.
@@ -334,10 +335,17 @@ def flash(
         if problem is not None:
             warnings.append(problem)  # ST's own tools write PID 0x0000 (§4.9): warn, do not refuse
         started = env.clock.monotonic()
+        tracker = Tracker(progress)
+        if delta:
+            if dry_run:
+                session.dfu.recover()  # reading back needs dfuIDLE; no memory is touched
+            with disconnect_context(tracker):
+                plans, notes = delta_plans(session, plans, tracker)
+            warnings += notes
         left, reset = False, False
         if not dry_run:
             left, reset = _execute(
-                session, plans, Tracker(progress), verify=verify, leave=leave, to=leave_address
+                session, plans, tracker, verify=verify, leave=leave, to=leave_address
             )
         if reset:
             warnings.append(
@@ -388,4 +396,6 @@ def _target_result(tp: TargetPlan, verified: bool) -> TargetResult:
         runs=tuple((w.address, len(w)) for w in tp.plan.writes),
         verified=True if verified else None,
         warnings=tp.plan.warnings,
+        skipped_sectors=tuple(c.address for c in tp.plan.skipped),
+        bytes_compared=tp.plan.bytes_compared,
     )

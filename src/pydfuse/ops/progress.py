@@ -53,6 +53,7 @@ def disconnect_context(tracker: Tracker) -> Iterator[None]:
 
 # What a lost device means for its memory, by the phase it was lost in.
 _CONSEQUENCE: dict[Phase, str] = {
+    "compare": "nothing on the device was changed yet",
     "erase": "its memory is only partly erased",
     "program": "its memory is only partly written",
     "verify": "everything was written, but not all of it was read back",

@@ -16,7 +16,7 @@ from pydfuse.layout import MemoryMap
 from pydfuse.plan import Plan
 from pydfuse.spec import Attributes
 
-Phase = Literal["erase", "program", "verify", "upload"]
+Phase = Literal["compare", "erase", "program", "verify", "upload"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +137,16 @@ class DeviceInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetPlan:
+    """One target of a flash resolved against the device: alternate, memory map, image, plan."""
+
+    info: AltInfo
+    memory: MemoryMap
+    image: Image
+    plan: Plan
+
+
+@dataclass(frozen=True, slots=True)
 class TargetResult:
     """What happened to one target (alternate) of a flash."""
 
@@ -147,6 +157,8 @@ class TargetResult:
     runs: tuple[tuple[int, int], ...]  # (address, length) programmed with one Set Address each
     verified: bool | None  # None: not verified
     warnings: tuple[str, ...] = ()
+    skipped_sectors: tuple[int, ...] = ()  # delta: already held their final bytes (compared)
+    bytes_compared: int = 0  # delta: bytes read back before erasing
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +166,8 @@ class TargetResult:
             "name": self.name,
             "bytes_written": self.bytes_written,
             "erased_sectors": list(self.erased_sectors),
+            "skipped_sectors": list(self.skipped_sectors),
+            "bytes_compared": self.bytes_compared,
             "runs": [{"address": a, "length": n} for a, n in self.runs],
             "verified": self.verified,
             "warnings": list(self.warnings),

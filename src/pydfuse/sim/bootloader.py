@@ -410,4 +410,4 @@ class DfuFunction:
         if allowed == 0 and length > 0:
             self._fail(Status.ERR_TARGET)  # §2.6: read at a non-allowed address
             raise Stall
-        return memory.read(address, allowed)
+        return self.faults.garble(address, memory.read(address, allowed))

@@ -34,6 +34,7 @@ class Faults:
         self._failures: list[_Failure] = []
         self._disconnect_in: int | None = None
         self._next_transfer: list[TransferFault] = []
+        self._garbled: list[int] = []  # addresses the next UPLOAD covering them misreads
 
     def fail_next(self, op: FaultOp, status: Status, address: int | None = None) -> None:
         """The next ``op`` (at ``address``, or anywhere if None) fails with ``status``.
@@ -53,6 +54,13 @@ class Faults:
             raise ValueError("transfers must be >= 0")
         self._disconnect_in = transfers
 
+    def garble_next_read(self, address: int) -> None:
+        """The next UPLOAD covering ``address`` returns that byte inverted (a read glitch);
+        the memory itself is unchanged."""
+        if not 0 <= address <= 0xFFFFFFFF:
+            raise ValueError(f"address 0x{address:x} does not fit in 32 bits")
+        self._garbled.append(address)
+
     def stall_next(self) -> None:
         """The next control transfer is stalled (EPIPE) before the device sees it."""
         self._next_transfer.append("stall")
@@ -66,6 +74,7 @@ class Faults:
         self._failures.clear()
         self._disconnect_in = None
         self._next_transfer.clear()
+        self._garbled.clear()
 
     def armed(self) -> list[str]:
         """One line per armed fault, for ``dfuse sim status``."""
@@ -76,6 +85,7 @@ class Faults:
         if self._disconnect_in is not None:
             lines.append(f"unplug after {self._disconnect_in} more control transfer(s)")
         lines += [f"next control transfer: {kind}" for kind in self._next_transfer]
+        lines += [f"next read of 0x{a:08x} returns a wrong byte" for a in self._garbled]
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +96,7 @@ class Faults:
             ],
             "disconnect_after": self._disconnect_in,
             "next_transfer": list(self._next_transfer),
+            "garbled_reads": list(self._garbled),
         }
 
     def load_dict(self, doc: dict[str, Any]) -> None:
@@ -102,6 +113,8 @@ class Faults:
             if kind not in ("stall", "timeout"):
                 raise ValueError(f"unknown transfer fault {kind!r}")
             self._next_transfer.append(kind)
+        for address in doc.get("garbled_reads", []):
+            self.garble_next_read(int(address))
 
     # -- used by the simulator -------------------------------------------------------------
     def take_failure(self, op: str, address: int | None, length: int = 1) -> Status | None:
@@ -116,6 +129,16 @@ class Faults:
             del self._failures[i]
             return failure.status
         return None
+
+    def garble(self, address: int, data: bytes) -> bytes:
+        """``data`` read at ``address``, with the first armed read glitch inside it applied."""
+        for i, wrong in enumerate(self._garbled):
+            if address <= wrong < address + len(data):
+                del self._garbled[i]
+                out = bytearray(data)
+                out[wrong - address] ^= 0xFF
+                return bytes(out)
+        return data
 
     def before_transfer(self) -> TransferFault | None:
         """Called at the start of every control transfer: stall/timeout/disconnect now?"""
