@@ -13,6 +13,7 @@ from bisect import bisect_right
 from pydfuse.errors import DeviceNotFoundError, PlanError, VerifyError
 from pydfuse.formats import Image
 from pydfuse.host.dfuse import DfuseClient, resets_after_write
+from pydfuse.layout import MemoryMap
 from pydfuse.ops.delta import delta_plans
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix_problem
