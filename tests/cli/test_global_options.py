@@ -98,7 +98,7 @@ def test_quiet_in_either_position_silences_flash(
     code, out, err = _run(capsys, *args)
     assert code == 0
     assert out == "" and err == ""
-    code, out, _ = _run(capsys, *sim, "flash", str(app))
+    code, out, _ = _run(capsys, *sim, "flash", "--full", str(app))  # --full: the same app again
     assert code == 0 and "wrote 4 KiB" in out  # not quiet without -q
 
 
