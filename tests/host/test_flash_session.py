@@ -81,6 +81,11 @@ def test_progress_events_cover_every_phase(rig: Rig) -> None:
     last = {e.phase: e for e in events}
     assert all(e.done_bytes == e.total_bytes for e in last.values())
     assert last["program"].total_bytes == 3000
+    first: dict[str, ProgressEvent] = {}
+    for event in events:
+        first.setdefault(event.phase, event)
+    # Each phase opens with 0 of its total: views time it from its real start.
+    assert all(e.done_bytes == 0 and e.total_bytes > 0 for e in first.values())
 
 
 def test_dry_run_writes_nothing(rig: Rig) -> None:

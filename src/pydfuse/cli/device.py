@@ -18,7 +18,7 @@ from rich.text import Text
 from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.params import ADDRESS, VidPid
-from pydfuse.cli.progress import progress_view
+from pydfuse.cli.progress import device_progress, time_text
 from pydfuse.cli.render import console, emit_json, hex32, human_size
 from pydfuse.cli.session import (
     board_line,
@@ -183,7 +183,7 @@ def erase_command(
         length = 1  # the sector holding the address
     with (
         environment() as env,
-        progress_view(quiet=settings().quiet, as_json=as_json, clock=env.clock) as view,
+        device_progress(env, as_json=as_json) as view,
     ):
         result = ops.erase(
             env,
@@ -195,7 +195,7 @@ def erase_command(
             progress=view,
         )
     if as_json:
-        emit_json(result.to_dict())
+        emit_json({**result.to_dict(), **view.watch.to_dict()})
         return
     for warning in result.warnings:
         console(err=True).print(f"warning: {warning}")
@@ -203,7 +203,7 @@ def erase_command(
     how = "mass-erased" if result.mass else "erased"
     _info(
         f"{how} {what} alt {result.alt} {result.name} ({human_size(result.erased_bytes)}) "
-        f"in {result.elapsed_s:.2f} s",
+        f"in {time_text(result.elapsed_s, modeled=view.modeled)}",
         as_json=as_json,
     )
 

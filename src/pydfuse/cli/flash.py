@@ -16,7 +16,7 @@ from rich.text import Text
 from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.params import ADDRESS, VidPid, parse_address, parse_file_address
-from pydfuse.cli.progress import progress_view
+from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
 from pydfuse.cli.session import (
     board_facts,
@@ -152,7 +152,7 @@ def flash_command(
     profile = lookup_profile(profile_name, option="--profile") if profile_name else sim_profile()
     with (
         environment() as env,
-        progress_view(quiet=settings().quiet, as_json=as_json, clock=env.clock) as view,
+        device_progress(env, as_json=as_json) as view,
     ):
         sel = selector(device, serial, path, alt)
         if alt is None:
@@ -175,9 +175,9 @@ def flash_command(
         line = board_line(env, after_leave=result.left)
         sim = sim_dict(env)
     if as_json:
-        emit_json({**result.to_dict(), "sim": sim})
+        emit_json({**result.to_dict(), **view.watch.to_dict(), "sim": sim})
         return
-    _render_flash(result, line)
+    _render_flash(result, line, modeled=view.modeled)
 
 
 def _alt_holding(
@@ -201,7 +201,7 @@ def _alt_holding(
     return None
 
 
-def _render_flash(result: ops.FlashResult, board_text: str | None) -> None:
+def _render_flash(result: ops.FlashResult, board_text: str | None, *, modeled: bool) -> None:
     out = console()
     for warning in result.warnings:
         console(err=True).print(Text.assemble(("warning:", "yellow"), f" {warning}"))
@@ -220,15 +220,15 @@ def _render_flash(result: ops.FlashResult, board_text: str | None) -> None:
             f"{len(t.erased_sectors)} sector(s) erased{skipped}"
             + (", verified" if t.verified else "")
         )
-    speed = result.bytes_written / result.elapsed_s / 1024 if result.elapsed_s > 0 else 0.0
+    took = time_text(result.elapsed_s, modeled=modeled)
     done = (
-        f"wrote {human_size(result.bytes_written)} to {result.device} in "
-        f"{result.elapsed_s:.2f} s ({speed:.1f} KiB/s)"
+        f"wrote {human_size(result.bytes_written)} to {result.device} in {took} "
+        f"({rate_text(result.bytes_written, result.elapsed_s)})"
     )
     if result.bytes_written == 0 and any(t.skipped_sectors for t in result.targets):
         done = (
             f"nothing to write: {result.device} already holds every byte (read back and "
-            f"compared in {result.elapsed_s:.2f} s)"
+            f"compared in {took})"
         )
     out.print(
         done

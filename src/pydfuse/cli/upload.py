@@ -16,7 +16,7 @@ import click
 from pydfuse import ops
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS, VidPid
-from pydfuse.cli.progress import progress_view
+from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
 from pydfuse.cli.session import device_options, environment, matches, selector
 from pydfuse.errors import FormatError
@@ -90,7 +90,7 @@ def upload_command(
     sel = selector(device, serial, path, None)
     with (
         environment() as env,
-        progress_view(quiet=settings().quiet, as_json=as_json, clock=env.clock) as view,
+        device_progress(env, as_json=as_json) as view,
     ):
         if every_alt:
             summary = _write_dfu(env, sel, out, ops.upload_all(env, sel, progress=view))
@@ -104,9 +104,14 @@ def upload_command(
                 save_image(result.image, out, fill=0xFF if kind == ".bin" else None)
                 summary = {"file": str(out), **result.to_dict()}
     if as_json:
-        emit_json(summary)
+        emit_json({**summary, **view.watch.to_dict()})
         return
     if settings().quiet:
         return
     total = sum(r["bytes"] for r in summary.get("targets", [summary]))
-    console().print(f"read {human_size(total)} into {out}", markup=False)
+    took = view.watch.elapsed()
+    console().print(
+        f"read {human_size(total)} into {out} in {time_text(took, modeled=view.modeled)} "
+        f"({rate_text(total, took)})",
+        markup=False,
+    )

@@ -26,7 +26,11 @@ class Tracker:
     address: int | None = None
 
     def start(self, phase: Phase, total: int) -> None:
+        """Begin ``phase``; a first event (0 of ``total``) marks when it started, so views can
+        time it and show it while its first step (a long mass erase) is still running."""
         self.phase, self.done, self.total, self.address = phase, 0, total, None
+        if self.progress is not None and total > 0:
+            self.progress(ProgressEvent(phase, 0, total, None))
 
     def step(self, address: int, n_bytes: int) -> None:
         self.done += n_bytes
