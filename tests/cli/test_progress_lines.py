@@ -22,7 +22,7 @@ from pydfuse.ops import ProgressEvent
 
 PROFILE = "stm3210e-eval"
 LINE = re.compile(
-    r"^(erasing|programming|verifying|reading) +(\d+)% [\d.]+ (B|KiB|MiB)"
+    r"^(comparing|erasing|programming|verifying|reading) +(\d+)% [\d.]+ (B|KiB|MiB)"
     r"( of [\d.]+ (KiB|MiB), [\d.]+ KiB/s, [\d.]+ s modeled| in [\d.]+ s modeled \([\d.]+ KiB/s\))$"
 )
 
@@ -95,6 +95,7 @@ def test_every_long_command_prints_progress_lines_through_a_pipe(
 
     flash = run("flash", big_app)
     assert [line.split()[0] for line in flash if "100%" in line] == [
+        "comparing",  # delta flashing reads the touched sectors back first
         "erasing",
         "programming",
         "verifying",
@@ -112,7 +113,7 @@ def test_quiet_silences_progress_and_json_keeps_stdout_clean(
 ) -> None:
     assert main(["-q", *sim, "flash", big_app]) == 0
     assert capsys.readouterr().err == ""
-    assert main([*sim, "flash", big_app, "--json"]) == 0
+    assert main([*sim, "flash", big_app, "--json", "--full"]) == 0
     captured = capsys.readouterr()
     record = json.loads(captured.out)
     assert _progress(captured.err)  # progress still reaches a CI log, on stderr
