@@ -33,14 +33,14 @@ REAL = [
         [(0x08000000, [(4, 16 * K, RWE), (1, 64 * K, RWE), (7, 128 * K, RWE)])],
         None,
     ),
-    ("@Option Bytes  /0x1FFFC000/01*016 g", "Option Bytes  ", [(0x1FFFC000, [(1, 16, RWE)])], None),
+    ("@Option Bytes  /0x1FFFC000/01*016 e", "Option Bytes  ", [(0x1FFFC000, [(1, 16, RW)])], None),
     (
-        "@OTP Memory /0x1FFF7800/01*512 g,01*016 g",
+        "@OTP Memory /0x1FFF7800/01*512 e,01*016 e",
         "OTP Memory ",
-        [(0x1FFF7800, [(1, 512, RWE), (1, 16, RWE)])],
+        [(0x1FFF7800, [(1, 512, RW), (1, 16, RW)])],
         None,
     ),
-    ("@Device Feature/0xFFFF0000/01*004 g", "Device Feature", [(0xFFFF0000, [(1, 4, RWE)])], None),
+    ("@Device Feature/0xFFFF0000/01*004 e", "Device Feature", [(0xFFFF0000, [(1, 4, RW)])], None),
     (
         "@Internal Flash  /0x08000000/064*0002Kg",
         "Internal Flash  ",
@@ -220,7 +220,8 @@ def test_multi_region_gaps_are_unmapped() -> None:
 
 
 def test_quirky_groups_without_counts_and_upper_case() -> None:
-    # §7 item 5 (MATEKF722SE): groups without counts; §3.1: upper-case type letters.
+    # §7 item 5 (MATEKF722SE): groups without counts, read as one sector each (dfu-util stops
+    # reading there), with a note per group; §3.1: upper-case type letters.
     memory = parse_layout("@Internal Flash  /0x08000000/016Kg,64Kg,048 e,528e,02*001KG")
     assert [(s.size, s.rights) for s in memory.sectors] == [
         (16 * K, RWE),
@@ -233,9 +234,62 @@ def test_quirky_groups_without_counts_and_upper_case() -> None:
     assert memory.to_string() == (
         "@Internal Flash  /0x08000000/01*016Kg,01*064Kg,01*048 e,01*528 e,02*001Kg"
     )
-    assert parse_layout("@X/0x0/1*16B").sectors == (Sector(0, 16, MemoryRights.ERASABLE),)
+    assert len(memory.notes) == 4 and "'016Kg' has no count" in memory.notes[0]
     assert parse_layout("@X/0x0/2*1Mg").to_string() == "@X/0x00000000/02*001Mg"
     assert parse_layout("@X/0x0/1*1000Kg").to_string() == "@X/0x00000000/01*1000Kg"
+
+
+@pytest.mark.parametrize(
+    ("text", "sectors"),
+    [
+        # An AT32F415 ROM: a blank after the region slash (scanf's %d skips it).
+        ("@Internal Flash  /0x08000000/ 128*1Kg", [(0x08000000, 128, K, RWE)]),
+        # A SP Racing H7 bootloader: a zero-count group holds nothing.
+        (
+            "@External Flash /0x90000000/111*8Kg,16*8Kg,1*8Kg,128*8Kg,0*8Ka",
+            [(0x90000000, 256, 8 * K, RWE)],
+        ),
+        # GD32VF103: 'B' multiplier, then the type.
+        ("@Option Bytes  /0x1FFFF800/01*016Be", [(0x1FFFF800, 1, 16, RW)]),
+        # A type letter in the multiplier place with no type after it: bytes of that type.
+        ("@X/0x20000000/04*256e,1*1Kg", [(0x20000000, 4, 256, RW), (0x20000400, 1, K, RWE)]),
+        # The F4 'Device Feature' memory is type e whatever its letter says (dfu-util quirk).
+        ("@Device Feature/0xFFFF0000/01*004 g", [(0xFFFF0000, 1, 4, RW)]),
+        # Blanks before SIZE, and a second region right after a group.
+        ("@X/0x0/2* 1Kg/0x100000/1*2Ka", [(0, 2, K, RWE), (0x100000, 1, 2 * K, RO)]),
+    ],
+)
+def test_strings_dfu_util_accepts(text: str, sectors: list[tuple[int, int, int, int]]) -> None:
+    memory = parse_layout(text)
+    expected = [
+        Sector(address + i * size, size, rights)
+        for address, count, size, rights in sectors
+        for i in range(count)
+    ]
+    assert list(memory.sectors) == expected
+    assert memory.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "note"),
+    [
+        # dfu-util skips a group whose type is not one character; what follows a ',' is lost.
+        ("@X/0x0/1*1Kg,2*1Kgg,1*1Kg", 1, "'2*1Kgg' skipped: its type 'gg' is not one letter"),
+        ("@X/0x0/2*1Kg ", 0 + 1, None),
+        ("@X/0x0/1*1Kg,1*1kg", 2, "'k' is not a size multiplier (B, K or M), read as bytes"),
+        ("@X/0x0/1*1Kg,,1*1Kg", 1, "text from position 13 (',1*1Kg') is not a sector group"),
+        ("@X/0x0/1*1Kg/0x1", 1, "text from position 12 ('/0x1')"),
+        ("@X/0x0/1*1Kg,1*16B", 1, "'1*16B' skipped: it has no type letter"),
+    ],
+)
+def test_what_dfu_util_skips_is_noted(text: str, kept: int, note: str | None) -> None:
+    if note is None:  # 'g ' is two characters: the only group is skipped, nothing is left
+        with pytest.raises(FormatError, match="skipped: its type 'g ' is not one letter"):
+            parse_layout(text)
+        return
+    memory = parse_layout(text)
+    assert len(memory.sectors) == kept
+    assert any(note in line for line in memory.notes), memory.notes
 
 
 @pytest.mark.parametrize(
@@ -243,12 +297,14 @@ def test_quirky_groups_without_counts_and_upper_case() -> None:
     [
         ("Internal Flash  /0x08000000/06*002Ka", 0, "starts with '@'"),
         ("@Internal Flash", 15, "no '/0xADDRESS/'"),
-        ("@Flash/08000000/06*002Ka", 7, "expected '0xADDRESS/'"),
-        ("@Flash/0x08000000/06*002Kz", 18, "bad sector group '06*002Kz'"),
-        ("@Flash/0x08000000/06*002Ka,,1*1Kg", 27, "bad sector group ''"),
-        ("@Flash/0x08000000/06*002Ka,1*1Kg/0x1", 36, "without sector groups"),
+        ("@/0x08000000/06*002Ka", 1, "no memory name"),
+        ("@Flash/08000000/06*002Ka", 6, "expected '/0xADDRESS/'"),
+        ("@Flash/0X08000000/06*002Ka", 6, "expected '/0xADDRESS/'"),
+        ("@Flash/0x08000000/06*002Kz", 18, "type 'z', not a letter a..g"),
         ("@Flash/0x08000000/", 18, "no sector groups"),
-        ("@Flash/0x08000000/00*002Ka", 18, "zero count or size"),
+        ("@Flash/0x08000000/K", 18, "bad sector group 'K'"),
+        ("@Flash/0x08000000/00*002Ka", 26, "describes no sectors"),
+        ("@Flash/0x108000000/1*1Kg", 6, "beyond 32 bits"),
         ("@Flash/0xFFFF0000/02*064Kg", 18, "32-bit address space"),
         ("@Flash/0x08000000/2*1Kg/0x08000400/1*1Kg", 6, "overlap at 0x08000400"),
     ],
@@ -265,7 +321,9 @@ GROUP = st.tuples(st.integers(1, 40), st.sampled_from([16, 256, 512, K, 2 * K, 6
 
 
 @given(
-    name=st.text(st.characters(blacklist_characters="/\x00", codec="ascii"), max_size=20),
+    name=st.text(
+        st.characters(blacklist_characters="/\x00", codec="ascii"), min_size=1, max_size=20
+    ),
     address=st.integers(0, 0x7FFFFFFF),
     groups=st.lists(GROUP, min_size=1, max_size=6),
 )

@@ -109,6 +109,11 @@ def test_f4_rom_identity() -> None:
     assert usb.util.get_string(dev, dev.iProduct) == "STM32  BOOTLOADER"
     layouts = [usb.util.get_string(dev, i.iInterface) for i in dev.get_active_configuration()]
     assert layouts[0] == "@Internal Flash  /0x08000000/04*016Kg,01*064Kg,07*128Kg"
-    assert layouts[3] == "@Device Feature/0xFFFF0000/01*004 g"
+    # §3.3: real F4 ROMs report option bytes, OTP and device feature as type 'e'.
+    assert layouts[1:] == [
+        "@Option Bytes  /0x1FFFC000/01*016 e",
+        "@OTP Memory /0x1FFF7800/01*512 e,01*016 e",
+        "@Device Feature/0xFFFF0000/01*004 e",
+    ]
     functional = bytes(list(dev.get_active_configuration())[3].extra_descriptors)
     assert functional == bytes.fromhex("09 21 0B FF 00 00 08 1A 01")

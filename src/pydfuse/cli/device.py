@@ -12,6 +12,7 @@ import math
 from dataclasses import replace
 
 import click
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -47,7 +48,8 @@ def _alt_table(device: ops.DeviceInfo) -> Table:
     for alt in device.alternates:
         if alt.memory_map is None:
             label = alt.name or alt.layout or "(DFU run-time interface)"
-            table.add_row(str(alt.alt), label, "", "", "")
+            unreadable = "(layout not readable, see below)" if alt.layout_error else ""
+            table.add_row(str(alt.alt), label, "", unreadable, "")
             continue
         first = True
         for region in alt.memory_map.regions:
@@ -122,6 +124,19 @@ def list_command(
         else:  # run-time interface or plain DFU: no memory layout, so no sector table
             for a in d.alternates:
                 out.print(f"  alt {a.alt}: {a.name or a.layout or 'DFU run-time interface'}")
+        _print_layout_problems(out, d)
+
+
+def _print_layout_problems(out: Console, device: ops.DeviceInfo) -> None:
+    """Why a memory has no sector table, and what its layout string's parse left out."""
+    for a in device.alternates:
+        if a.layout_error is not None:
+            line = Text(f"  alt {a.alt}: ")
+            line.append("memory layout not readable, this memory cannot be used: ", "yellow")
+            line.append(a.layout_error)
+            out.print(line)
+        for note in a.layout_notes:
+            out.print(Text.assemble(f"  alt {a.alt}: ", ("layout note:", "yellow"), f" {note}"))
 
 
 def _only_alt(info: ops.DeviceInfo, alt: str) -> ops.DeviceInfo:

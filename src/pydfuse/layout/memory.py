@@ -196,11 +196,14 @@ class MemoryMap:
     """A named memory (one alternate setting): regions of sectors, as a layout string says.
 
     ``name`` keeps its trailing spaces (they are part of the string, §3.1); :attr:`label` drops
-    them for messages. ``size`` counts mapped bytes only.
+    them for messages. ``size`` counts mapped bytes only. ``notes`` say what the parser left
+    out or read in an unusual way (see :mod:`pydfuse.layout.parse`); they do not take part in
+    equality.
     """
 
     name: str
     regions: tuple[MemoryRegion, ...]
+    notes: tuple[str, ...] = field(default=(), compare=False)
     _sectors: tuple[Sector, ...] = field(init=False, repr=False, compare=False)
     _starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 

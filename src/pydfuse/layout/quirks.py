@@ -38,4 +38,4 @@ def apply_quirks(memory: MemoryMap) -> MemoryMap:
         )
         for region in memory.regions
     )
-    return MemoryMap(memory.name, regions)
+    return MemoryMap(memory.name, regions, notes=memory.notes)

@@ -56,6 +56,17 @@ def _resolve(
     return [merged[k] for k in sorted(merged)], warnings
 
 
+def _unreadable_layouts(session: Session) -> list[str]:
+    """One sentence per alternate whose layout string could not be read (issue #9: a memory
+    never becomes unusable without a word)."""
+    return [
+        f"alternate {a.alt} ({a.name!r}) cannot be flashed: its memory layout string "
+        f"{a.layout!r} could not be read ({a.layout_error})"
+        for a in session.all_alternates()
+        if a.layout_error is not None
+    ]
+
+
 def _alternate_of_target(session: Session, alt: int | str) -> AltInfo:
     """The device's alternate for a file target; a file made for another board is a placement
     problem (exit 3, like ``check``), not a missing device."""
@@ -75,6 +86,7 @@ def resolve_targets(
     read-only bytes the device already holds (:func:`drop_identical_protected`); and notes.
     PlanError when nothing is left to write."""
     pairs, warnings = _resolve(session, firmware, selector)
+    warnings = _unreadable_layouts(session) + warnings
     resolved = []
     for info, image in pairs:
         memory = session.memory_map(info)
@@ -99,9 +111,15 @@ def plan_targets(
 ) -> tuple[list[TargetPlan], list[str]]:
     """Resolve, pre-flight check and plan every target of ``firmware`` on the session's device."""
     resolved, warnings = resolve_targets(session, firmware, selector)
-    warnings += run_preflight(
-        resolved, session.all_alternates(), force=force, sram=sram, app_address=app_address
-    )
+    try:
+        warnings += run_preflight(
+            resolved, session.all_alternates(), force=force, sram=sram, app_address=app_address
+        )
+    except PlanError as error:
+        unreadable = _unreadable_layouts(session)
+        if not unreadable:
+            raise
+        raise PlanError(f"{error}; also, {'; '.join(unreadable)}", hint=error.hint) from None
     plans = []
     for index, (info, memory, image) in enumerate(resolved):
         plan = make_plan(

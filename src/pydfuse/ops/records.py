@@ -46,12 +46,22 @@ class ProgressEvent:
 
 @dataclass(frozen=True, slots=True)
 class AltInfo:
-    """One alternate setting: its string, memory name and parsed layout (None if unparsable)."""
+    """One alternate setting: its string, memory name and parsed layout.
+
+    ``memory_map`` is None for a string that is not a DfuSe layout (plain DFU, run-time) or that
+    could not be read; ``layout_error`` then says why it could not be read (None otherwise).
+    """
 
     alt: int
     name: str
     layout: str
     memory_map: MemoryMap | None
+    layout_error: str | None = None
+
+    @property
+    def layout_notes(self) -> tuple[str, ...]:
+        """What the parser left out or read unusually (see :mod:`pydfuse.layout.parse`)."""
+        return self.memory_map.notes if self.memory_map is not None else ()
 
     def to_dict(self) -> dict[str, Any]:
         regions = []
@@ -67,7 +77,14 @@ class AltInfo:
                         ],
                     }
                 )
-        return {"alt": self.alt, "name": self.name, "layout": self.layout, "regions": regions}
+        return {
+            "alt": self.alt,
+            "name": self.name,
+            "layout": self.layout,
+            "regions": regions,
+            "layout_error": self.layout_error,
+            "layout_notes": list(self.layout_notes),
+        }
 
 
 @dataclass(frozen=True, slots=True)

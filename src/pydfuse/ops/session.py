@@ -20,14 +20,18 @@ from pydfuse.ops.records import AltInfo, DeviceInfo, DeviceSelector
 
 
 def alt_info(found: FoundDevice, alternate: Alternate) -> AltInfo:
-    """The alternate with its layout parsed (DfuSe only; None when the string is unusable)."""
+    """The alternate with its layout parsed (DfuSe only). A DfuSe string that cannot be read
+    gives no memory map and says why in ``layout_error``: never a silently unusable memory."""
     memory_map: MemoryMap | None = None
+    error: str | None = None
     if found.dfuse and alternate.string.startswith("@"):
         try:
             memory_map = parse_layout(alternate.string)
-        except FormatError:
-            memory_map = None
-    return AltInfo(alternate.alt, alternate.name, alternate.string, memory_map)
+        except FormatError as exc:
+            error = str(exc)
+    elif found.dfuse and found.mode == "dfu":
+        error = f"{alternate.string!r} is not a DfuSe memory layout (it does not start with '@')"
+    return AltInfo(alternate.alt, alternate.name, alternate.string, memory_map, error)
 
 
 def device_info(found: FoundDevice) -> DeviceInfo:
@@ -78,11 +82,13 @@ class Session:
         return tuple(alt_info(self.found, a) for a in self.found.alternates)
 
     def memory_map(self, info: AltInfo) -> MemoryMap:
+        """The alternate's memory map; PlanError naming the string that could not be read."""
         if info.memory_map is None:
+            why = f": {info.layout_error}" if info.layout_error else ""
             raise PlanError(
-                f"alternate {info.alt} ({info.name!r}) has no usable memory layout string "
-                f"({info.layout!r})",
-                hint="addresses cannot be checked on this alternate",
+                f"alternate {info.alt} ({info.name!r}) has no memory layout pydfuse can read "
+                f"(its string is {info.layout!r}){why}",
+                hint="addresses cannot be checked on this alternate; please report the string",
             )
         return info.memory_map
 

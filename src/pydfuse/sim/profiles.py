@@ -43,6 +43,7 @@ ProgramRule = Literal["halfword-erased", "clear-bits", "overwrite"]
 _R = MemoryRights.READABLE
 _RW = MemoryRights.READABLE | MemoryRights.ERASABLE | MemoryRights.WRITABLE  # 'g'
 _RO = MemoryRights.READABLE  # 'a'
+_RWNE = MemoryRights.READABLE | MemoryRights.WRITABLE  # 'e': written in place, no erase
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,32 +315,33 @@ STM32F4_ROM = BoardProfile(
             ),
         ),
         AltProfile(
-            layout="@Option Bytes  /0x1FFFC000/01*016 g",
+            # §3.3: real F4 ROMs report type 'e' for option bytes, OTP and device feature.
+            layout="@Option Bytes  /0x1FFFC000/01*016 e",
             descriptor_length=2 + 2 * 35,
             memory_kind="option",
             timing=_F4_SMALL_TIMING,
-            sectors=(SectorGroup(0x1FFFC000, 1, 16, _RW),),
+            sectors=(SectorGroup(0x1FFFC000, 1, 16, _RWNE),),
             program_rule="overwrite",
             erasable=False,
             resets_after_write=True,  # §2.6, §7.14
         ),
         AltProfile(
-            layout="@OTP Memory /0x1FFF7800/01*512 g,01*016 g",
+            layout="@OTP Memory /0x1FFF7800/01*512 e,01*016 e",
             descriptor_length=2 + 2 * 41,
             memory_kind="otp",
             timing=_F4_SMALL_TIMING,
             sectors=(
-                SectorGroup(0x1FFF7800, 1, 512, _RW),
-                SectorGroup(0x1FFF7A00, 1, 16, _RW),
+                SectorGroup(0x1FFF7800, 1, 512, _RWNE),
+                SectorGroup(0x1FFF7A00, 1, 16, _RWNE),
             ),
             erasable=False,  # one-time programmable: bits can be cleared, never set again
         ),
         AltProfile(
-            layout="@Device Feature/0xFFFF0000/01*004 g",
+            layout="@Device Feature/0xFFFF0000/01*004 e",
             descriptor_length=2 + 2 * 35,
             memory_kind="feature",
             timing=_F4_SMALL_TIMING,
-            sectors=(SectorGroup(0xFFFF0000, 1, 4, _RW),),
+            sectors=(SectorGroup(0xFFFF0000, 1, 4, _RWNE),),
             program_rule="overwrite",
             erasable=False,
         ),
