@@ -60,6 +60,10 @@ class PlanError(DfuseError, ValueError):
         super().__init__(message, hint=hint)
 
 
+class OptionBytesError(PlanError):
+    """An option-byte change is malformed or refused as unsafe; nothing was written."""
+
+
 class DeviceNotFoundError(DfuseError, LookupError):
     """No device, or more than one device, matches the selection."""
 
@@ -109,6 +113,11 @@ class DfuStatusError(ProtocolError):
         super().__init__(
             f"device reported {name} during {phase}{where} (state {state_name})", hint=hint
         )
+
+
+class ReadProtectedError(DfuStatusError):
+    """The ROM refused a read, write or erase with errVENDOR: flash read protection (RDP level 1)
+    is active (AN3156 §4.1, §5.1, §5.3)."""
 
 
 class VerifyError(DfuseError):

@@ -1,0 +1,47 @@
+"""STM32 option bytes as data: family tables, decode/encode, write protection, requests
+(layer: optionbytes, beside plan/checks; imports ``pydfuse.layout`` and ``pydfuse.errors``).
+
+No device I/O: ``pydfuse.ops.optionbytes`` reads and writes the blocks; this package names
+their fields, keeps complements consistent and says which flash the write protection covers.
+"""
+
+from __future__ import annotations
+
+from pydfuse.optionbytes.changes import (
+    FieldChange,
+    apply_assignments,
+    diff,
+    parse_assignments,
+    parse_units,
+    units_text,
+)
+from pydfuse.optionbytes.codec import Decoded, FieldValue, RegisterValue, decode, encode
+from pydfuse.optionbytes.detect import candidates, choose_family
+from pydfuse.optionbytes.families import FAMILIES, get_family
+from pydfuse.optionbytes.model import Family, Field, Register, WrpScheme
+from pydfuse.optionbytes.wrp import Protected, protected, unit_count
+
+__all__ = [
+    "FAMILIES",
+    "Decoded",
+    "Family",
+    "Field",
+    "FieldChange",
+    "FieldValue",
+    "Protected",
+    "Register",
+    "RegisterValue",
+    "WrpScheme",
+    "apply_assignments",
+    "candidates",
+    "choose_family",
+    "decode",
+    "diff",
+    "encode",
+    "get_family",
+    "parse_assignments",
+    "parse_units",
+    "protected",
+    "unit_count",
+    "units_text",
+]

@@ -1,0 +1,160 @@
+"""``FIELD=VALUE`` requests to a new option-byte block, with the before/after of every field
+(layer: optionbytes; imports its siblings, ``pydfuse.layout`` and ``pydfuse.errors``).
+
+Values are read the way the manuals name them: ``rdp=0|1|2`` (levels) or a raw ``0x..`` byte,
+``bor=off``, ``wdg_sw=software``, ``wrp=0-3,7`` / ``wrp=none`` / ``wrp=all`` (units of the
+family: sectors, 4 KB blocks or pages). Anything else is refused with the accepted words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydfuse.errors import OptionBytesError
+from pydfuse.layout import MemoryMap
+from pydfuse.optionbytes.codec import Decoded, decode, with_fields
+from pydfuse.optionbytes.model import Family, Field
+from pydfuse.optionbytes.wrp import protected, runs, unit_count, wrp_fields
+
+__all__ = ["FieldChange", "apply_assignments", "diff", "parse_assignments", "parse_units", "units_text"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field whose value a write changes."""
+
+    name: str
+    before: str
+    after: str
+    meaning: str
+
+
+def parse_assignments(texts: Sequence[str]) -> list[tuple[str, str]]:
+    """``["rdp=1", "bor=off"]`` -> ``[("rdp", "1"), ("bor", "off")]`` (one line errors)."""
+    out: list[tuple[str, str]] = []
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise OptionBytesError(
+                f"{text!r} is not FIELD=VALUE", hint="for example: rdp=1 wrp=0-3 bor=off"
+            )
+        key = name.strip().lower()
+        if any(k == key for k, _ in out):
+            raise OptionBytesError(f"{key} is given twice")
+        out.append((key, value.strip()))
+    if not out:
+        raise OptionBytesError("no FIELD=VALUE given", hint="for example: rdp=1 wrp=0-3")
+    return out
+
+
+def parse_units(text: str, count: int) -> list[int]:
+    """``"0-3,7"`` -> [0, 1, 2, 3, 7]; ``none`` -> []; ``all`` -> every unit."""
+    word = text.strip().lower()
+    if word == "none":
+        return []
+    if word == "all":
+        return list(range(count))
+    units: list[int] = []
+    for part in word.split(","):
+        lo, dash, hi = part.strip().partition("-")
+        try:
+            first = int(lo, 0)
+            last = int(hi, 0) if dash else first
+        except ValueError:
+            raise OptionBytesError(
+                f"{text!r} is not a list of units", hint="write e.g. 0-3,7 or none or all"
+            ) from None
+        if last < first:
+            raise OptionBytesError(f"{part.strip()!r}: the range runs backwards")
+        units.extend(range(first, last + 1))
+    return units
+
+
+def _field_value(family: Family, f: Field, text: str) -> int:
+    word = text.strip().lower()
+    if f.kind == "rdp":
+        levels = {"0": family.rdp_level0, "1": family.rdp_level1}
+        if family.rdp_level2 is not None:
+            levels["2"] = family.rdp_level2
+        if word in levels:
+            return levels[word]
+        if word == "2":
+            raise OptionBytesError(f"{family.title} has no read-protection level 2")
+    if f.kind in ("enum", "flag"):
+        for value, name in f.names.items():
+            if name.lower() == word:
+                return value
+        if f.kind == "flag" and word in ("0", "1"):
+            return int(word)
+        if f.kind == "enum":
+            words = ", ".join(f.names.values())
+            raise OptionBytesError(f"{f.name} takes one of: {words}", hint=f"{f.name}: {f.meaning}")
+    try:
+        value = int(word, 0)
+    except ValueError:
+        accepted = ", ".join([*f.names.values(), "0", "1"] if f.kind == "flag" else ["a number"])
+        raise OptionBytesError(f"{f.name}={text!r}: expected {accepted}") from None
+    if not 0 <= value <= f.mask:
+        raise OptionBytesError(f"{f.name}={text!r} does not fit in {f.width} bits")
+    return value
+
+
+def _field(family: Family, name: str) -> Field:
+    try:
+        return family.field(name)
+    except KeyError:
+        known = ", ".join(["wrp", *(f.name for f in family.fields)])
+        raise OptionBytesError(
+            f"{family.title} has no option field {name!r}", hint=f"fields: {known}"
+        ) from None
+
+
+def apply_assignments(
+    decoded: Decoded, assignments: Sequence[tuple[str, str]], flash: MemoryMap | None
+) -> bytes:
+    """The block of ``decoded`` with the assignments applied (complements kept consistent)."""
+    family = decoded.family
+    changes: dict[str, int] = {}
+    for name, text in assignments:
+        if name == "wrp":
+            if flash is None:
+                raise OptionBytesError(
+                    "wrp= needs the device's flash layout to know its units",
+                    hint="set the raw fields instead: " + ", ".join(family.wrp.fields),
+                )
+            units = parse_units(text, unit_count(family, flash))
+            try:
+                changes.update(wrp_fields(decoded, units, flash))
+            except ValueError as error:
+                raise OptionBytesError(str(error)) from None
+            continue
+        f = _field(family, name)
+        changes[f.name] = _field_value(family, f, text)
+    return with_fields(decoded, changes)
+
+
+def diff(before: Decoded, after_raw: bytes, flash: MemoryMap | None) -> list[FieldChange]:
+    """Every field (and the write protection in units) that differs between two blocks."""
+    after = decode(before.family, after_raw)
+    out = [
+        FieldChange(a.field.name, b.text, a.text, a.field.meaning)
+        for b, a in zip(before.fields, after.fields, strict=True)
+        if a.value != b.value
+    ]
+    if flash is not None:
+        old, new = protected(before, flash), protected(after, flash)
+        if old.units != new.units:
+            out.append(
+                FieldChange(
+                    "wrp", units_text(old.units), units_text(new.units), f"{old.unit}s protected"
+                )
+            )
+    return out
+
+
+def units_text(units: Sequence[int]) -> str:
+    """[0, 1, 2, 3, 7] -> ``0-3,7``; [] -> ``none``."""
+    if not units:
+        return "none"
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs(list(units)))
