@@ -110,8 +110,11 @@ def test_rom_leave_jumps_to_the_given_vector_table() -> None:
 def test_unprotect_expects_the_device_to_reset() -> None:
     rig = make_rig("stm32f4-rom")
     rig.board.memory(0).load(0x08000000, b"\x00" * 8)
+    rig.board.memory(1).load(0x1FFFC000, bytes.fromhex("ffbb0044ffbb0044ffff0000ffff0000"))
+    rig.board.reset()  # RDP level 1
     unprotect(rig.env, ANY)
     assert rig.board.memory(0).read(0x08000000, 8) == b"\xff" * 8
+    assert rig.board.rdp_level == 0
 
 
 def test_plain_dfu_round_trip(tmp_path: Path) -> None:
@@ -206,12 +209,14 @@ def test_option_bytes_are_written_last_and_the_reset_is_expected() -> None:
     # §2.6 / §7.14: the ROM writes option bytes and resets without a second GETSTATUS.
     rig = make_rig("stm32f4-rom")
     app = app_image(2048, address=0x08000000)
-    options = Image.from_segments([(0x1FFFC000, bytes(range(16)))])
+    # BOR level 2 (bits 3:2 = 01) in the user byte; RDP stays 0xAA (RM0090 Table 16)
+    block = bytes.fromhex("f7aa0855f7aa0855ffff0000ffff0000")
+    options = Image.from_segments([(0x1FFFC000, block)])
     path_targets = (ImageSource(options, alt="option"), ImageSource(app, alt=0))
     result = flash(rig.env, ANY, path_targets[0])
     assert result.verified is None and not result.left
     assert any("option bytes" in w for w in result.warnings)
-    assert rig.board.memory(1).read(0x1FFFC000, 16) == bytes(range(16))
+    assert rig.board.memory(1).read(0x1FFFC000, 16) == block
     result = flash(rig.env, ANY, path_targets[1])
     assert result.verified is True
 

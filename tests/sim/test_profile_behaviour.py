@@ -88,12 +88,13 @@ def test_f4_option_bytes_write_resets_the_device() -> None:
     to_idle(dev)
     dev.set_interface_altsetting(0, 1)
     set_address(dev, board, 0x1FFFC000)
-    dnload(dev, 2, bytes(16))
+    # BOR level 2 (bits 3:2 = 01) in the user byte, RDP 0xAA, nWRP 0xFFFF (RM0090 Table 16)
+    dnload(dev, 2, bytes.fromhex("f7aa0855f7aa0855ffff0000ffff0000"))
     assert getstatus(dev).state == State.DFU_DNBUSY
     with pytest.raises(usb.core.USBError) as info:
         getstatus(dev)  # §2.6 / §7.14: no second GETSTATUS
     assert info.value.errno == errno.ENODEV
-    assert board.memory(1).read(0x1FFFC000, 16) == bytes(16)
+    assert board.memory(1).read(0x1FFFC000, 16) == bytes.fromhex("f7aa0855f7aa0855ffff0000ffff0000")
     assert board.running == "bootloader"
 
 
@@ -110,9 +111,11 @@ def test_f4_otp_cannot_be_erased() -> None:
     assert st.status == Status.ERR_PROG
 
 
-def test_f4_unprotect_mass_erases_and_resets() -> None:
+def test_f4_unprotect_mass_erases_a_protected_chip_and_resets() -> None:
     board = VirtualBoard("stm32f4-rom")
     board.memory(0).load(0x08000000, b"secret")
+    board.memory(1).load(0x1FFFC000, bytes.fromhex("ffbb0044ffbb0044ffff0000ffff0000"))
+    board.reset()  # the option-byte loader latches RDP level 1
     dev = find(board)
     to_idle(dev)
     dnload(dev, 0, b"\x92")
@@ -120,6 +123,7 @@ def test_f4_unprotect_mass_erases_and_resets() -> None:
     with pytest.raises(usb.core.USBError):
         getstatus(dev)
     assert board.memory(0).read(0x08000000, 6) == b"\xff" * 6
+    assert board.rdp_level == 0
 
 
 def test_demo_refuses_read_unprotect_as_unknown_command() -> None:

@@ -17,7 +17,14 @@ from pydfuse.optionbytes.codec import Decoded, decode, with_fields
 from pydfuse.optionbytes.model import Family, Field
 from pydfuse.optionbytes.wrp import protected, runs, unit_count, wrp_fields
 
-__all__ = ["FieldChange", "apply_assignments", "diff", "parse_assignments", "parse_units", "units_text"]
+__all__ = [
+    "FieldChange",
+    "apply_assignments",
+    "diff",
+    "parse_assignments",
+    "parse_units",
+    "units_text",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -218,13 +218,9 @@ STM32F2_F4 = Family(
             MappingProxyType({0: "3", 1: "2", 2: "1", 3: "off"}),
             ("bor",),
         ),
-        _flag(
-            "wdg_sw", "OPTCR_L", 5, "independent watchdog", _F4, 1, _FLAG_WDG, ("iwdg_sw",)
-        ),
+        _flag("wdg_sw", "OPTCR_L", 5, "independent watchdog", _F4, 1, _FLAG_WDG, ("iwdg_sw",)),
         _flag("nrst_stop", "OPTCR_L", 6, "reset when entering Stop mode", _F4, 1, _FLAG_RESET),
-        _flag(
-            "nrst_stdby", "OPTCR_L", 7, "reset when entering Standby mode", _F4, 1, _FLAG_RESET
-        ),
+        _flag("nrst_stdby", "OPTCR_L", 7, "reset when entering Standby mode", _F4, 1, _FLAG_RESET),
         Field(
             "rdp",
             "OPTCR_L",
@@ -284,7 +280,13 @@ def _g4_optr() -> tuple[Field, ...]:
         ("sram_pe", 24, "SRAM1 and CCM SRAM parity check", _ENABLED_LOW, ()),
         ("ccmsram_rst", 25, "CCM SRAM erased at system reset", _ERASE_KEEP, ()),
         ("nswboot0", 26, "BOOT0 taken from the nBOOT0 bit or the pin", _OPTION_PIN, ()),
-        ("nboot0", 27, "BOOT0 value used when nSWBOOT0 = 0", MappingProxyType({0: "0", 1: "1"}), ()),
+        (
+            "nboot0",
+            27,
+            "BOOT0 value used when nSWBOOT0 = 0",
+            MappingProxyType({0: "0", 1: "1"}),
+            (),
+        ),
         ("irh_en", 30, "internal reset holder on NRST", _ON_OFF, ()),
     )
     out = [
@@ -323,9 +325,7 @@ def _g4_optr() -> tuple[Field, ...]:
     ]
     production = 0xFFEFF8AA  # RM0440 §5.4.1 "ST production value"
     for name, bit, meaning, names, aliases in flags:
-        out.append(
-            _flag(name, "OPTR", bit, meaning, _G4, (production >> bit) & 1, names, aliases)
-        )
+        out.append(_flag(name, "OPTR", bit, meaning, _G4, (production >> bit) & 1, names, aliases))
     return tuple(out)
 
 

@@ -27,6 +27,7 @@ from pydfuse.sim.descriptors import application_device, bootloader_device, uid_s
 from pydfuse.sim.faults import Faults
 from pydfuse.sim.flash import Memory
 from pydfuse.sim.profiles import BoardProfile, get_profile
+from pydfuse.sim.protection import Protection
 from pydfuse.sim.stats import SimStats, control_transfer_bus_s
 from pydfuse.sim.usbdev import NoResponse, Setup, Stall, UsbDevice
 from pydfuse.spec import State, Status
@@ -73,6 +74,10 @@ class VirtualBoard:
             Memory(alt, enforce_readonly=self.profile.enforce_readonly)
             for alt in self.profile.alternates
         ]
+        options = self.profile.option_bytes
+        if options is not None:  # the factory block (sim.optionspec), never 0xFF
+            memory = next(m for m in self.memories if m.alt.memory_kind == "option")
+            memory.load(memory.sectors[0].address, options.factory)
         self.dfu_pin_held = False
         self.stay_in_dfu = False
         self.running: Running = "off"
@@ -143,10 +148,27 @@ class VirtualBoard:
     def _boot(self, *, after_bus_reset: bool = False) -> None:
         self.stats.enumerations += 1
         stay, self.stay_in_dfu = self.stay_in_dfu, False
-        if not self.dfu_pin_held and not stay and self.app_valid(self.app_base):
+        app = self.app_valid(self.app_base)
+        if self.rdp_level == 2:
+            # RM0090 §3.7.3: at level 2 the system-memory bootloader can no longer be entered;
+            # the chip runs its flash, and without an application nothing shows up on USB.
+            if app:
+                self._run_application(self.app_base)
+            else:
+                self.running, self.vector_table, self.dfu = "off", None, None
+            return
+        if not self.dfu_pin_held and not stay and app:
             self._run_application(self.app_base)
         else:
             self._start_bootloader(after_bus_reset=after_bus_reset)
+
+    @property
+    def rdp_level(self) -> int:
+        """Read-protection level in the option bytes (0 when the profile models none)."""
+        spec = self.profile.option_bytes
+        if spec is None:
+            return 0
+        return Protection(spec, self.memories).level
 
     def _start_bootloader(self, *, after_bus_reset: bool = False) -> None:
         # §2.9 / §7.1: the demo starts in dfuERROR/errFIRMWARE; §1.6: after a bus reset
@@ -160,11 +182,17 @@ class VirtualBoard:
             faults=self.faults,
             hooks=self,
             initial_status=Status.ERR_FIRMWARE if in_error else Status.OK,
+            protection=self._protection(),
         )
         self.usb = bootloader_device(self.profile, self.serial, self.dfu)
         self.running = "bootloader"
         self.vector_table = self._bootloader_vectors()
         self._attach()
+
+    def _protection(self) -> Protection | None:
+        """Latched at boot from the option bytes, as the chip's option-byte loader does."""
+        spec = self.profile.option_bytes
+        return None if spec is None else Protection(spec, self.memories)
 
     def _bootloader_vectors(self) -> int:
         # The demo lives at the start of flash; a ROM bootloader in system memory

@@ -21,6 +21,7 @@ from pydfuse.sim.dfu_table import DFU_TABLE, DFUSE_TABLE, ST_DEMO_TABLE, Cell, E
 from pydfuse.sim.faults import Faults
 from pydfuse.sim.flash import Memory, OpResult
 from pydfuse.sim.profiles import BoardProfile
+from pydfuse.sim.protection import Protection
 from pydfuse.sim.stats import SimStats
 from pydfuse.sim.usbdev import NoResponse, Setup, Stall
 from pydfuse.spec import (
@@ -92,6 +93,7 @@ class DfuFunction:
         hooks: BoardHooks,
         runtime: bool = False,
         initial_status: Status = Status.OK,
+        protection: Protection | None = None,
     ) -> None:
         self.profile = profile
         self.memories = memories
@@ -99,6 +101,7 @@ class DfuFunction:
         self.stats = stats
         self.faults = faults
         self.hooks = hooks
+        self.protection = protection  # ROM read/write protection (sim.protection), if modeled
         self.runtime = runtime
         if runtime or not profile.dfuse:
             self.table = DFU_TABLE
@@ -307,7 +310,9 @@ class DfuFunction:
         injected = self.faults.take_failure("program", address, len(data))
         if injected is not None:
             return _Work(OpResult(injected, 0.0, address=address), "program")
-        result = self.memory.program(address, data)
+        guard = self.protection
+        guarded = None if guard is None else guard.program(self.memory, address, data)
+        result = guarded if guarded is not None else self.memory.program(address, data)
         self.stats.program_s += result.duration_s
         self.stats.program_units += result.units
         reset = self.memory.alt.resets_after_write and result.ok
@@ -318,7 +323,11 @@ class DfuFunction:
         kind = "erase" if address is not None else "mass_erase"
         if injected is not None:
             return _Work(OpResult(injected, 0.0, address=address), kind)
-        result = self.memory.erase(address) if address is not None else self.memory.mass_erase()
+        guard = self.protection
+        result = None if guard is None else guard.erase(self.memory, address)
+        if result is None:
+            memory = self.memory
+            result = memory.erase(address) if address is not None else memory.mass_erase()
         self.stats.erase_s += result.duration_s
         self.stats.erases += result.units
         return _Work(result, kind)
@@ -344,6 +353,8 @@ class DfuFunction:
             and not args
             and self.profile.supports_read_unprotect
         ):
+            if self.protection is not None:  # AN3156 §5.4 and Table 4 (sim.protection)
+                return _Work(self.protection.unprotect(), "mass_erase", then_reset=True)
             # No read protection is modeled: unprotecting mass-erases and resets (§2.2).
             work = self._erase(None)
             return _Work(work.result, "mass_erase", then_reset=True)
@@ -405,6 +416,9 @@ class DfuFunction:
         injected = self.faults.take_failure("upload", address, length)
         if injected is not None:
             self._fail(injected)
+            raise Stall
+        if self.protection is not None and self.protection.read_protected:
+            self._fail(Status.ERR_VENDOR)  # AN3156 §4.1: no read of any memory at RDP level 1
             raise Stall
         allowed = memory.readable_length(address, length)
         if allowed == 0 and length > 0:

@@ -125,10 +125,12 @@ class Memory:
             cursor = stop
 
     def used_sectors(self) -> Iterator[tuple[int, bytes]]:
-        """(address, contents) of every sector holding anything but 0xFF, address order."""
+        """(address, contents) of every sector holding anything but 0xFF, address order; in a
+        memory that cannot be erased (option bytes) every written sector, since 0xFF there is
+        a value (an all-0xFF F0 option block means read protection, RM0091 §4)."""
         for address in sorted(self._data):
             block = self._data[address]
-            if block.count(ERASED) != len(block):
+            if block.count(ERASED) != len(block) or not self.alt.erasable:
                 yield address, bytes(block)
 
     @property

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
+from pydfuse.sim.optionspec import F0_OPTION_BYTES, F4_OPTION_BYTES, OptionBytesSpec
 from pydfuse.spec import DFU_VERSION_1_1, DFU_VERSION_DFUSE, Attributes, MemoryRights
 
 __all__ = [
@@ -144,6 +145,9 @@ class BoardProfile:
     reported_poll_timeouts_ms: Mapping[str, int] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # ROM option bytes: factory block, RDP and write protection (sim.optionspec); None = the
+    # board has no option-byte alternate or its protection is not modeled.
+    option_bytes: OptionBytesSpec | None = None
 
 
 def _f1_internal(*, pages: tuple[tuple[int, int, MemoryRights], ...]) -> tuple[SectorGroup, ...]:
@@ -355,6 +359,60 @@ STM32F4_ROM = BoardProfile(
     config_attributes=0xC0,
     config_max_power=0x32,
     uid=(0x00330021, 0x3433510D, 0x336F3852),
+    option_bytes=F4_OPTION_BYTES,
+)
+
+# STM32F072 ROM (bcdDevice 0x2200, §3.3: an F0-class ROM with 64 x 2 KB pages and the option
+# bytes at 0x1FFFF800). Not stated by our sources and taken from the F4 ROM: product string, USB
+# attributes, wTransferSize 2048 (AN3156 §4.1 allows 2..2048 byte reads), poll timings of the
+# F1 flash (same half-word programming rule, RM0091 §3.2). SRAM 16 KB (STM32F072 datasheet).
+STM32F072_ROM = BoardProfile(
+    name="stm32f072-rom",
+    description="STM32F072 system-memory DFU bootloader (128 KB flash, ROM)",
+    vid=0x0483,
+    pid=0xDF11,
+    bcd_device=0x2200,
+    bcd_usb=0x0100,
+    manufacturer="STMicroelectronics",
+    product="STM32  BOOTLOADER",
+    serial="FFFFFFFEFFFF",
+    transfer_size=2048,
+    attributes=_ST_DEMO_ATTRS,
+    detach_timeout_ms=255,
+    dfu_version=DFU_VERSION_DFUSE,
+    max_packet_size0=64,
+    alternates=(
+        AltProfile(
+            layout="@Internal Flash  /0x08000000/064*0002Kg",
+            descriptor_length=2 + 2 * 39,
+            memory_kind="internal",
+            timing=_F1_TIMING_2K,
+            sectors=(SectorGroup(0x08000000, 64, 2048, _RW),),
+            program_rule="halfword-erased",
+        ),
+        AltProfile(
+            layout="@Option Bytes  /0x1FFFF800/01*016 e",
+            descriptor_length=2 + 2 * 35,
+            memory_kind="option",
+            timing=_F4_SMALL_TIMING,
+            sectors=(
+                SectorGroup(0x1FFFF800, 1, 16, MemoryRights.READABLE | MemoryRights.WRITABLE),
+            ),
+            program_rule="overwrite",
+            erasable=False,
+            resets_after_write=True,  # AN3156 §5.1 (F0 is among the ROMs that reset)
+        ),
+    ),
+    sram_start=0x20000000,
+    sram_end=0x20004000,
+    app_address=None,
+    protected_until=0,
+    runtime=_DEMO_RUNTIME,
+    starts_in_error=True,
+    config_attributes=0xC0,
+    config_max_power=0x32,
+    uid=(0x00470041, 0x3236510D, 0x20313933),
+    option_bytes=F0_OPTION_BYTES,
 )
 
 # What the F4 ROM really reports (§2.8: 100 ms erase, 104 ms otherwise, 100 ms for a mass erase
@@ -445,6 +503,7 @@ PROFILES: Mapping[str, BoardProfile] = MappingProxyType(
             STM3210E_EVAL,
             STM3210B_EVAL,
             STM32F4_ROM,
+            STM32F072_ROM,
             PLAIN_DFU,
             STM3210E_EVAL_QUIRKS,
             STM32F4_ROM_QUIRKS,
