@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench fuzz clean interop-tools
+.PHONY: venv demo test lint bench fuzz clean interop-tools firmware-tools firmware
 
 venv: $(STAMP)
 
@@ -25,10 +25,25 @@ interop-tools:
 	  else echo "note: dfu-util not installed and apt-get unavailable; interop tests will skip"; fi; \
 	fi
 
+# Debian's gcc-arm-none-eabi rebuilds the test firmware (tests/firmware); the test suite checks
+# that a rebuild reproduces the committed ELFs and skips that one test where it cannot install.
+firmware-tools:
+	@if ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends gcc-arm-none-eabi) >/dev/null 2>&1 \
+	      || echo "note: could not install gcc-arm-none-eabi; the firmware rebuild test will skip"; \
+	  else echo "note: gcc-arm-none-eabi missing and apt-get unavailable; the rebuild test will skip"; fi; \
+	fi
+
+# Rebuild tests/firmware/elf/*.elf and MANIFEST.json after changing the firmware's sources.
+firmware: firmware-tools
+	$(PYTHON) tests/firmware/build.py
+
 demo: $(STAMP)
 	$(BIN)/python -m pydfuse.demo
 
-test: $(STAMP) interop-tools
+test: $(STAMP) interop-tools firmware-tools
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -12,10 +12,16 @@ vector table is a stack pointer in [sram_start, sram_end] and word 1 is a Thumb 
 set) inside the flash region that holds the table, from the table's start on. A ROM profile
 (app_address None) with the pin released and no valid application also stays in DFU mode, like
 the parts whose ROM checks for empty flash; older parts would jump into erased flash instead.
+
+Once started, the application runs on a Cortex-M core (``sim.cortexm``, with the optional
+``unicorn`` package) until it reaches its main loop or fails; :attr:`VirtualBoard.app_run`
+holds what it did. The run depends only on the memories and the start, so it is kept with a
+digest of them and not repeated when a saved board comes back with the same contents.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import struct
 from pathlib import Path
@@ -23,6 +29,7 @@ from typing import Literal, NoReturn
 
 from pydfuse.sim.bootloader import DfuFunction
 from pydfuse.sim.clock import Clock, RealTimeClock, VirtualClock
+from pydfuse.sim.cortexm import DEFAULT_BUDGET, RunResult, machine_for_profile, run_firmware
 from pydfuse.sim.descriptors import application_device, bootloader_device, uid_serial
 from pydfuse.sim.faults import Faults
 from pydfuse.sim.flash import Memory
@@ -58,6 +65,8 @@ class VirtualBoard:
         serial: str | None = None,
         clock: Clock | None = None,
         realtime: bool = False,
+        run_firmware: bool = True,
+        budget: int = DEFAULT_BUDGET,
     ) -> None:
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         if clock is None:
@@ -86,6 +95,10 @@ class VirtualBoard:
         self.usb_connected = False
         self.usb: UsbDevice | None = None
         self.dfu: DfuFunction | None = None
+        self.run_firmware = run_firmware
+        self.budget = budget
+        self.app_run: RunResult | None = None  # what the running application did
+        self.run_cache: tuple[str, RunResult] | None = None  # (digest of the start, result)
         self._boot()
 
     def __repr__(self) -> str:
@@ -115,6 +128,7 @@ class VirtualBoard:
         self._drop_off_bus()
         self.running = "off"
         self.vector_table = None
+        self.app_run = None
         self.dfu = None
 
     def memory(self, alt: int) -> Memory:
@@ -187,6 +201,7 @@ class VirtualBoard:
         self.usb = bootloader_device(self.profile, self.serial, self.dfu)
         self.running = "bootloader"
         self.vector_table = self._bootloader_vectors()
+        self.app_run = None
         self._attach()
 
     def _protection(self) -> Protection | None:
@@ -203,7 +218,9 @@ class VirtualBoard:
             else (self.memories[0].sectors[0].address)
         )
 
-    def _run_application(self, base: int) -> None:
+    def _run_application(self, base: int, *, rom_jump: bool = False) -> None:
+        """Start the application at ``base``; ``rom_jump``: entered by a ROM bootloader's jump
+        (not through a reset), so address 0 still aliases system memory."""
         runtime = self.profile.runtime
         self.dfu = None
         if runtime.dfu_runtime:
@@ -219,7 +236,23 @@ class VirtualBoard:
         self.usb = application_device(self.profile, self.serial, self.dfu)
         self.running = "application"
         self.vector_table = base
+        self.app_run = self._execute(base, rom_jump=rom_jump) if self.run_firmware else None
         self._attach()
+
+    def _execute(self, base: int, *, rom_jump: bool) -> RunResult:
+        """Run the application on the Cortex-M core (or reuse the run of identical contents)."""
+        contents = {alt: list(memory.used_sectors()) for alt, memory in enumerate(self.memories)}
+        digest = hashlib.sha256(f"{base}:{rom_jump}:{self.budget}".encode())
+        for alt, runs in contents.items():
+            for address, data in runs:
+                digest.update(f"{alt}:{address}:{len(data)}:".encode() + data)
+        key = digest.hexdigest()
+        if self.run_cache is not None and self.run_cache[0] == key:
+            return self.run_cache[1]
+        spec = machine_for_profile(self.profile, contents, started_by_rom_jump=rom_jump)
+        result = run_firmware(spec, base, budget=self.budget)
+        self.run_cache = (key, result)
+        return result
 
     def _attach(self) -> None:
         self.generation += 1
@@ -233,7 +266,7 @@ class VirtualBoard:
         """DfuSe leave (§2.5): disconnect, then jump (ROM: to the pointer) or reset (demo)."""
         self._drop_off_bus()
         if self.profile.app_address is None and self.app_valid(address):
-            self._run_application(address)
+            self._run_application(address, rom_jump=True)
         else:
             # Demo: NVIC system reset re-runs the boot check (§2.9). ROM: a pointer without a
             # vector table resets the chip, which boots per the pins (§2.5).

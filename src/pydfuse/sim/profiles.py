@@ -148,6 +148,9 @@ class BoardProfile:
     # ROM option bytes: factory block, RDP and write protection (sim.optionspec); None = the
     # board has no option-byte alternate or its protection is not modeled.
     option_bytes: OptionBytesSpec | None = None
+    # The chip model a running application sees (sim.cortexm.chips): core, peripheral map,
+    # the register behaviour its start-up code waits for.
+    chip: str = "stm32f1"
 
 
 def _f1_internal(*, pages: tuple[tuple[int, int, MemoryRights], ...]) -> tuple[SectorGroup, ...]:
@@ -360,6 +363,7 @@ STM32F4_ROM = BoardProfile(
     config_max_power=0x32,
     uid=(0x00330021, 0x3433510D, 0x336F3852),
     option_bytes=F4_OPTION_BYTES,
+    chip="stm32f4",
 )
 
 # STM32F072 ROM (bcdDevice 0x2200, §3.3: an F0-class ROM with 64 x 2 KB pages and the option

@@ -10,6 +10,9 @@ are stored, each zlib-compressed and base64-encoded, so an 8 MB SPI flash with o
 data costs a few hundred bytes. Writes go to a temporary file in the same directory and are
 renamed over the target (atomic on POSIX and Windows), so a crash never leaves a half-written
 state file.
+
+The application's last run on the Cortex-M core is kept too, with a digest of the memories it
+ran from, so a restored board with the same contents does not run it again.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydfuse.sim.clock import Clock
+from pydfuse.sim.cortexm.result import RunResult
 from pydfuse.sim.profiles import BoardProfile
 
 if TYPE_CHECKING:
@@ -52,6 +56,9 @@ def board_to_dict(board: VirtualBoard) -> dict[str, Any]:
         "running": board.running,
         "memories": memories,
         "faults": board.faults.to_dict(),
+        "app_run": None
+        if board.run_cache is None
+        else {"digest": board.run_cache[0], "result": board.run_cache[1].to_dict()},
     }
 
 
@@ -96,6 +103,9 @@ def load_board(
         board.dfu_pin_held = bool(doc["dfu_pin_held"])
         was_in_dfu = doc.get("running", "bootloader") == "bootloader"
         board.stay_in_dfu = bool(doc["stay_in_dfu"]) or was_in_dfu
+        run = doc.get("app_run")
+        if run is not None:
+            board.run_cache = (str(run["digest"]), RunResult.from_dict(run["result"]))
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, zlib.error) as exc:
         raise ValueError(f"{path}: damaged virtual board state ({exc})") from exc
     board.stats.enumerations = 0
