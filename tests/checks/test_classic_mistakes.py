@@ -113,10 +113,10 @@ def test_gaps() -> None:
             "erased (0xff) but not written",
         ),
         (
-            "warning",
+            "info",
             "the image has a gap at 0x08003810..0x08005fff (10.0 KiB) covering 4 whole "
             "sectors that will be neither erased nor written: they keep their old "
-            "contents",
+            "contents (a filesystem or settings there survive)",
         ),
     ]
 

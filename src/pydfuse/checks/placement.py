@@ -23,13 +23,16 @@ def _gap_finding(memory: MemoryMap, start: int, end: int) -> Finding | None:
     if not sectors:
         return None  # between regions or outside the memory: reported as unmapped, if at all
     if whole:
+        # Info, not a warning (issue #9): nothing is lost there — images such as MicroPython's
+        # keep a filesystem in sectors between their parts on purpose.
         count = len(whole)
         return Finding(
-            "warning",
+            "info",
             "placement.gap-stale",
             f"the image has a gap at {format_range(start, end)} ({format_size(end - start)}) "
             f"covering {count} whole sector{'s' if count > 1 else ''} that will be neither "
-            "erased nor written: they keep their old contents",
+            "erased nor written: they keep their old contents (a filesystem or settings "
+            "there survive)",
             start,
         )
     return Finding(

@@ -89,6 +89,9 @@ def _check_target(
             sram_start=sram[0],
             sram_end=sram[1],
             flash=memory,
+            # Only a loader with a fixed application address (ST's demo, Cube, dapboot) tests
+            # the stack pointer with a mask; a ROM (app_address None) jumps without it.
+            sp_mask_note=app_address is not None,
         )
     elif application:
         findings.append(

@@ -49,7 +49,9 @@ def _in_image(image: Image, address: int) -> bool:
     return any(s.address <= address < s.end for s in image)
 
 
-def _stack_findings(sp: int, sram_start: int, sram_end: int, table: int) -> list[Finding]:
+def _stack_findings(
+    sp: int, sram_start: int, sram_end: int, table: int, *, sp_mask_note: bool = True
+) -> list[Finding]:
     if sp == ERASED_WORD:
         return [
             Finding(
@@ -81,7 +83,7 @@ def _stack_findings(sp: int, sram_start: int, sram_end: int, table: int) -> list
                 table,
             )
         )
-    if sp & ST_SP_MASK != ST_SP_VALUE:
+    if sp_mask_note and sp & ST_SP_MASK != ST_SP_VALUE:
         out.append(
             Finding(
                 "info",
@@ -191,8 +193,12 @@ def check_vector_table(
     sram_end: int,
     flash: MemoryMap | None,
     table_size: int = SYSTEM_TABLE_SIZE,
+    sp_mask_note: bool = True,
 ) -> list[Finding]:
     """Check the vector table at ``load_address`` (§5.1, §5.2).
+
+    ``sp_mask_note`` adds the info about ST's demo bootloaders' stack-pointer mask test; pass
+    False for a bootloader known not to make it (a ROM bootloader jumps without that test).
 
     ``sram_end`` is exclusive; a stack top equal to it is valid. Word 0 must be a stack pointer
     in SRAM; the reset vector must be a Thumb address inside the image; the other non-zero
@@ -212,7 +218,7 @@ def check_vector_table(
                 load_address,
             )
         ]
-    out = _stack_findings(sp, sram_start, sram_end, load_address)
+    out = _stack_findings(sp, sram_start, sram_end, load_address, sp_mask_note=sp_mask_note)
     if sp == ERASED_WORD:
         return out
     entries = [("Reset", reset), *_handler_entries(image, load_address, table_size)]
