@@ -207,8 +207,11 @@ def test_suffix_bad_length_and_inspect() -> None:
     data = bytearray(PlainDfuFile(b"xyz").to_bytes())
     info = inspect_suffix(bytes(data))
     assert info is not None and info.crc_ok and info.suffix == DfuSuffix()
-    data[-5] = 17
-    with pytest.raises(FormatError, match="bLength is 17"):
+    data[-5] = 15  # dfu-util: "Unsupported DFU suffix length"
+    with pytest.raises(FormatError, match="bLength is 15: it must be at least 16"):
+        PlainDfuFile.from_bytes(_fix_crc(data))
+    data[-5] = 20  # longer than the 19-byte file: "Invalid DFU suffix length"
+    with pytest.raises(FormatError, match=r"bLength is 20: .* at most the file's 19 bytes"):
         PlainDfuFile.from_bytes(_fix_crc(data))
     assert inspect_suffix(b"no suffix here at all") is None
 

@@ -328,7 +328,8 @@ def suffix_check(file: Path, as_json: bool) -> None:
         emit_json({"path": str(file), **fields})
     else:
         crc = f"CRC 0x{found.crc_stored:08x} " + ("(ok)" if found.crc_ok else "(BAD)")
-        _show(f"{file}: {_suffix_text(fields)}, {crc}")
+        length = f", bLength {found.length}" if found.extra else ""
+        _show(f"{file}: {_suffix_text(fields)}{length}, {crc}")
     split_suffix(data, path=str(file))  # raises ChecksumError on a bad CRC
 
 
@@ -338,7 +339,7 @@ def suffix_check(file: Path, as_json: bool) -> None:
 def suffix_remove(file: Path, as_json: bool) -> None:
     """Strip the DFU suffix from FILE (a bad CRC is reported but does not stop removal)."""
     data, found = _read_with_suffix(file)
-    atomic_write(file, data[:-16])
+    atomic_write(file, data[: len(data) - found.length])
     if as_json:
         emit_json({"path": str(file), "removed": True, **describe_suffix(found.suffix, found)})
         return

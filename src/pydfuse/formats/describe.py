@@ -29,7 +29,12 @@ def describe_suffix(suffix: DfuSuffix, info: SuffixInfo | None = None) -> dict[s
         "bcd_dfu": suffix.bcd_dfu,
     }
     if info is not None:
-        out.update(crc=info.crc_stored, crc_computed=info.crc_computed, crc_ok=info.crc_ok)
+        out.update(
+            crc=info.crc_stored,
+            crc_computed=info.crc_computed,
+            crc_ok=info.crc_ok,
+            length=info.length,
+        )
     return out
 
 

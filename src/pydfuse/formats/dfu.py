@@ -90,7 +90,8 @@ def parse_dfu(
     plain = PlainDfuFile.from_bytes(data, path=path)
     if plain.suffix.bcd_dfu == BCD_DFUSE:
         note = "suffix bcdDFU is 0x011a (DfuSe) but the file has no 'DfuSe' prefix"
-        return PlainDfuFile(plain.payload, plain.suffix, (note,))
+        kept = tuple(w for w in plain.warnings if not w.startswith("suffix bcdDFU"))
+        return PlainDfuFile(plain.payload, plain.suffix, (*kept, note))
     return plain
 
 

@@ -248,7 +248,10 @@ def _parse(data: bytes | bytearray | memoryview, path: str | None) -> DfuseFile:
     targets = tuple(_parse_target(cur, index) for index in range(n_targets))
     if cur.pos != cur.end:
         raise cur.fail(f"{cur.end - cur.pos} unexpected bytes after the last target")
-    convention, raw = _image_size_convention(image_size, len(data), warnings)
+    # A suffix longer than 16 bytes (§4.9) does not count: DFUImageSize conventions are about
+    # the standard suffix.
+    standard_length = len(payload) + SUFFIX_LENGTH
+    convention, raw = _image_size_convention(image_size, standard_length, warnings)
     if not targets:
         warnings.append("the file holds no targets")
     return DfuseFile(

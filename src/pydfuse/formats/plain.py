@@ -13,6 +13,7 @@ from pydfuse.formats.dfuse import read_file_bytes
 from pydfuse.formats.suffix import (
     BCD_DFU_1_1,
     BCD_DFU_1_1_XMOS,
+    SUFFIX_LENGTH,
     DfuSuffix,
     append_suffix,
     split_suffix,
@@ -45,6 +46,12 @@ class PlainDfuFile:
         or its CRC is wrong."""
         payload, suffix = split_suffix(data, path=path)
         warnings = []
+        extra = len(data) - len(payload) - SUFFIX_LENGTH
+        if extra:  # fwupd writes such files (§4.9); dfu-util does not send those bytes either
+            warnings.append(
+                f"the DFU suffix is {extra + SUFFIX_LENGTH} bytes long (bLength > 16): the "
+                f"{extra} bytes before its standard 16 are part of it, not firmware"
+            )
         # 0x0100 is the norm, 0x0110 comes from an XMOS header (§4.8); anything else is odd.
         if suffix.bcd_dfu not in (BCD_DFU_1_1, BCD_DFU_1_1_XMOS):
             warnings.append(f"suffix bcdDFU is 0x{suffix.bcd_dfu:04x}; plain DFU files use 0x0100")

@@ -4,7 +4,10 @@ Layout (§4.5 of dfuse-spec.md), little-endian, the last 16 bytes of a file::
 
     bcdDevice u16 | idProduct u16 | idVendor u16 | bcdDFU u16 | "UFD" | bLength=16 | dwCRC u32
 
-dwCRC is the "JAMCRC" of every byte of the file except the last four (§4.6).
+dwCRC is the "JAMCRC" of every byte of the file except the last four (§4.6). bLength may be
+larger than 16 (fwupd writes such plain DFU files, §4.9): the suffix then starts bLength bytes
+before the end, and the bytes before the standard 16 belong to it, not to the firmware, as
+dfu-util reads it (bLength 16..file size).
 """
 
 from __future__ import annotations
@@ -78,6 +81,12 @@ class SuffixInfo:
     suffix: DfuSuffix
     crc_stored: int
     crc_computed: int
+    length: int = SUFFIX_LENGTH  # bLength: bytes at the end of the file that are suffix
+
+    @property
+    def extra(self) -> int:
+        """Bytes of the suffix before its standard 16 (0 for an ordinary suffix)."""
+        return self.length - SUFFIX_LENGTH
 
     @property
     def crc_ok(self) -> bool:
@@ -96,7 +105,7 @@ def has_suffix(data: bytes | bytearray | memoryview) -> bool:
     return (
         len(data) >= SUFFIX_LENGTH
         and bytes(data[-8:-5]) == SUFFIX_SIGNATURE
-        and data[-5] == SUFFIX_LENGTH
+        and SUFFIX_LENGTH <= data[-5] <= len(data)
     )
 
 
@@ -105,28 +114,32 @@ def inspect_suffix(
 ) -> SuffixInfo | None:
     """The suffix of ``data`` without judging the CRC; ``None`` if there is no suffix.
 
-    Raises :class:`FormatError` if the "UFD" signature is there but bLength is not 16.
+    Raises :class:`FormatError` if the "UFD" signature is there but bLength is below 16 or
+    longer than the file (the limits dfu-util applies, §4.6).
     """
     if len(data) < SUFFIX_LENGTH or bytes(data[-8:-5]) != SUFFIX_SIGNATURE:
         return None
     start = len(data) - SUFFIX_LENGTH
     bcd_device, pid, vid, bcd_dfu, _sig, length = _FIELDS.unpack_from(data, start)
-    if length != SUFFIX_LENGTH:
-        # dfu-util accepts longer suffixes (§4.6) but nothing we know of writes one.
+    if not SUFFIX_LENGTH <= length <= len(data):
         raise FormatError(
-            f"DFU suffix bLength is {length}, expected {SUFFIX_LENGTH}",
+            f"DFU suffix bLength is {length}: it must be at least {SUFFIX_LENGTH} and at most "
+            f"the file's {len(data)} bytes",
             path=path,
             offset=len(data) - 5,
         )
     (crc_stored,) = _CRC.unpack_from(data, len(data) - 4)
     crc_computed = dfu_crc(memoryview(data)[:-4])
-    return SuffixInfo(DfuSuffix(bcd_device, pid, vid, bcd_dfu), crc_stored, crc_computed)
+    return SuffixInfo(
+        DfuSuffix(bcd_device, pid, vid, bcd_dfu), crc_stored, crc_computed, int(length)
+    )
 
 
 def split_suffix(
     data: bytes | bytearray | memoryview, *, path: str | None = None
 ) -> tuple[memoryview, DfuSuffix]:
-    """``(payload, suffix)`` of a file that must end with a valid suffix.
+    """``(payload, suffix)`` of a file that must end with a valid suffix; the payload leaves
+    out the whole suffix (bLength bytes, see the module docstring).
 
     Raises :class:`FormatError` if the suffix is missing or malformed and
     :class:`ChecksumError` if its CRC does not match.
@@ -150,4 +163,4 @@ def split_suffix(
             offset=len(data) - 4,
             hint="the file is corrupt or was modified after the suffix was added",
         )
-    return memoryview(data)[:-SUFFIX_LENGTH], info.suffix
+    return memoryview(data)[: len(data) - info.length], info.suffix
