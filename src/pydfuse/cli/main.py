@@ -75,6 +75,8 @@ COMMANDS = (
           "dfuse detach"),
     Entry("unprotect", "pydfuse.cli.device:unprotect_command", DEVICE,
           "Remove read protection (mass-erases)", "dfuse unprotect --force"),
+    Entry("replay", "pydfuse.cli.replay:replay_command", HELP,
+          "Replay a --trace on a virtual board", "dfuse replay trace.jsonl --sim stm3210e-eval"),
     Entry("sim", "pydfuse.cli.simboard:sim_group", SIM, "Pins, reset and faults of --sim boards",
           "dfuse --sim stm3210e-eval --sim-state b.json sim status"),
 )  # fmt: skip
@@ -131,9 +133,22 @@ def exit_code_for(error: DfuseError) -> ExitCode:
     is_flag=True,
     help="Let the virtual board take its modeled time for real (default: a virtual clock).",
 )
+@click.option(
+    "--trace",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Record every USB control transfer of a device command as JSON Lines (FILE.gz: "
+    "compressed); firmware data is hashed unless --trace-data.",
+)
+@click.option("--trace-data", is_flag=True, help="Keep the firmware bytes in the --trace file.")
 @click.pass_context
 def cli(
-    ctx: click.Context, sim_profile: str | None, sim_state: Path | None, sim_realtime: bool
+    ctx: click.Context,
+    sim_profile: str | None,
+    sim_state: Path | None,
+    sim_realtime: bool,
+    trace: Path | None,
+    trace_data: bool,
 ) -> None:
     """pydfuse: STM32 / USB DFU firmware updates — files, pre-flight checks, programming.
 
@@ -142,8 +157,11 @@ def cli(
     """
     if (sim_state is not None or sim_realtime) and sim_profile is None:
         raise click.UsageError("--sim-state and --sim-realtime need --sim PROFILE")
+    if trace_data and trace is None:
+        raise click.UsageError("--trace-data needs --trace FILE")
     found = ctx.ensure_object(Settings)
     found.sim_profile, found.sim_state, found.sim_realtime = sim_profile, sim_state, sim_realtime
+    found.trace, found.trace_data = trace, trace_data
 
 
 def error_record(error: BaseException, code: int) -> dict[str, Any]:

@@ -92,7 +92,17 @@ def sim_profile() -> BoardProfile | None:
 
 @contextmanager
 def environment() -> Iterator[ops.Environment]:
-    """USB hardware, or the ``--sim`` board (saved back to ``--sim-state`` afterwards)."""
+    """USB hardware, or the ``--sim`` board (saved back to ``--sim-state`` afterwards), narrated
+    with ``-v``/``-vv`` and recorded with ``--trace FILE`` (:mod:`pydfuse.cli.observe`)."""
+    from pydfuse.cli.observe import check_trace_path, observed
+
+    check_trace_path()
+    with _bare_environment() as env, observed(env) as seen:
+        yield seen
+
+
+@contextmanager
+def _bare_environment() -> Iterator[ops.Environment]:
     profile = sim_profile()
     if profile is None:
         yield ops.usb_environment()

@@ -1,11 +1,14 @@
 """DFU 1.1 requests, status polling and recovery to dfuIDLE: :class:`DfuClient` (layer: host).
 
 Imports ``pydfuse.host.usb``/``clock``, ``pydfuse.spec`` and ``pydfuse.errors``. Section numbers
-refer to dfuse-spec.md. All waiting goes through the injected clock.
+refer to dfuse-spec.md. All waiting goes through the injected clock. What the client does beyond
+plain requests — retries, recoveries, errors — is told to the ``pydfuse.host`` logger (INFO;
+every poll wait at DEBUG), which ``dfuse -v``/``-vv`` shows.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -20,6 +23,8 @@ from pydfuse.errors import (
 from pydfuse.host.clock import Clock
 from pydfuse.host.usb import DEFAULT_TIMEOUT_MS, UsbDevice
 from pydfuse.spec import GET_STATUS_LENGTH, Request, State, Status
+
+log = logging.getLogger("pydfuse.host")
 
 # States the device leaves by itself after bwPollTimeout (§1.6); the host just waits.
 _WAIT_STATES = frozenset({State.DFU_DNBUSY, State.DFU_DNLOAD_SYNC, State.DFU_MANIFEST})
@@ -96,6 +101,7 @@ class DfuClient:
         self.clock = clock
         self.transfer_size = transfer_size
         self.policy = policy or PollPolicy()
+        self.waited_s = 0.0  # time spent in poll waits by the last wait_ready()
 
     # -- the seven requests (§1.2) -------------------------------------------------------------
     def detach(self, timeout_ms: int) -> None:
@@ -157,7 +163,10 @@ class DfuClient:
     # -- waiting ---------------------------------------------------------------------------------
     def sleep_poll(self, record: StatusRecord) -> None:
         """Wait the poll timeout ``record`` asked for, capped (§7.3 bogus values)."""
-        self.clock.sleep(min(record.poll_timeout_ms, self.policy.max_poll_ms) / 1000.0)
+        wait_ms = min(record.poll_timeout_ms, self.policy.max_poll_ms)
+        log.debug("waiting %d ms in %s (bwPollTimeout)", wait_ms, record.state_name())
+        self.clock.sleep(wait_ms / 1000.0)
+        self.waited_s += wait_ms / 1000.0
 
     def wait_ready(self, first: StatusRecord, *, phase: str, address: int | None) -> StatusRecord:
         """From a GETSTATUS answer, wait until the device leaves dfuDNBUSY/DNLOAD-SYNC/MANIFEST.
@@ -167,6 +176,7 @@ class DfuClient:
         timeout of the poll itself is retried ``max_retries`` times (STM32L4 ROM, F405 erase).
         """
         record, zeros, retries, backoff = first, 0, 0, self.policy.zero_poll_ms
+        self.waited_s = 0.0
         while record.status == Status.OK and record.state in _WAIT_STATES:
             if record.poll_timeout_ms == 0:
                 zeros += 1
@@ -176,22 +186,39 @@ class DfuClient:
                         + (f" at 0x{address:08x}" if address is not None else ""),
                         hint="power-cycle the board and try again",
                     )
+                log.debug("busy with a 0 ms poll timeout: waiting %d ms", backoff)
                 self.clock.sleep(backoff / 1000.0)
+                self.waited_s += backoff / 1000.0
                 backoff = min(backoff * 2, 100)
             else:
                 zeros = 0
                 self.sleep_poll(record)
             try:
                 record = self.get_status()
-            except (StallError, TransportTimeoutError):
+            except (StallError, TransportTimeoutError) as exc:
                 retries += 1
+                what = "stalled" if isinstance(exc, StallError) else "timed out"
                 if retries > self.policy.max_retries:
+                    log.info("GETSTATUS %s during %s again: giving up", what, phase)
                     raise
+                log.info(
+                    "GETSTATUS %s during %s; asking again (retry %d of %d)",
+                    what,
+                    phase,
+                    retries,
+                    self.policy.max_retries,
+                )
         return record
 
     # -- errors and recovery ---------------------------------------------------------------------
     def fail(self, record: StatusRecord, *, phase: str, address: int | None) -> DfuStatusError:
         """Clear the device back to dfuIDLE (best effort), then build the error to raise."""
+        log.info(
+            "device reports %s in %s during %s; clearing it back to dfuIDLE",
+            record.status.name if isinstance(record.status, Status) else record.status,
+            record.state_name(),
+            phase,
+        )
         with suppress(TransportError, ProtocolError):  # the original failure matters more
             self.recover()
         return DfuStatusError(record.status, record.state, phase=phase, address=address)
@@ -207,6 +234,7 @@ class DfuClient:
         try:
             yield
         except StallError as exc:
+            log.info("the device stalled a request during %s; asking it why (GETSTATUS)", phase)
             try:
                 record = self.get_status()
             except TransportError:
@@ -233,6 +261,7 @@ class DfuClient:
                 record = self.get_status()
             except StallError:
                 # A stalled GETSTATUS (ST demo after a bad UPLOAD, §7.7): clear and ask again.
+                log.info("GETSTATUS stalled; sending CLRSTATUS and asking again")
                 with suppress(StallError):
                     self.clear_status()
                 continue
@@ -254,6 +283,8 @@ class DfuClient:
                 continue
             # A device may stall ABORT where DFU 1.1 forbids it (dfuMANIFEST-SYNC, §1.6); it is
             # then in dfuERROR, which the next round clears.
+            request = "ABORT" if state in _ABORT_STATES else "CLRSTATUS"
+            log.info("device in %s: sending %s to reach dfuIDLE", record.state_name(), request)
             with suppress(StallError):
                 if state in _ABORT_STATES:
                     self.abort()

@@ -7,11 +7,14 @@ runs) belongs to ``pydfuse.plan``; the order of calls to ``ops``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from pydfuse.errors import ProtocolError, TransportError
 from pydfuse.host.dfu import DfuClient, StatusRecord
 from pydfuse.spec import DFUSE_DATA_BLOCK_OFFSET, DfuseCommand, State, Status
+
+log = logging.getLogger("pydfuse.host")
 
 
 def resets_after_write(memory_name: str) -> bool:
@@ -48,7 +51,11 @@ class DfuseClient:
         """DNLOAD wBlockNum 0 + GETSTATUS (runs it: dfuDNBUSY) + wait + GETSTATUS (§2.1)."""
         with self.dfu.explained(phase=phase, address=address):
             self.dfu.download(0, payload)
-        return self.finish(phase=phase, address=address)
+        record = self.finish(phase=phase, address=address)
+        at = f" 0x{address:08x}" if address is not None else ""
+        waited = f", after {self.dfu.waited_s * 1000:.0f} ms busy" if self.dfu.waited_s else ""
+        log.info("%s%s: %s%s", phase, at, record.state_name(), waited)
+        return record
 
     def finish(self, *, phase: str, address: int | None) -> StatusRecord:
         """Complete a DNLOAD: GETSTATUS, sleep bwPollTimeout while busy, expect dfuDNLOAD-IDLE."""
@@ -113,6 +120,10 @@ class DfuseClient:
         for start in range(0, len(data), span):
             self.set_address(address + start)
             chunk_end = min(start + span, len(data))
+            blocks = -(-(chunk_end - start) // size)
+            log.info(
+                "program %d B at 0x%08x in %d block(s)", chunk_end - start, address + start, blocks
+            )
             for n, offset in enumerate(range(start, chunk_end, size)):
                 block = data[offset : min(offset + size, chunk_end)]
                 with self.dfu.explained(phase="program", address=address + offset):
@@ -149,6 +160,7 @@ class DfuseClient:
             self.set_address(address + start)
             self.dfu.abort()  # Set Address leaves dfuDNLOAD-IDLE; UPLOAD needs dfuIDLE (§2.4)
             chunk_end = min(start + span, length)
+            log.info("%s %d B at 0x%08x", phase, chunk_end - start, address + start)
             for n, offset in enumerate(range(start, chunk_end, size)):
                 want = min(size, chunk_end - offset)
                 with self.dfu.explained(phase=phase, address=address + offset):
@@ -176,11 +188,14 @@ class DfuseClient:
         try:
             self.dfu.download(0, b"")
             record = self.dfu.get_status()
-        except TransportError:
+        except TransportError as exc:
+            log.info("leave: the device left the bus (%s): it is starting its application", exc)
             return True  # GD32 leaves on the DNLOAD itself; others drop off the bus (§2.5, §7.15)
+        log.info("leave: device answered %s", record.state_name())
         if record.state == State.DFU_MANIFEST and record.status == Status.OK:
             return True
         if record.state == State.DFU_MANIFEST_WAIT_RESET:
+            log.info("leave: resetting the bus so that the device starts its application")
             self.dfu.device.reset()
             return True
         self.dfu.check(record, phase="leave", address=address)

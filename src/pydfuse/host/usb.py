@@ -9,6 +9,7 @@ passed in, never probed from the environment (design.md, principle 5).
 from __future__ import annotations
 
 import errno
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from pydfuse.errors import (
     TransportError,
     TransportTimeoutError,
 )
+
+log = logging.getLogger("pydfuse.host")
 
 # dfu-util uses 5000 ms for every request (§1.2); a control request must finish within 5 s.
 DEFAULT_TIMEOUT_MS = 5000
@@ -121,6 +124,7 @@ class UsbDevice:
         self.port_numbers: tuple[int, ...] = tuple(int(p) for p in ports)
         self._strings: dict[int, str | None] = {}
         self.access_error: TransportError | None = None  # set when the OS refused to open it
+        self._no_langid_told = False
 
     @property
     def path(self) -> str:
@@ -147,7 +151,14 @@ class UsbDevice:
             try:
                 with usb_errors(f"reading string {index}"):
                     return str(usb.util.get_string(self._dev, index, langid))
-            except (ValueError, StallError, TransportTimeoutError):
+            except ValueError:
+                # pyusb read no language list (string 0 failed, or the device has none).
+                if not self._no_langid_told:
+                    self._no_langid_told = True
+                    log.info("the language list (string 0) could not be read; asking in US English")
+                continue
+            except (StallError, TransportTimeoutError) as exc:
+                log.info("reading string %d failed (%s); asking again", index, exc)
                 continue  # a missing or broken string is not worth failing for
             except DeviceDisconnectedError:
                 raise

@@ -21,7 +21,13 @@ from __future__ import annotations
 from pydfuse.ops.backup import backup_file
 from pydfuse.ops.check import CheckedTarget, DeviceCheck, check_firmware
 from pydfuse.ops.detach import detach
-from pydfuse.ops.env import Environment, SimEnvironment, sim_environment, usb_environment
+from pydfuse.ops.env import (
+    Environment,
+    SimEnvironment,
+    sim_environment,
+    traced,
+    usb_environment,
+)
 from pydfuse.ops.firmware import FirmwareSource, ImageSource
 from pydfuse.ops.flash import flash
 from pydfuse.ops.progress import Progress
@@ -35,6 +41,7 @@ from pydfuse.ops.records import (
     TargetResult,
     UploadResult,
 )
+from pydfuse.ops.replay import ReplayResult, read_trace, replay_trace
 from pydfuse.ops.session import list_devices
 from pydfuse.ops.transfer import erase, leave, unprotect, upload, upload_all
 
@@ -51,6 +58,7 @@ __all__ = [
     "ImageSource",
     "Progress",
     "ProgressEvent",
+    "ReplayResult",
     "SimEnvironment",
     "TargetResult",
     "UploadResult",
@@ -61,7 +69,10 @@ __all__ = [
     "flash",
     "leave",
     "list_devices",
+    "read_trace",
+    "replay_trace",
     "sim_environment",
+    "traced",
     "unprotect",
     "upload",
     "upload_all",

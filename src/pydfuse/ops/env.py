@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pydfuse.errors import FormatError
 from pydfuse.host.clock import Clock, SystemClock
+from pydfuse.host.trace import Sink, TracingBackend
 from pydfuse.host.usb import libusb_backend
 
 
@@ -34,6 +35,14 @@ class SimEnvironment(Environment):
     """An environment on a virtual board; ``board`` is the ``pydfuse.sim.board.VirtualBoard``."""
 
     board: Any = None
+
+
+def traced(env: Environment, sinks: list[Sink], *, keep_data: bool = False) -> Environment:
+    """``env`` with every bus event (device opened, control transfer, bus reset) handed to
+    ``sinks`` as a record (:mod:`pydfuse.host.trace`); firmware data hashed unless
+    ``keep_data``. A SimEnvironment stays one (same board)."""
+    backend = TracingBackend(env.resolved_backend(), env.clock, sinks, keep_data=keep_data)
+    return replace(env, backend=backend)
 
 
 def usb_environment() -> Environment:

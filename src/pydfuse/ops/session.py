@@ -5,6 +5,7 @@ Imports ``pydfuse.host``, ``pydfuse.layout``, ``pydfuse.errors`` and the sibling
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pydfuse.host.usb import UsbDevice
 from pydfuse.layout import MemoryMap, parse_layout
 from pydfuse.ops.env import Environment
 from pydfuse.ops.records import AltInfo, DeviceInfo, DeviceSelector
+
+log = logging.getLogger("pydfuse.ops")
 
 
 def alt_info(found: FoundDevice, alternate: Alternate) -> AltInfo:
@@ -142,7 +145,9 @@ def open_session(
             dev, found.interface, env.clock, transfer_size=found.functional.transfer_size
         )
         session = Session(found, dev, dfu, env, detached=detached)
-        session.select(session.alternate(selector.alt).alt)
+        chosen = session.alternate(selector.alt)
+        log.info("using %s, alt %d %r", found.describe(), chosen.alt, chosen.name)
+        session.select(chosen.alt)
         if recover:
             dfu.recover()  # §7.1: ST devices start in dfuERROR/errFIRMWARE
         yield session
