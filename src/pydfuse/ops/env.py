@@ -29,12 +29,27 @@ class Environment:
         """The backend to hand to pyusb; loads libusb on first use when none was given."""
         return self.backend if self.backend is not None else libusb_backend()
 
+    def for_device(self, serial: str | None, path: str | None) -> Environment:
+        """The environment one worker uses for the device with ``serial`` at ``path`` (the
+        same one on USB hardware; on virtual boards, that board's own clock)."""
+        return self
+
 
 @dataclass(frozen=True, slots=True)
 class SimEnvironment(Environment):
-    """An environment on a virtual board; ``board`` is the ``pydfuse.sim.board.VirtualBoard``."""
+    """An environment on virtual boards on one bus; ``board`` is the one whose clock this
+    environment uses (a ``pydfuse.sim.board.VirtualBoard``), ``boards`` all of them."""
 
     board: Any = None
+    boards: tuple[Any, ...] = ()
+
+    def for_device(self, serial: str | None, path: str | None) -> SimEnvironment:
+        ports = {f"1-{port}": board for port, board in enumerate(self.boards, start=1)}
+        board = ports.get(path or "") or next(
+            (b for b in self.boards if serial is not None and b.serial == serial), self.board
+        )
+        backend = self.backend.only(board) if hasattr(self.backend, "only") else self.backend
+        return SimEnvironment(backend, board.clock, board, self.boards)
 
 
 def traced(env: Environment, sinks: list[Sink], *, keep_data: bool = False) -> Environment:
@@ -50,37 +65,72 @@ def usb_environment() -> Environment:
     return Environment(backend=libusb_backend(), clock=SystemClock())
 
 
+def board_files(state_path: Path, count: int) -> list[Path]:
+    """Where each of ``count`` boards is kept in the state directory ``state_path``."""
+    return [state_path / f"board-{number:02d}.json" for number in range(1, count + 1)]
+
+
 @contextmanager
 def sim_environment(
-    profile: str, state_path: Path | None = None, *, realtime: bool = False
+    profile: str,
+    state_path: Path | None = None,
+    *,
+    realtime: bool = False,
+    time_scale: float = 1.0,
+    boards: int = 1,
 ) -> Iterator[SimEnvironment]:
-    """A virtual board of ``profile`` (loaded from ``state_path`` if that file exists) behind the
-    simulator's pyusb backend, on the board's virtual clock (``realtime``: the wall clock, so
-    every modeled erase and write really takes its time — for demos and UI work).
+    """Virtual boards of ``profile`` behind the simulator's pyusb backend, on ports 1-1, 1-2,
+    ... of one bus, each on its own virtual clock (``realtime``: the wall clock, so every
+    modeled erase and write really takes its time, ``time_scale`` times faster).
 
-    The board is saved back to ``state_path`` on exit, also after a failure, so the state file
-    always tells the truth about the virtual device.
+    One board is kept in the file ``state_path``; several (``boards`` > 1, or ``state_path``
+    an existing directory) in ``board-01.json``, ``board-02.json``, ... in the directory
+    ``state_path``, each with its own serial. A board is loaded from its file if that exists
+    and saved back on exit, also after a failure, so the files always tell the truth.
     """
     from pydfuse.sim.backend import get_backend
-    from pydfuse.sim.board import VirtualBoard
-    from pydfuse.sim.clock import RealTimeClock
 
-    if state_path is not None and Path(state_path).exists():
+    if boards < 1:
+        raise ValueError(f"the number of virtual boards must be at least 1, not {boards}")
+    as_dir = state_path is not None and (boards > 1 or Path(state_path).is_dir())
+    if as_dir:
+        assert state_path is not None
+        Path(state_path).mkdir(parents=True, exist_ok=True)
+        files: list[Path | None] = list(board_files(Path(state_path), boards))
+    else:
+        files = [state_path] + [None] * (boards - 1)
+    made = [
+        _board(profile, file, number, realtime=realtime, time_scale=time_scale)
+        for number, file in enumerate(files, start=1)
+    ]
+    try:
+        yield SimEnvironment(get_backend(*made), made[0].clock, made[0], tuple(made))
+    finally:
+        for board, file in zip(made, files, strict=True):
+            if file is not None:
+                board.save(file)
+
+
+def _board(
+    profile: str, file: Path | None, number: int, *, realtime: bool, time_scale: float
+) -> Any:
+    """Board ``number``: loaded from ``file`` if it exists, else a fresh one."""
+    from pydfuse.sim.board import VirtualBoard, board_serial
+    from pydfuse.sim.clock import RealTimeClock
+    from pydfuse.sim.profiles import get_profile
+
+    if file is not None and Path(file).exists():
         try:
-            board = VirtualBoard.load(state_path, clock=RealTimeClock() if realtime else None)
+            clock = RealTimeClock(time_scale) if realtime else None
+            return VirtualBoard.load(file, clock=clock)
         except (ValueError, OSError) as error:
             # The sim reports a damaged or foreign file as ValueError (layer rule: sim never
             # imports pydfuse.errors); the user sees one line naming the file, not a traceback.
-            detail = str(error).removeprefix(f"{state_path}: ")
+            detail = str(error).removeprefix(f"{file}: ")
             raise FormatError(
                 detail,
-                path=str(state_path),
+                path=str(file),
                 hint="delete the file to start from a fresh board, or give another --sim-state",
             ) from error
-    else:
-        board = VirtualBoard(profile, realtime=realtime)
-    try:
-        yield SimEnvironment(backend=get_backend(board), clock=board.clock, board=board)
-    finally:
-        if state_path is not None:
-            board.save(state_path)
+    serial = board_serial(get_profile(profile), number) if file is not None else None
+    return VirtualBoard(profile, serial=serial, realtime=realtime, time_scale=time_scale)

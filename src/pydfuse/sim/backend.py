@@ -109,14 +109,22 @@ def _interface_view(intf: InterfaceDescriptor) -> _Descriptor:
 class SimBackend(usb.backend.IBackend):  # type: ignore[misc]
     """pyusb ``IBackend`` over a set of :class:`VirtualBoard` objects."""
 
-    def __init__(self, boards: Iterable[VirtualBoard]) -> None:
+    def __init__(
+        self, boards: Iterable[VirtualBoard], *, visible: VirtualBoard | None = None
+    ) -> None:
         self.boards: list[VirtualBoard] = list(boards)
+        self.visible = visible
         self._addresses: dict[tuple[int, int], int] = {}
         self._next_address = 1
 
     def add(self, board: VirtualBoard) -> None:
         """Plug another board into this virtual bus."""
         self.boards.append(board)
+
+    def only(self, board: VirtualBoard) -> SimBackend:
+        """A backend on the same bus that enumerates ``board`` alone, at its own port: what
+        one worker of many uses, so it never touches (or waits for) the other boards."""
+        return SimBackend(self.boards, visible=board)
 
     def _address(self, board: VirtualBoard) -> int:
         key = (id(board), board.generation)
@@ -128,6 +136,8 @@ class SimBackend(usb.backend.IBackend):  # type: ignore[misc]
     # -- enumeration and descriptors ----------------------------------------------------------
     def enumerate_devices(self) -> Iterator[_SimDevice]:
         for port, board in enumerate(self.boards, start=1):
+            if self.visible is not None and board is not self.visible:
+                continue
             if board.usb_connected and board.usb is not None:
                 yield _SimDevice(board, board.generation, board.usb, self._address(board), port)
 

@@ -39,12 +39,19 @@ from pydfuse.sim.stats import SimStats, control_transfer_bus_s
 from pydfuse.sim.usbdev import NoResponse, Setup, Stall, UsbDevice
 from pydfuse.spec import State, Status
 
-__all__ = ["DeviceGone", "Running", "TransferTimeout", "VirtualBoard"]
+__all__ = ["DeviceGone", "Running", "TransferTimeout", "VirtualBoard", "board_serial"]
 
 Running = Literal["bootloader", "application", "off"]
 
 # Each board created without a serial gets its own UID (and so its own serial, §2.9).
 _instances = itertools.count(1)
+
+
+def board_serial(profile: BoardProfile, number: int) -> str:
+    """The serial of board ``number`` of ``profile``: its UID with the last word counted up
+    (§2.9: ST derives the serial from the UID), so numbered boards keep their serial."""
+    uid = profile.uid
+    return uid_serial((uid[0], uid[1], (uid[2] + number) & 0xFFFFFFFF))
 
 
 class DeviceGone(Exception):
@@ -67,15 +74,15 @@ class VirtualBoard:
         realtime: bool = False,
         run_firmware: bool = True,
         budget: int = DEFAULT_BUDGET,
+        time_scale: float = 1.0,
     ) -> None:
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
         if clock is None:
-            clock = RealTimeClock() if realtime else VirtualClock()
+            clock = RealTimeClock(time_scale) if realtime else VirtualClock()
         self.clock: Clock = clock
         self.realtime = realtime
         if serial is None:
-            uid = self.profile.uid
-            serial = uid_serial((uid[0], uid[1], (uid[2] + next(_instances)) & 0xFFFFFFFF))
+            serial = board_serial(self.profile, next(_instances))
         self.serial = serial
         self.stats = SimStats()
         self.faults = Faults()

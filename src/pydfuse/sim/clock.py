@@ -51,23 +51,49 @@ class VirtualClock:
 
 
 class RealTimeClock:
-    """Wall-clock time: ``time.monotonic`` and ``time.sleep`` (real-time mode)."""
+    """Wall-clock time (real-time mode): modeled time passes on the wall clock.
 
-    __slots__ = ()
+    ``scale`` compresses modeled time: with 50, a modeled second passes in 20 ms of wall time,
+    so a benchmark can run many boards in real time without waiting minutes.
+
+    Waits are exact in modeled time but batched on the wall clock: :meth:`sleep` moves this
+    clock's time on at once (``monotonic`` never runs behind what was slept) and really sleeps
+    only when the clock is ahead of the wall clock by ``batch_s`` or more. A full-speed
+    control transfer costs tens of microseconds, less than one ``time.sleep`` call itself
+    (timer slack); sleeping each one would make the board several times slower than modeled.
+    """
+
+    __slots__ = ("_ahead", "batch_s", "scale")
+
+    def __init__(self, scale: float = 1.0, *, batch_s: float = 0.002) -> None:
+        if not scale > 0 or scale == float("inf"):
+            raise ValueError(f"the time scale must be a positive number, not {scale}")
+        self.scale = float(scale)
+        self.batch_s = batch_s
+        self._ahead = 0.0  # modeled time already slept but not yet passed on the wall clock
+
+    def _wall(self) -> float:
+        return time.monotonic() * self.scale
 
     def monotonic(self) -> float:
-        return time.monotonic()
+        return max(self._ahead, self._wall())
 
     def sleep(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError(f"cannot sleep a negative time ({seconds} s)")
-        time.sleep(seconds)
+        self._ahead = self.monotonic() + seconds
+        self._catch_up()
 
     def advance_to(self, t: float) -> None:
-        """Sleep until ``time.monotonic()`` reaches ``t`` (no-op if already past)."""
-        delay = t - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+        """Sleep until :meth:`monotonic` reaches ``t`` (no-op if already past)."""
+        if t > self.monotonic():
+            self._ahead = t
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        lead = (self._ahead - self._wall()) / self.scale  # wall seconds the clock is ahead
+        if lead >= self.batch_s:
+            time.sleep(lead)
 
     def __repr__(self) -> str:
-        return "RealTimeClock()"
+        return "RealTimeClock()" if self.scale == 1 else f"RealTimeClock(scale={self.scale:g})"

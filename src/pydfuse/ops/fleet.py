@@ -1,0 +1,236 @@
+"""Many boards at once: every matching device, one worker thread each, failures isolated
+(layer: ops).
+
+Imports ``pydfuse.errors`` and the sibling ops modules. A production station (a hub full of
+boards) selects its devices as dfu-util does — ``-d VID:PID`` for a kind, or several serials /
+bus paths — and runs one verb on all of them in parallel: :func:`flash_many`,
+:func:`upload_many`, :func:`leave_many`, or any callable with :func:`each_device`. Each board
+gets its own worker (a thread: the host mostly waits for the devices, §2.8), its own
+environment (``Environment.for_device``: on virtual boards, that board's clock and a bus view
+showing that board alone) and its own outcome: a board that fails (unplugged, verify error)
+never stops the others, and the outcomes say which did.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
+
+from pydfuse.errors import DeviceNotFoundError, DfuseError
+from pydfuse.formats import Image
+from pydfuse.ops.env import Environment
+from pydfuse.ops.firmware import FirmwareSource
+from pydfuse.ops.flash import flash
+from pydfuse.ops.records import DeviceInfo, DeviceSelector, FlashResult, ProgressEvent
+from pydfuse.ops.session import list_devices
+from pydfuse.ops.transfer import leave, upload
+
+T = TypeVar("T")
+BoardProgress = Callable[[DeviceInfo, ProgressEvent], None]
+"""Progress of one board: called from that board's worker thread."""
+
+
+@dataclass(frozen=True, slots=True)
+class BoardOutcome(Generic[T]):
+    """What one board's worker achieved: its ``result``, or the ``error`` that stopped it."""
+
+    device: DeviceInfo
+    result: T | None = None
+    error: DfuseError | None = None
+    elapsed_s: float = 0.0  # on the board's environment clock
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def name(self) -> str:
+        """How the board is named in summaries: its serial, else its bus path."""
+        return self.device.serial or f"path {self.device.path}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """One JSON record for the board (the result's own record under ``result``)."""
+        result = self.result
+        as_dict = getattr(result, "to_dict", None)
+        return {
+            "serial": self.device.serial,
+            "path": self.device.path,
+            "id": self.device.id_text,
+            "ok": self.ok,
+            "elapsed_s": round(self.elapsed_s, 6),
+            "result": as_dict() if callable(as_dict) else result,
+            "error": None if self.error is None else str(self.error),
+            "hint": None if self.error is None else self.error.hint,
+        }
+
+
+def selectors_for(
+    vid: int | None,
+    pid: int | None,
+    serials: Sequence[str] = (),
+    paths: Sequence[str] = (),
+    alt: int | str | None = None,
+) -> list[DeviceSelector]:
+    """One selector per serial and per path (each with the VID:PID), or one for the VID:PID."""
+    chosen = [DeviceSelector(vid, pid, serial=s, alt=alt) for s in serials]
+    chosen += [DeviceSelector(vid, pid, path=p, alt=alt) for p in paths]
+    return chosen or [DeviceSelector(vid, pid, alt=alt)]
+
+
+def select_devices(
+    env: Environment, selectors: Sequence[DeviceSelector], *, dfu_mode_only: bool = False
+) -> list[DeviceInfo]:
+    """Every device matching any of ``selectors`` (a board once, by bus path); a device
+    running its application counts unless ``dfu_mode_only``. DeviceNotFoundError if none."""
+    found: dict[str, DeviceInfo] = {}
+    for device in list_devices(env):
+        if dfu_mode_only and device.mode != "dfu":
+            continue
+        if any(_fits(device, s) for s in selectors) and device.path not in found:
+            found[device.path] = device
+    if not found:
+        raise DeviceNotFoundError(
+            f"no DFU device{' in DFU mode' if dfu_mode_only else ''} matches "
+            f"{_describe(selectors)}",
+            hint="`dfuse list` shows the devices on the bus; check the cables and the hub",
+        )
+    return list(found.values())
+
+
+def _fits(device: DeviceInfo, sel: DeviceSelector) -> bool:
+    return (
+        (sel.vid is None or device.vid == sel.vid)
+        and (sel.pid is None or device.pid == sel.pid)
+        and (sel.serial is None or device.serial == sel.serial)
+        and (sel.path is None or device.path == sel.path)
+    )
+
+
+def _describe(selectors: Sequence[DeviceSelector]) -> str:
+    parts = []
+    for sel in selectors:
+        words = []
+        if sel.vid is not None or sel.pid is not None:
+            vid = "*" if sel.vid is None else f"{sel.vid:04x}"
+            pid = "*" if sel.pid is None else f"{sel.pid:04x}"
+            words.append(f"{vid}:{pid}")
+        if sel.serial is not None:
+            words.append(f"serial {sel.serial}")
+        if sel.path is not None:
+            words.append(f"path {sel.path}")
+        parts.append(" ".join(words) or "any device")
+    return ", ".join(parts)
+
+
+def each_device(
+    env: Environment,
+    devices: Sequence[DeviceInfo],
+    work: Callable[[Environment, DeviceSelector, DeviceInfo], T],
+    *,
+    alt: int | str | None = None,
+) -> list[BoardOutcome[T]]:
+    """Run ``work(environment, selector, device)`` for every device, one thread each, and
+    return the outcomes in the order of ``devices``.
+
+    The selector names the board by serial and bus path (what stays the same when a running
+    application is detached into DFU mode). A :class:`DfuseError` ends that board's outcome;
+    any other exception is a bug and is raised again once every worker has finished.
+    """
+    outcomes: list[BoardOutcome[T] | None] = [None] * len(devices)
+    bugs: list[BaseException] = []
+
+    def run(index: int, device: DeviceInfo) -> None:
+        board_env = env.for_device(device.serial, device.path)
+        selector = DeviceSelector(serial=device.serial, path=device.path, alt=alt)
+        started = board_env.clock.monotonic()
+        try:
+            result = work(board_env, selector, device)
+            outcome: BoardOutcome[T] = BoardOutcome(device, result=result)
+        except DfuseError as error:
+            outcome = BoardOutcome(device, error=error)
+        except BaseException as bug:  # reported after the others have finished
+            bugs.append(bug)
+            outcome = BoardOutcome(device, error=DfuseError(f"internal error: {bug!r}"))
+        outcomes[index] = replace(outcome, elapsed_s=board_env.clock.monotonic() - started)
+
+    threads = [
+        threading.Thread(target=run, args=(i, d), name=f"dfuse-{d.serial or d.path}", daemon=True)
+        for i, d in enumerate(devices)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if bugs:
+        raise bugs[0]
+    return [o for o in outcomes if o is not None]
+
+
+def _per_board(
+    progress: BoardProgress | None, device: DeviceInfo
+) -> Callable[[ProgressEvent], None] | None:
+    if progress is None:
+        return None
+    return lambda event: progress(device, event)
+
+
+def flash_many(
+    env: Environment,
+    selectors: Sequence[DeviceSelector],
+    firmware: FirmwareSource,
+    *,
+    progress: BoardProgress | None = None,
+    **options: Any,
+) -> list[BoardOutcome[FlashResult]]:
+    """:func:`pydfuse.ops.flash` on every device matching ``selectors`` at once (``options``
+    as for ``flash``: verify, leave, delta, force, dry_run, ...). DeviceNotFoundError if no
+    device matches; each board's failure is in its outcome."""
+    devices = select_devices(env, selectors)
+    alt = selectors[0].alt if selectors else None
+
+    def work(board_env: Environment, sel: DeviceSelector, device: DeviceInfo) -> FlashResult:
+        return flash(board_env, sel, firmware, progress=_per_board(progress, device), **options)
+
+    return each_device(env, devices, work, alt=alt)
+
+
+def upload_many(
+    env: Environment,
+    selectors: Sequence[DeviceSelector],
+    *,
+    address: int | None = None,
+    length: int | None = None,
+    progress: BoardProgress | None = None,
+) -> list[BoardOutcome[Image]]:
+    """:func:`pydfuse.ops.upload` of every matching device at once: one image per board."""
+    devices = select_devices(env, selectors)
+    alt = selectors[0].alt if selectors else None
+
+    def work(board_env: Environment, sel: DeviceSelector, device: DeviceInfo) -> Image:
+        return upload(
+            board_env,
+            sel,
+            address=address,
+            length=length,
+            progress=_per_board(progress, device),
+        ).image
+
+    return each_device(env, devices, work, alt=alt)
+
+
+def leave_many(
+    env: Environment,
+    selectors: Sequence[DeviceSelector],
+    address: int | None = None,
+    *,
+    force: bool = False,
+) -> list[BoardOutcome[bool]]:
+    """:func:`pydfuse.ops.leave` on every matching device in DFU mode at once."""
+    devices = select_devices(env, selectors, dfu_mode_only=True)
+
+    def work(board_env: Environment, sel: DeviceSelector, device: DeviceInfo) -> bool:
+        return leave(board_env, sel, address, force=force)
+
+    return each_device(env, devices, work)
