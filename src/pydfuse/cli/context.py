@@ -34,6 +34,8 @@ class Settings:
     sim_profile: str | None = None
     sim_state: Path | None = None
     sim_realtime: bool = False
+    sim_boards: int = 1
+    sim_time_scale: float = 1.0
     quiet: bool = False
     verbose: int = 0
     json: bool = False

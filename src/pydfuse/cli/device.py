@@ -18,6 +18,7 @@ from rich.text import Text
 
 from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
+from pydfuse.cli.fleet import finish, many_device_options, many_selectors, one_selector
 from pydfuse.cli.params import ADDRESS, VidPid
 from pydfuse.cli.progress import device_progress, time_text
 from pydfuse.cli.render import console, emit_json, hex32, human_size
@@ -224,29 +225,47 @@ def erase_command(
 
 
 @click.command("leave")
-@device_options
+@many_device_options
 @click.option("--address", type=ADDRESS, help="Start the code whose vector table is here.")
 @click.option("--force", is_flag=True, help="Jump even to an address outside every memory.")
 @JSON
 def leave_command(
     device: VidPid | None,
-    serial: str | None,
-    path: str | None,
+    serials: tuple[str, ...],
+    paths: tuple[str, ...],
     alt: str | None,
+    all_boards: bool,
     address: int | None,
     force: bool,
     as_json: bool,
-) -> None:
-    """Leave DFU mode and start the application (a device that then drops off USB is success)."""
+) -> int | None:
+    """Leave DFU mode and start the application (a device that then drops off USB is success).
+    With --all, every matching device in DFU mode."""
+    if all_boards:
+        with environment() as env:
+            selectors = many_selectors(device, serials, paths, alt)
+            outcomes = ops.leave_many(env, selectors, address, force=force)
+            lines = {
+                o.device.path: board_line(env.for_device(o.device.serial, o.device.path))
+                for o in outcomes
+            }
+
+        def describe(outcome: ops.BoardOutcome[bool]) -> str:
+            left = "left DFU mode" if outcome.result else "did not confirm leaving DFU mode"
+            line = lines.get(outcome.device.path)
+            return left + (f"; {line.split(': ', 1)[1]}" if line else "")
+
+        return finish(outcomes, verb="leave", as_json=as_json, describe=describe)
     with environment() as env:
-        left = ops.leave(env, selector(device, serial, path, alt), address, force=force)
+        left = ops.leave(env, one_selector(device, serials, paths, alt), address, force=force)
         line, sim = board_line(env, after_leave=left), sim_dict(env)
     if as_json:
         emit_json({"left": left, "sim": sim})
-        return
+        return None
     _info("left DFU mode" if left else "the device did not confirm leaving DFU mode", as_json=False)
     if line:
         _info(line, as_json=False)
+    return None
 
 
 def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:

@@ -9,23 +9,30 @@ commands agree about a NOR image at 0x64000000.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.text import Text
 
 from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
+from pydfuse.cli.fleet import (
+    boards_view,
+    finish,
+    flash_details,
+    many_device_options,
+    many_selectors,
+    one_selector,
+)
 from pydfuse.cli.params import ADDRESS, VidPid, parse_address, parse_file_address
 from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
 from pydfuse.cli.session import (
     board_facts,
     board_line,
-    device_options,
     environment,
     lookup_profile,
     matches,
-    selector,
     sim_dict,
     sim_profile,
 )
@@ -77,7 +84,7 @@ def _dfu_util_address(text: str) -> tuple[int | None, set[str]]:
     help="dfu-util style address and modifiers: 0x08003000:leave, 0x08000000:mass-erase:force.",
 )
 @click.option("--address", type=ADDRESS, help="Where a .bin goes (HEX/S19/ELF/.dfu carry theirs).")
-@device_options
+@many_device_options
 @click.option(
     "--verify/--no-verify", default=True, show_default=True, help="Read back and compare."
 )
@@ -109,9 +116,10 @@ def flash_command(
     dfuse_address: str | None,
     address: int | None,
     device: VidPid | None,
-    serial: str | None,
-    path: str | None,
+    serials: tuple[str, ...],
+    paths: tuple[str, ...],
     alt: str | None,
+    all_boards: bool,
     verify: bool,
     leave: bool,
     leave_address: int | None,
@@ -121,9 +129,10 @@ def flash_command(
     full: bool,
     profile_name: str | None,
     as_json: bool,
-) -> None:
+) -> int | None:
     """Write FILE to the device: a .dfu (every target to its alternate, in one session),
-    a HEX/S19/ELF image, or a .bin with --address (or as FILE@ADDR).
+    a HEX/S19/ELF image, or a .bin with --address (or as FILE@ADDR). With --all, to every
+    matching device at once.
 
     The image is checked against the device's memory layout first (read-only bootloader
     sectors, unmapped addresses, wrong vector table); then the touched sectors are read back,
@@ -150,34 +159,57 @@ def flash_command(
         address = None if dfuse_address is not None else address  # dfu-util ignores -s for .dfu
     leave = leave or leave_address is not None  # a jump address says what to do after writing
     profile = lookup_profile(profile_name, option="--profile") if profile_name else sim_profile()
+    options: dict[str, Any] = {
+        "address": address,
+        "verify": verify,
+        "leave": leave,
+        "leave_address": leave_address,
+        "mass_erase": mass_erase,
+        "force": force,
+        "dry_run": dry_run,
+        "delta": not full,
+        **board_facts(profile),
+    }
+    if all_boards:
+        return _flash_all(source, device, serials, paths, alt, options, as_json=as_json)
     with (
         environment() as env,
         device_progress(env, as_json=as_json) as view,
     ):
-        sel = selector(device, serial, path, alt)
+        sel = one_selector(device, serials, paths, alt)
         if alt is None:
             alt = _alt_holding(env, sel, source, address)
-        result = ops.flash(
-            env,
-            selector(device, serial, path, alt),
-            source,
-            address=address,
-            verify=verify,
-            leave=leave,
-            leave_address=leave_address,
-            mass_erase=mass_erase,
-            force=force,
-            dry_run=dry_run,
-            progress=view,
-            delta=not full,
-            **board_facts(profile),
-        )
+        one = one_selector(device, serials, paths, alt)
+        result = ops.flash(env, one, source, progress=view, **options)
         line = board_line(env, after_leave=result.left)
         sim = sim_dict(env)
     if as_json:
         emit_json({**result.to_dict(), **view.watch.to_dict(), "sim": sim})
-        return
+        return None
     _render_flash(result, line, modeled=view.modeled)
+    return None
+
+
+def _flash_all(
+    source: Path,
+    device: VidPid | None,
+    serials: tuple[str, ...],
+    paths: tuple[str, ...],
+    alt: str | None,
+    options: dict[str, Any],
+    *,
+    as_json: bool,
+) -> int:
+    """``flash --all``: every matching device at once, one summary row (or record) each."""
+    with environment() as env, boards_view(env, as_json=as_json) as view:
+        selectors = many_selectors(device, serials, paths, alt)
+        if alt is None:
+            first = ops.select_devices(env, selectors)[0]
+            sel = ops.DeviceSelector(serial=first.serial, path=first.path)
+            alt = _alt_holding(env, sel, source, options["address"])
+            selectors = many_selectors(device, serials, paths, alt)
+        outcomes = ops.flash_many(env, selectors, source, progress=view, **options)
+    return finish(outcomes, verb="flash", as_json=as_json, describe=flash_details)
 
 
 def _alt_holding(

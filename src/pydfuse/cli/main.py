@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -141,6 +142,21 @@ def exit_code_for(error: DfuseError) -> ExitCode:
     "compressed); firmware data is hashed unless --trace-data.",
 )
 @click.option("--trace-data", is_flag=True, help="Keep the firmware bytes in the --trace file.")
+@click.option(
+    "--sim-boards",
+    type=click.IntRange(1, 127),
+    default=1,
+    metavar="N",
+    help="N virtual boards on one bus, with their own serials and paths; --sim-state is then "
+    "a directory with one file per board.",
+)
+@click.option(
+    "--sim-time-scale",
+    type=click.FloatRange(0.001, 10_000, min_open=False),
+    default=1.0,
+    metavar="X",
+    help="With --sim-realtime: modeled time passes X times faster than the wall clock.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -149,18 +165,25 @@ def cli(
     sim_realtime: bool,
     trace: Path | None,
     trace_data: bool,
+    sim_boards: int,
+    sim_time_scale: float,
 ) -> None:
     """pydfuse: STM32 / USB DFU firmware updates — files, pre-flight checks, programming.
 
     Add --sim PROFILE to any device command to run it on the built-in virtual STM32
     bootloader. -q, -v and --json work in any position; with --json, errors are JSON too.
     """
-    if (sim_state is not None or sim_realtime) and sim_profile is None:
-        raise click.UsageError("--sim-state and --sim-realtime need --sim PROFILE")
+    if (sim_state is not None or sim_realtime or sim_boards != 1) and sim_profile is None:
+        raise click.UsageError("--sim-state, --sim-realtime and --sim-boards need --sim PROFILE")
+    if sim_time_scale != 1.0 and not sim_realtime:
+        raise click.UsageError("--sim-time-scale needs --sim-realtime (the virtual clock has none)")
+    if math.isnan(sim_time_scale):
+        raise click.BadParameter("nan is not a time scale", param_hint="--sim-time-scale")
     if trace_data and trace is None:
         raise click.UsageError("--trace-data needs --trace FILE")
     found = ctx.ensure_object(Settings)
     found.sim_profile, found.sim_state, found.sim_realtime = sim_profile, sim_state, sim_realtime
+    found.sim_boards, found.sim_time_scale = sim_boards, sim_time_scale
     found.trace, found.trace_data = trace, trace_data
 
 

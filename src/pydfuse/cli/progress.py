@@ -31,6 +31,7 @@ _LABELS = {
     "verify": "Verifying",
     "upload": "Reading",
 }
+PHASE_LABELS = _LABELS  # for views of their own (cli.fleet: one row per board)
 LINE_EVERY_PERCENT = 10
 LINE_EVERY_S = 2.0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -107,19 +108,38 @@ def _bare_environment() -> Iterator[ops.Environment]:
     if profile is None:
         yield ops.usb_environment()
         return
-    state = settings().sim_state
+    found = settings()
+    state, boards = found.sim_state, found.sim_boards
     if state is not None:
-        # Refuse, before the board is touched, a file that could not be saved afterwards:
-        # otherwise the command would run and its effect on the board be lost.
-        check_writable(state, what="keep the virtual board in")
-    with ops.sim_environment(profile.name, state, realtime=settings().sim_realtime) as env:
-        loaded = env.board.profile.name
-        if loaded != profile.name:
-            raise DfuseError(
-                f"{state} holds a {loaded!r} board, not {profile.name!r}",
-                hint=f"use --sim {loaded}, or another --sim-state file",
-            )
+        _check_state_path(state, boards)
+    with ops.sim_environment(
+        profile.name,
+        state,
+        realtime=found.sim_realtime,
+        time_scale=found.sim_time_scale,
+        boards=boards,
+    ) as env:
+        for board in env.boards:
+            loaded = board.profile.name
+            if loaded != profile.name:
+                raise DfuseError(
+                    f"{state} holds a {loaded!r} board, not {profile.name!r}",
+                    hint=f"use --sim {loaded}, or another --sim-state file",
+                )
         yield env
+
+
+def _check_state_path(state: Path, boards: int) -> None:
+    """Refuse, before a board is touched, a state that could not be saved afterwards:
+    otherwise the command would run and its effect on the board be lost."""
+    if boards == 1 and not state.is_dir():
+        check_writable(state, what="keep the virtual board in")
+    elif state.exists() and not state.is_dir():
+        raise click.BadParameter(
+            f"{state} is a file; with --sim-boards {boards} it must be a directory (one file "
+            "per board is kept in it)",
+            param_hint="--sim-state",
+        )
 
 
 def board_facts(profile: BoardProfile | None) -> dict[str, Any]:

@@ -15,10 +15,11 @@ import click
 
 from pydfuse import ops
 from pydfuse.cli.context import settings
+from pydfuse.cli.fleet import boards_view, finish, many_device_options, many_selectors, one_selector
 from pydfuse.cli.params import ADDRESS, VidPid
 from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
-from pydfuse.cli.session import device_options, environment, matches, selector
+from pydfuse.cli.session import environment, matches
 from pydfuse.errors import FormatError
 from pydfuse.formats import Image, PlainDfuFile, check_writable, save_image
 
@@ -49,7 +50,7 @@ def _write_dfu(
 
 @click.command("upload")
 @click.argument("out", type=click.Path(path_type=Path))
-@device_options
+@many_device_options
 @click.option("--address", type=ADDRESS, help="First address to read (default: the memory start).")
 @click.option(
     "--length",
@@ -61,17 +62,20 @@ def _write_dfu(
 def upload_command(
     out: Path,
     device: VidPid | None,
-    serial: str | None,
-    path: str | None,
+    serials: tuple[str, ...],
+    paths: tuple[str, ...],
     alt: str | None,
+    all_boards: bool,
     address: int | None,
     length: int | None,
     as_json: bool,
-) -> None:
+) -> int | None:
     """Read device memory into OUT (.bin, .hex, .s19, or .dfu).
 
     Without --address/--length the whole readable memory of the alternate is read. A .dfu
     without -a holds every alternate whole; with -a, that alternate (or the range given).
+    With --all every matching device is read at once, each into its own file: OUT with the
+    board's serial put in place of {serial}, or added before the extension (back-SERIAL.dfu).
     """
     kind = out.suffix.lower()
     if kind not in KINDS:
@@ -86,32 +90,91 @@ def upload_command(
         raise click.UsageError(
             "a .dfu of every alternate reads each one whole; add -a ALT to read part of one"
         )
+    if all_boards:
+        return _upload_all(out, device, serials, paths, alt, address, length, as_json=as_json)
     check_writable(out)
-    sel = selector(device, serial, path, None)
+    sel = one_selector(device, serials, paths, None)
     with (
         environment() as env,
         device_progress(env, as_json=as_json) as view,
     ):
-        if every_alt:
-            summary = _write_dfu(env, sel, out, ops.upload_all(env, sel, progress=view))
-        else:
-            result = ops.upload(
-                env, sel, alt=_alt_value(alt), address=address, length=length, progress=view
-            )
-            if kind == ".dfu":
-                summary = _write_dfu(env, sel, out, [(result.alt, result.name, result.image)])
-            else:
-                save_image(result.image, out, fill=0xFF if kind == ".bin" else None)
-                summary = {"file": str(out), **result.to_dict()}
+        summary = _read_into(env, sel, out, alt, address, length, view)
     if as_json:
         emit_json({**summary, **view.watch.to_dict()})
-        return
+        return None
     if settings().quiet:
-        return
-    total = sum(r["bytes"] for r in summary.get("targets", [summary]))
+        return None
+    total = _total(summary)
     took = view.watch.elapsed()
     console().print(
         f"read {human_size(total)} into {out} in {time_text(took, modeled=view.modeled)} "
         f"({rate_text(total, took)})",
         markup=False,
     )
+    return None
+
+
+def _total(summary: dict[str, Any]) -> int:
+    return sum(int(r["bytes"]) for r in summary.get("targets", [summary]))
+
+
+def _read_into(
+    env: ops.Environment,
+    sel: ops.DeviceSelector,
+    out: Path,
+    alt: str | None,
+    address: int | None,
+    length: int | None,
+    progress: ops.Progress | None,
+) -> dict[str, Any]:
+    """Read what the options ask for from the selected device into ``out``; its summary."""
+    kind = out.suffix.lower()
+    if kind == ".dfu" and alt is None:
+        return _write_dfu(env, sel, out, ops.upload_all(env, sel, progress=progress))
+    result = ops.upload(
+        env, sel, alt=_alt_value(alt), address=address, length=length, progress=progress
+    )
+    if kind == ".dfu":
+        return _write_dfu(env, sel, out, [(result.alt, result.name, result.image)])
+    save_image(result.image, out, fill=0xFF if kind == ".bin" else None)
+    return {"file": str(out), **result.to_dict()}
+
+
+def board_file(out: Path, device: ops.DeviceInfo) -> Path:
+    """Where ``upload --all`` puts what it read from ``device`` (see the command's help)."""
+    tag = device.serial or f"path{device.path}"
+    tag = "".join(c if c.isalnum() or c in "-_." else "_" for c in tag)
+    if "{serial}" in out.name:
+        return out.with_name(out.name.replace("{serial}", tag))
+    return out.with_name(f"{out.stem}-{tag}{out.suffix}")
+
+
+def _upload_all(
+    out: Path,
+    device: VidPid | None,
+    serials: tuple[str, ...],
+    paths: tuple[str, ...],
+    alt: str | None,
+    address: int | None,
+    length: int | None,
+    *,
+    as_json: bool,
+) -> int:
+    """``upload --all``: every matching device read at once into its own file."""
+    with environment() as env, boards_view(env, as_json=as_json) as view:
+        devices = ops.select_devices(env, many_selectors(device, serials, paths, None))
+
+        def work(
+            board_env: ops.Environment, sel: ops.DeviceSelector, board: ops.DeviceInfo
+        ) -> dict[str, Any]:
+            path = board_file(out, board)
+            check_writable(path)
+            return _read_into(board_env, sel, path, alt, address, length, lambda e: view(board, e))
+
+        outcomes = ops.each_device(env, devices, work)
+
+    def describe(outcome: ops.BoardOutcome[dict[str, Any]]) -> str:
+        summary = outcome.result or {}
+        return f"read {human_size(_total(summary))} into {summary.get('file')}"
+
+    return finish(outcomes, verb="upload", as_json=as_json, describe=describe)

@@ -30,6 +30,14 @@ from pydfuse.ops.env import (
 )
 from pydfuse.ops.firmware import FirmwareSource, ImageSource
 from pydfuse.ops.flash import flash
+from pydfuse.ops.fleet import (
+    BoardOutcome,
+    each_device,
+    flash_many,
+    leave_many,
+    select_devices,
+    upload_many,
+)
 from pydfuse.ops.progress import Progress
 from pydfuse.ops.records import (
     AltInfo,
@@ -47,6 +55,7 @@ from pydfuse.ops.transfer import erase, leave, unprotect, upload, upload_all
 
 __all__ = [
     "AltInfo",
+    "BoardOutcome",
     "CheckedTarget",
     "DeviceCheck",
     "DeviceInfo",
@@ -65,16 +74,21 @@ __all__ = [
     "backup_file",
     "check_firmware",
     "detach",
+    "each_device",
     "erase",
     "flash",
+    "flash_many",
     "leave",
+    "leave_many",
     "list_devices",
     "read_trace",
     "replay_trace",
+    "select_devices",
     "sim_environment",
     "traced",
     "unprotect",
     "upload",
     "upload_all",
+    "upload_many",
     "usb_environment",
 ]

@@ -34,6 +34,11 @@ class Environment:
         same one on USB hardware; on virtual boards, that board's own clock)."""
         return self
 
+    @property
+    def modeled(self) -> bool:
+        """Whether the clock tells a virtual board's modeled time (not the wall clock)."""
+        return False
+
 
 @dataclass(frozen=True, slots=True)
 class SimEnvironment(Environment):
@@ -42,6 +47,10 @@ class SimEnvironment(Environment):
 
     board: Any = None
     boards: tuple[Any, ...] = ()
+
+    @property
+    def modeled(self) -> bool:
+        return True
 
     def for_device(self, serial: str | None, path: str | None) -> SimEnvironment:
         ports = {f"1-{port}": board for port, board in enumerate(self.boards, start=1)}

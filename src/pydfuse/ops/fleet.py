@@ -40,6 +40,7 @@ class BoardOutcome(Generic[T]):
     result: T | None = None
     error: DfuseError | None = None
     elapsed_s: float = 0.0  # on the board's environment clock
+    modeled: bool = False  # the clock is a virtual board's (modeled time)
 
     @property
     def ok(self) -> bool:
@@ -60,6 +61,7 @@ class BoardOutcome(Generic[T]):
             "id": self.device.id_text,
             "ok": self.ok,
             "elapsed_s": round(self.elapsed_s, 6),
+            "modeled": self.modeled,
             "result": as_dict() if callable(as_dict) else result,
             "error": None if self.error is None else str(self.error),
             "hint": None if self.error is None else self.error.hint,
@@ -153,7 +155,8 @@ def each_device(
         except BaseException as bug:  # reported after the others have finished
             bugs.append(bug)
             outcome = BoardOutcome(device, error=DfuseError(f"internal error: {bug!r}"))
-        outcomes[index] = replace(outcome, elapsed_s=board_env.clock.monotonic() - started)
+        elapsed = board_env.clock.monotonic() - started
+        outcomes[index] = replace(outcome, elapsed_s=elapsed, modeled=board_env.modeled)
 
     threads = [
         threading.Thread(target=run, args=(i, d), name=f"dfuse-{d.serial or d.path}", daemon=True)
