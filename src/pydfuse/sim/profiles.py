@@ -417,6 +417,7 @@ STM32F072_ROM = BoardProfile(
     config_max_power=0x32,
     uid=(0x00470041, 0x3236510D, 0x20313933),
     option_bytes=F0_OPTION_BYTES,
+    chip="stm32f0",
 )
 
 # What the F4 ROM really reports (§2.8: 100 ms erase, 104 ms otherwise, 100 ms for a mass erase

@@ -24,7 +24,7 @@ from typing import Literal
 
 __all__ = ["CHIPS", "Chip", "FlashController", "ReadyRule", "get_chip"]
 
-CpuModel = Literal["cortex-m3", "cortex-m4"]
+CpuModel = Literal["cortex-m0", "cortex-m3", "cortex-m4"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,9 @@ class Chip:
     system_area: tuple[int, int]  # [start, end) of system memory + OTP/option bytes/IDs
     uid_address: int
     flash_size_address: int  # 16-bit flash size in KB
+    # Cortex-M0 has no VTOR: the table is read at address 0, and SYSCFG_CFGR1 MEM_MODE (this
+    # register, bits 1:0) chooses what appears there: main flash, system memory or SRAM.
+    remap_register: int | None = None
 
 
 def _blocks(base: int, step: int, names: str) -> tuple[tuple[int, int, str], ...]:
@@ -268,7 +271,110 @@ STM32F4 = Chip(
     flash_size_address=0x1FFF7A22,
 )
 
-CHIPS: Mapping[str, Chip] = MappingProxyType({c.name: c for c in (STM32F1, STM32F4)})
+# RM0091 §2.2 (STM32F0x1/F0x2/F0x8 memory map, here the STM32F072).
+_F0_PERIPHERALS = tuple(
+    sorted(
+        (
+            (0x40000000, 0x400, "TIM2"),
+            (0x40000400, 0x400, "TIM3"),
+            (0x40001000, 0x400, "TIM6"),
+            (0x40001400, 0x400, "TIM7"),
+            (0x40002000, 0x400, "TIM14"),
+            (0x40002800, 0x400, "RTC"),
+            (0x40002C00, 0x400, "WWDG"),
+            (0x40003000, 0x400, "IWDG"),
+            (0x40003800, 0x400, "SPI2"),
+            *_blocks(0x40004400, 0x400, "USART2 USART3 USART4"),
+            (0x40005400, 0x400, "I2C1"),
+            (0x40005800, 0x400, "I2C2"),
+            (0x40005C00, 0x400, "USB"),
+            (0x40006000, 0x400, "USB SRAM"),
+            (0x40006400, 0x400, "CAN"),
+            (0x40006C00, 0x400, "CRS"),
+            (0x40007000, 0x400, "PWR"),
+            (0x40007400, 0x400, "DAC"),
+            (0x40007800, 0x400, "CEC"),
+            (0x40010000, 0x400, "SYSCFG"),
+            (0x40010400, 0x400, "EXTI"),
+            (0x40012400, 0x400, "ADC"),
+            (0x40012C00, 0x400, "TIM1"),
+            (0x40013000, 0x400, "SPI1"),
+            (0x40013800, 0x400, "USART1"),
+            *_blocks(0x40014000, 0x400, "TIM15 TIM16 TIM17"),
+            (0x40015800, 0x400, "DBGMCU"),
+            (0x40020000, 0x400, "DMA"),
+            (0x40021000, 0x400, "RCC"),
+            (0x40022000, 0x400, "FLASH"),
+            (0x40023000, 0x400, "CRC"),
+            (0x40024000, 0x400, "TSC"),
+            *_blocks(0x48000000, 0x400, "GPIOA GPIOB GPIOC GPIOD GPIOE GPIOF"),
+        )
+    )
+)
+_F0_RCC = 0x40021000
+_F0_FLASH = 0x40022000
+_F0_UARTS = tuple(base for base, _, n in _F0_PERIPHERALS if n.startswith("USART"))
+_F0_UART_ISR = 0xC0 | (1 << 21) | (1 << 22)  # TXE, TC, TEACK, REACK
+
+STM32F0 = Chip(
+    name="stm32f0",
+    cpu="cortex-m0",
+    cpuid=0x410CC200,  # Cortex-M0 r0p0 (PM0215)
+    peripherals=_F0_PERIPHERALS,
+    reset_values=MappingProxyType(
+        {
+            _F0_RCC + 0x00: 0x00000083,  # RCC_CR: HSION, HSIRDY, HSITRIM = 16
+            _F0_RCC + 0x24: 0x0C000000,  # RCC_CSR
+            _F0_FLASH + 0x00: 0x00000030,  # FLASH_ACR: prefetch enabled and on
+            _F0_FLASH + 0x10: 0x00000080,  # FLASH_CR: LOCK
+            **{base + 0x1C: _F0_UART_ISR for base in _F0_UARTS},
+            **{base + 0x08: 0x00000002 for base, _, n in _F0_PERIPHERALS if n[:3] == "SPI"},
+        }
+    ),
+    ready=(
+        ReadyRule(_F0_RCC + 0x00, 1 << 0, 1 << 1),  # HSION -> HSIRDY
+        ReadyRule(_F0_RCC + 0x00, 1 << 16, 1 << 17),  # HSEON -> HSERDY
+        ReadyRule(_F0_RCC + 0x00, 1 << 24, 1 << 25),  # PLLON -> PLLRDY
+        ReadyRule(_F0_RCC + 0x34, 1 << 0, 1 << 1),  # CR2: HSI14ON -> HSI14RDY
+        ReadyRule(_F0_RCC + 0x34, 1 << 16, 1 << 17),  # CR2: HSI48ON -> HSI48RDY
+        ReadyRule(_F0_RCC + 0x20, 1 << 0, 1 << 1),  # BDCR: LSEON -> LSERDY
+        ReadyRule(_F0_RCC + 0x24, 1 << 0, 1 << 1),  # CSR: LSION -> LSIRDY
+    ),
+    mirror=(
+        (_F0_RCC + 0x04, 0x3, 2),  # CFGR: SWS = SW
+        (_F0_FLASH + 0x00, 1 << 4, 1),  # ACR: PRFTBS = PRFTBE
+    ),
+    always=MappingProxyType(
+        {
+            **{base + 0x1C: _F0_UART_ISR for base in _F0_UARTS},
+            0x40012400: (1 << 0) | (1 << 2),  # ADC_ISR: ADRDY, EOC
+        }
+    ),
+    self_clear=MappingProxyType(
+        {
+            0x40012408: 1 << 31,  # ADC_CR: ADCAL
+            _F0_FLASH + 0x10: 1 << 6,  # FLASH_CR: STRT
+        }
+    ),
+    flash=FlashController(
+        cr=_F0_FLASH + 0x10,
+        ar=_F0_FLASH + 0x14,
+        keyr=_F0_FLASH + 0x04,
+        lock=1 << 7,
+        pg=1 << 0,
+        page_erase=1 << 1,
+        mass_erase=1 << 2,
+        start=1 << 6,
+    ),
+    # System memory 0x1FFFC800 (STM32F072), taken from the page start; option bytes at
+    # 0x1FFFF800 (their alternate is laid over it).
+    system_area=(0x1FFFC000, 0x1FFFF810),
+    uid_address=0x1FFFF7AC,
+    flash_size_address=0x1FFFF7CC,
+    remap_register=0x40010000,  # SYSCFG_CFGR1
+)
+
+CHIPS: Mapping[str, Chip] = MappingProxyType({c.name: c for c in (STM32F0, STM32F1, STM32F4)})
 
 
 def get_chip(name: str) -> Chip:

@@ -65,6 +65,14 @@ _CORE_EXCEPTIONS = {
     19: "stack limit exceeded",
     22: "an unaligned access that must be aligned",
 }
+_CPU_MODELS = {
+    "cortex-m0": arm.UC_CPU_ARM_CORTEX_M0,
+    "cortex-m3": arm.UC_CPU_ARM_CORTEX_M3,
+    "cortex-m4": arm.UC_CPU_ARM_CORTEX_M4,
+}
+# ARMv7-M B3.2.5: TBLOFF is bits [29:7] on Cortex-M3 r2p0, [31:7] on Cortex-M4; ARMv6-M
+# (Cortex-M0) has no VTOR at all.
+_VTOR_MASKS = {"cortex-m0": 0, "cortex-m3": 0x3FFFFF80, "cortex-m4": 0xFFFFFF80}
 _PPB_NAMES = ((0xE010, 0xE020, "SysTick"), (0xE100, 0xED00, "NVIC"), (0xED00, 0xED90, "SCB"))
 
 
@@ -93,12 +101,14 @@ class Core:
         self.spec = spec
         self.table = table
         self.budget = budget
-        m4 = spec.chip.cpu == "cortex-m4"
+        cpu = spec.chip.cpu
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
-        self.uc.ctl_set_cpu_model(arm.UC_CPU_ARM_CORTEX_M4 if m4 else arm.UC_CPU_ARM_CORTEX_M3)
+        self.uc.ctl_set_cpu_model(_CPU_MODELS[cpu])
         self.peripherals = Peripherals(spec.chip)
-        # ARMv7-M B3.2.5: TBLOFF is bits [29:7] on Cortex-M3 r2p0, [31:7] on Cortex-M4.
-        self.system = SystemControl(spec.chip.cpuid, vtor_mask=0xFFFFFF80 if m4 else 0x3FFFFF80)
+        self.system = SystemControl(spec.chip.cpuid, vtor_mask=_VTOR_MASKS[cpu])
+        remap = spec.chip.remap_register
+        if remap is not None and spec.alias_of != spec.flash[0]:
+            self.peripherals.values[remap] = 0b01  # MEM_MODE: booted from system memory
         self.system_writes: Counter[str] = Counter()
         self.vtor_writes: list[VtorWrite] = []
         self.irq_enables: list[IrqEnable] = []
@@ -378,6 +388,8 @@ class Core:
         new = self.peripherals.write(address, size, value)
         if address & ~3 == self.spec.chip.flash.cr:
             self._flash_command(new)
+        elif address & ~3 == self.spec.chip.remap_register:
+            self._remap(new & 0b11)
 
     def _fsmc_read(self, uc: Uc, offset: int, size: int, ud: object) -> int:
         return self.peripherals.read(_FSMC_REGISTERS[0] + offset, size)
@@ -393,6 +405,18 @@ class Core:
         target, bit = _bitband(_SRAM_BITBAND[0] + offset, _SRAM_BITBAND[0], self.spec.sram[0])
         old = uc.mem_read(target, 1)[0]
         uc.mem_write(target, bytes([(old | 1 << bit) if value & 1 else (old & ~(1 << bit))]))
+
+    def _remap(self, mode: int) -> None:
+        """Cortex-M0: SYSCFG MEM_MODE puts flash, system memory or SRAM at address 0, which is
+        where the core reads its vector table; recorded as the table's new base."""
+        system_memory = self.spec.chip.system_area[0]
+        bases = {0b00: self.spec.flash[0], 0b01: system_memory, 0b11: self.spec.sram[0]}
+        base = bases.get(mode)
+        if self.spec.chip.cpu != "cortex-m0" or base is None or base == self.system.vtor:
+            return
+        self.system.vtor = base
+        if len(self.vtor_writes) < _MAX_EVENTS:
+            self.vtor_writes.append(VtorWrite(base, self._reg(arm.UC_ARM_REG_PC)))
 
     def _system_read(self, uc: Uc, offset: int, size: int, ud: object) -> int:
         return self.system.read(offset, size)

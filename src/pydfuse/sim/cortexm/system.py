@@ -107,6 +107,8 @@ class SystemControl:
         mask = _MASKS[size] << shift
         value = (value << shift) & mask
         if register == VTOR:
+            if not self.vtor_mask:  # ARMv6-M: no VTOR, the write goes nowhere
+                return []
             self.vtor = ((self.vtor & ~mask) | value) & self.vtor_mask
             return [Event("vtor", value=self.vtor)]
         if NVIC_ISER <= register < NVIC_ISER + 32:
