@@ -21,6 +21,7 @@ from pydfuse.checks import CheckReport, TargetImage, preflight
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
+from pydfuse.cli.runview import render_run
 from pydfuse.cli.session import environment, lookup_profile, matches
 from pydfuse.errors import DeviceNotFoundError, FormatError
 from pydfuse.formats import (
@@ -34,9 +35,11 @@ from pydfuse.formats import (
 )
 from pydfuse.formats import load_image as load_single_image
 from pydfuse.formats.dfuse import read_file_bytes
+from pydfuse.formats.symbols import Symbols, read_symbols
 from pydfuse.layout import MemoryMap, MemoryRegion, Sector, parse_layout
 from pydfuse.layout.mapview import DESCRIPTIONS, MemoryView, RunKind, bar_cells, memory_view
 from pydfuse.layout.svg import render_svg
+from pydfuse.ops.run import run_image
 from pydfuse.plan import Plan, PlanTiming, make_plan
 from pydfuse.sim.profiles import PROFILES, AltProfile, BoardProfile
 
@@ -246,6 +249,25 @@ def render_report(
 @click.option("--address", type=ADDRESS, help="Load address of a raw .bin (or plain .dfu).")
 @click.option("--alt", type=click.IntRange(0, 255), help="Alternate setting of a single image.")
 @click.option("-S", "--serial", help="With no profile: the connected device with this serial.")
+@click.option(
+    "--run",
+    "run_app",
+    is_flag=True,
+    help="Also run the application on the board's Cortex-M core (needs --profile or --sim): "
+    "does it reach its main loop, set VTOR before enabling interrupts, fault?",
+)
+@click.option(
+    "--budget",
+    type=click.IntRange(1, 1_000_000_000),
+    metavar="N",
+    help="--run: stop after N instructions (default 5,000,000).",
+)
+@click.option(
+    "--symbols",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="ELF",
+    help="--run: name functions from this ELF (default: FILE, when it is an ELF).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check(
     file: Path,
@@ -253,25 +275,67 @@ def check(
     address: int | None,
     alt: int | None,
     serial: str | None,
+    run_app: bool,
+    budget: int | None,
+    symbols: Path | None,
     as_json: bool,
 ) -> int:
     """Check FILE against a board before flashing: placement, bootloader overlap, vector table.
 
     The board is a --profile, the --sim board, or else the one DFU device connected (its own
-    memory layouts). Exit code 0 when it is safe to flash, 3 when a check found an error.
+    memory layouts). With --run the application is also started on the board's Cortex-M core
+    (no board needed). Exit code 0 when it is safe to flash, 3 when a check found an error.
     """
+    if not run_app and (budget is not None or symbols is not None):
+        raise click.UsageError("--budget and --symbols go with --run")
+    run_profile = _run_profile(profile) if run_app else None
     board = _resolve_board(profile, ops.DeviceSelector(serial=serial))
     targets = load_targets(file, address=address, alt=alt, board=board)
     report = preflight(targets, board.memories, sram=board.sram, app_address=board.app_address)
     plans = plan_targets(board, targets, report)
+    run = None
+    if run_profile is not None:
+        run = run_image(
+            run_profile,
+            [(t.alt, t.image) for t in targets],
+            budget=budget,
+            symbols=_symbols_for(file, symbols),
+        )
     if as_json:
         data = {"file": str(file), "profile": board.name, **report.to_dict()}
         for entry, plan in zip(data["targets"], plans, strict=True):
             entry["plan"] = plan.to_dict() if plan is not None else None
+        if run is not None:
+            data["run"] = run.to_dict()
+            data["ok"] = report.ok and run.ok
         emit_json(data)
     else:
         render_report(console(), report, quiet=settings().quiet, plans=plans)
-    return 0 if report.ok else UNSAFE_EXIT
+        if run is not None:
+            render_run(console(), run, quiet=settings().quiet)
+    return 0 if report.ok and (run is None or run.ok) else UNSAFE_EXIT
+
+
+def _run_profile(name: str | None) -> BoardProfile:
+    """The profile ``--run`` runs on: --profile, else the --sim board's."""
+    chosen = name or settings().sim_profile
+    if chosen is None:
+        raise click.UsageError(
+            "--run needs a board profile for its memory map: give --profile BOARD (or --sim)"
+        )
+    return lookup_profile(chosen, option="--profile" if name else "--sim")
+
+
+def _symbols_for(file: Path, given: Path | None) -> Symbols | None:
+    """Function names for the run: ``--symbols``, or FILE itself when it is an ELF."""
+    if given is not None:
+        return read_symbols(given)
+    try:
+        with file.open("rb") as handle:
+            is_elf = handle.read(4) == b"\x7fELF"
+    except OSError:
+        return None
+    return read_symbols(file) if is_elf else None
 
 
 # --------------------------------------------------------------------------------------- map

@@ -1,0 +1,57 @@
+"""How a run of the application is shown: ``check --run``, ``sim status``, after ``leave``
+(layer: cli; rich for the terminal)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+from pydfuse.cli.render import hex32
+from pydfuse.ops.run import RunReport
+
+__all__ = ["render_run", "run_summary"]
+
+_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def run_summary(report: RunReport) -> str:
+    """One line: how the run ended, and the worst thing it showed."""
+    result = report.result
+    if result.stop == "not-run":
+        return "not run (the Cortex-M core needs: pip install 'pydfuse[run]')"
+    errors = [f for f in report.findings if f.severity == "error"]
+    if errors:
+        return f"{errors[0].code}: {errors[0].message}"
+    if result.main_loop:
+        vtor = f"VTOR {hex32(result.vtor)}"
+        return f"reached its main loop ({result.stop}), {vtor}"
+    return f"stopped: {result.stop}"
+
+
+def render_run(out: Console, report: RunReport, *, quiet: bool = False) -> None:
+    """The run's start, its findings (with fixes), the peripherals it wrote and a verdict."""
+    result = report.result
+    if not quiet:
+        start = f"application at {hex32(result.table)}"
+        if result.initial_sp is not None and result.reset_handler is not None:
+            reset = report.functions.get(result.reset_handler & ~1)
+            named = f" ({reset})" if reset else ""
+            start += f", SP {hex32(result.initial_sp)}, reset {hex32(result.reset_handler)}{named}"
+        out.print(f"run on {report.board}: {start}")
+    for finding in report.findings:
+        if quiet and finding.severity == "info":
+            continue
+        line = Text(f"  {finding.severity:<7} ", style=_STYLES[finding.severity])
+        line.append(f"{finding.code}: ", style="dim")
+        line.append(finding.message)
+        out.print(line)
+        for fix in finding.fix:
+            out.print(Text(f"          fix: {fix}"))
+    if not quiet and result.peripheral_writes:
+        writes = ", ".join(f"{name} {count}" for name, count in result.peripheral_writes.items())
+        out.print(Text(f"  registers written: {writes}", style="dim"))
+    if report.ok:
+        out.print(Text(f"RUN OK: {run_summary(report)}", style="bold green"))
+    else:
+        errors = sum(1 for f in report.findings if f.severity == "error")
+        out.print(Text(f"RUN FAILED: {errors} error{'s' if errors != 1 else ''}", style="bold red"))
