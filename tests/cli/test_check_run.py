@@ -101,7 +101,7 @@ def test_a_dfuse_file_runs_its_internal_flash_target(tmp_path: Path, capsys: Cap
     DfuseFile((DfuseTarget.from_image(0, elf_image("app-hal-default")),)).write(path)
     code, doc = _run_json(capsys, str(path), "--profile", "stm3210e-eval")
     assert code == ExitCode.UNSAFE
-    assert [f["code"] for f in doc["run"]["findings"]][0] == "run.vtor"
+    assert doc["run"]["findings"][0]["code"] == "run.vtor"
     assert doc["run"]["functions"] == {}  # no ELF, no names
 
 
