@@ -226,11 +226,8 @@ def _alt_holding(
     devices = [d for d in ops.list_devices(env) if d.mode == "dfu" and matches(d, sel)]
     if len(devices) != 1 or not image:
         return None
-    for candidate in devices[0].alternates:
-        memory = candidate.memory_map
-        if memory is not None and memory.contains(image.start):
-            return str(candidate.alt)
-    return None
+    holding = ops.alternate_holding(devices[0].alternates, image.start)
+    return str(holding.alt) if holding is not None else None
 
 
 def _render_flash(result: ops.FlashResult, board_text: str | None, *, modeled: bool) -> None:

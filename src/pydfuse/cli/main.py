@@ -47,6 +47,7 @@ from pydfuse.errors import (
 #    `@json_option` (pydfuse.cli.context) and gets `as_json`. Raise pydfuse errors (or click's
 #    usage errors): this module prints them, as JSON too with --json, and picks the exit code.
 FILES, CHECK, DEVICE, HELP, SIM = "Files", "Before flashing", "Devices", "When it fails", "Sim"
+PAGE = "In the browser"
 COMMANDS = (
     Entry("pack", "pydfuse.cli.files:pack", FILES, "Build a .dfu from HEX/S19/ELF/BIN files",
           'dfuse pack fw.dfu -t 0:"Internal Flash"=app.hex'),
@@ -83,6 +84,8 @@ COMMANDS = (
           "Replay a --trace on a virtual board", "dfuse replay trace.jsonl --sim stm3210e-eval"),
     Entry("sim", "pydfuse.cli.simboard:sim_group", SIM, "Pins, reset and faults of --sim boards",
           "dfuse --sim stm3210e-eval --sim-state b.json sim status"),
+    Entry("gui", "pydfuse.cli.gui:gui_command", PAGE,
+          "Local web page: build .dfu files, upgrade devices", "dfuse --sim stm3210e-eval gui"),
 )  # fmt: skip
 
 

@@ -64,12 +64,7 @@ def selector(
 
 def matches(info: ops.DeviceInfo, sel: ops.DeviceSelector) -> bool:
     """Whether a listed device fits every given field of ``sel`` (the alternate is not used)."""
-    return (
-        (sel.vid is None or info.vid == sel.vid)
-        and (sel.pid is None or info.pid == sel.pid)
-        and (sel.serial is None or info.serial == sel.serial)
-        and (sel.path is None or info.path == sel.path)
-    )
+    return sel.matches(info)
 
 
 def lookup_profile(name: str, *, option: str) -> BoardProfile:

@@ -50,7 +50,7 @@ from pydfuse.ops.records import (
     UploadResult,
 )
 from pydfuse.ops.replay import ReplayResult, read_trace, replay_trace
-from pydfuse.ops.session import list_devices
+from pydfuse.ops.session import alternate_holding, list_devices
 from pydfuse.ops.transfer import erase, leave, unprotect, upload, upload_all
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "SimEnvironment",
     "TargetResult",
     "UploadResult",
+    "alternate_holding",
     "backup_file",
     "check_firmware",
     "detach",

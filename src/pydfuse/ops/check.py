@@ -44,6 +44,7 @@ class DeviceCheck:
     device: str
     report: CheckReport
     targets: tuple[CheckedTarget, ...]
+    alternates: tuple[AltInfo, ...]  # every alternate of the device, with its memory map
     warnings: tuple[str, ...] = ()  # notes from resolving the targets, suffix mismatch
 
     @property
@@ -81,17 +82,16 @@ def check_firmware(
         problem = suffix_problem(loaded.suffix, [(session.found.vid, session.found.pid)])
         if problem is not None:
             notes.append(problem)
+        alternates = session.all_alternates()
         if not session.found.dfuse:
             notes.append("a plain DFU device has no memory layout: there is nothing to check")
-            return DeviceCheck(device, CheckReport(()), (), tuple(notes))
+            return DeviceCheck(device, CheckReport(()), (), alternates, tuple(notes))
         resolved, more = resolve_targets(session, loaded, selector)
-        report = preflight_report(
-            resolved, session.all_alternates(), sram=sram, app_address=app_address
-        )
+        report = preflight_report(resolved, alternates, sram=sram, app_address=app_address)
         targets = []
         for (info, memory, image), result in zip(resolved, report.targets, strict=True):
             plan = None
             if result.ok:
                 plan = make_plan(image, memory, transfer_size=session.dfu.transfer_size)
             targets.append(CheckedTarget(info, memory, image, plan))
-        return DeviceCheck(device, report, tuple(targets), tuple(notes + more))
+        return DeviceCheck(device, report, tuple(targets), alternates, tuple(notes + more))

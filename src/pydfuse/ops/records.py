@@ -33,6 +33,15 @@ class DeviceSelector:
     path: str | None = None
     alt: int | str | None = None
 
+    def matches(self, info: DeviceInfo) -> bool:
+        """Whether a listed device fits every given field (the alternate is not used)."""
+        return (
+            (self.vid is None or info.vid == self.vid)
+            and (self.pid is None or info.pid == self.pid)
+            and (self.serial is None or info.serial == self.serial)
+            and (self.path is None or info.path == self.path)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ProgressEvent:

@@ -6,7 +6,7 @@ Imports ``pydfuse.host``, ``pydfuse.layout``, ``pydfuse.errors`` and the sibling
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -35,6 +35,15 @@ def alt_info(found: FoundDevice, alternate: Alternate) -> AltInfo:
     elif found.dfuse and found.mode == "dfu":
         error = f"{alternate.string!r} is not a DfuSe memory layout (it does not start with '@')"
     return AltInfo(alternate.alt, alternate.name, alternate.string, memory_map, error)
+
+
+def alternate_holding(alternates: Sequence[AltInfo], address: int) -> AltInfo | None:
+    """The alternate whose memory holds ``address`` (where a single image without an
+    alternate goes, as ``dfuse flash`` and ``dfuse check`` place it), else None."""
+    for info in alternates:
+        if info.memory_map is not None and info.memory_map.contains(address):
+            return info
+    return None
 
 
 def device_info(found: FoundDevice) -> DeviceInfo:

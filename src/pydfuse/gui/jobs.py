@@ -1,0 +1,138 @@
+"""One worker thread for every device operation, and the events of long ones (layer: gui).
+
+USB devices and the virtual board are used from one thread only, one operation at a time, so
+two browser tabs cannot interleave requests to one bootloader. Short operations (list, check,
+leave) are awaited by their request; long ones (upgrade, backup) become a :class:`Job` whose
+events — coalesced progress, then one ``done`` or ``failed`` — the page reads as server-sent
+events. Imports ``pydfuse.ops`` (progress events) and ``pydfuse.errors``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydfuse.errors import DfuseError
+from pydfuse.ops import ProgressEvent
+
+T = TypeVar("T")
+PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress events a second reach the page
+KEEP_JOBS = 20
+
+
+class Busy(DfuseError):
+    """Another long device operation is still running."""
+
+
+def error_dict(error: BaseException) -> dict[str, Any]:
+    """What the page shows of an error: one line, an optional hint, its kind and address."""
+    if isinstance(error, DfuseError):
+        return {
+            "error": str(error),
+            "hint": error.hint,
+            "kind": type(error).__name__,
+            "address": getattr(error, "address", None),
+        }
+    return {"error": f"internal error: {type(error).__name__}: {error}", "kind": "internal"}
+
+
+@dataclass
+class Job:
+    """A long device operation: its events so far, and whether it has finished."""
+
+    id: str
+    kind: str
+    loop: asyncio.AbstractEventLoop
+    events: list[dict[str, Any]] = field(default_factory=list)
+    finished: bool = False
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _last_progress: tuple[str, float] = ("", 0.0)
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Append an event (from any thread) and wake the readers."""
+        self.events.append(event)
+        if event["type"] in ("done", "failed"):
+            self.finished = True
+        self.loop.call_soon_threadsafe(self._changed.set)
+
+    def progress(self, event: ProgressEvent) -> None:
+        """An ops progress callback: coalesced to one event per PROGRESS_INTERVAL_S per phase,
+        always keeping a phase's first and last event."""
+        now = time.monotonic()
+        phase, last = self._last_progress
+        complete = event.done_bytes >= event.total_bytes
+        if phase == event.phase and now - last < PROGRESS_INTERVAL_S and not complete:
+            return
+        self._last_progress = (event.phase, now)
+        self.emit(
+            {
+                "type": "progress",
+                "phase": event.phase,
+                "done": event.done_bytes,
+                "total": event.total_bytes,
+                "address": event.address,
+            }
+        )
+
+    async def stream(self) -> AsyncIterator[dict[str, Any]]:
+        """Every event from the first, as they come, until ``done`` or ``failed``."""
+        sent = 0
+        while True:
+            self._changed.clear()
+            while sent < len(self.events):
+                sent += 1
+                yield self.events[sent - 1]
+            if self.finished:
+                return
+            await self._changed.wait()
+
+
+class DeviceWorker:
+    """Runs device operations one at a time on a single thread."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dfuse-gui-device")
+        self._jobs: dict[str, Job] = {}
+        self._ids = itertools.count(1)
+        self._long_running = threading.Lock()
+
+    async def run(self, func: Callable[[], T]) -> T:
+        """Run a short operation on the device thread and wait for its result."""
+        return await asyncio.wrap_future(self._executor.submit(func))
+
+    def start(self, kind: str, func: Callable[[Job], dict[str, Any]]) -> Job:
+        """Start a long operation; ``func`` gets its job (for progress) and returns the
+        ``done`` event's data. Busy while another long operation runs."""
+        if not self._long_running.acquire(blocking=False):
+            raise Busy(
+                "another device operation is still running",
+                hint="wait for it to finish, then try again",
+            )
+        job = Job(f"j{next(self._ids)}", kind, asyncio.get_running_loop())
+        self._jobs[job.id] = job
+        for old in list(self._jobs)[:-KEEP_JOBS]:
+            del self._jobs[old]
+
+        def body() -> None:
+            try:
+                job.emit({"type": "done", **func(job)})
+            except Exception as error:  # every failure reaches the page; none kills the server
+                job.emit({"type": "failed", **error_dict(error)})
+            finally:
+                self._long_running.release()
+
+        self._executor.submit(body)
+        return job
+
+    def job(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def close(self) -> None:
+        """Wait for the running operation (a flash is never cut short by the server)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
