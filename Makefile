@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench fuzz clean interop-tools firmware-tools firmware
+.PHONY: venv demo test lint bench fuzz clean interop-tools firmware-tools firmware \
+	browser-tools gui-screenshots
 
 venv: $(STAMP)
 
@@ -40,10 +41,30 @@ firmware-tools:
 firmware: firmware-tools
 	$(PYTHON) tests/firmware/build.py
 
+# Debian's chromium for the GUI's browser tests (tests/gui/test_browser.py drives it with
+# Playwright; no browser download); skipped where apt-get is not available or not root (those
+# tests then skip with a reason).
+browser-tools:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium fonts-liberation) \
+	      >/dev/null 2>&1 || echo "note: could not install chromium; browser tests will skip"; \
+	  else echo "note: chromium not installed and apt-get unavailable; browser tests will skip"; fi; \
+	fi
+
+# The README's screenshots of the GUI, as the browser tests take them.
+gui-screenshots: $(STAMP) browser-tools
+	PYDFUSE_SCREENSHOTS=test-screenshots $(BIN)/python -m pytest -q tests/gui/test_browser.py
+	mkdir -p docs
+	cp test-screenshots/files-panel.png docs/gui-files.png
+	cp test-screenshots/device-panel.png docs/gui-device.png
+	cp test-screenshots/device-blocked.png docs/gui-blocked.png
+
 demo: $(STAMP)
 	$(BIN)/python -m pydfuse.demo
 
-test: $(STAMP) interop-tools firmware-tools
+test: $(STAMP) interop-tools firmware-tools browser-tools
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -59,4 +80,4 @@ fuzz: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow --hypothesis-profile=fuzz
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache test-screenshots

@@ -8,6 +8,7 @@ token), opens the browser and serves until Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -97,7 +98,10 @@ def gui_command(
         console().print("keep this address to yourself (it carries the access token); Ctrl-C stops")
     if not no_browser and not server.open_browser() and not as_json:
         console().print("no browser could be opened: open the address above yourself")
-    server.run()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server stops: no failure
+        server.run()
+    if not as_json and not settings().quiet:
+        console().print("pydfuse GUI stopped")
 
 
 def register(group: click.Group) -> None:

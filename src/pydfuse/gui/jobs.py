@@ -121,11 +121,14 @@ class DeviceWorker:
 
         def body() -> None:
             try:
-                job.emit({"type": "done", **func(job)})
+                last = {"type": "done", **func(job)}
             except Exception as error:  # every failure reaches the page; none kills the server
-                job.emit({"type": "failed", **error_dict(error)})
+                last = {"type": "failed", **error_dict(error)}
             finally:
+                # Free before the last event: a page that starts the next operation as soon
+                # as it reads "done" must not be told that this one is still running.
                 self._long_running.release()
+            job.emit(last)
 
         self._executor.submit(body)
         return job
