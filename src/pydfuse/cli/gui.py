@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from pydfuse.cli.context import settings
+from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console
 from pydfuse.cli.session import sim_profile
@@ -51,12 +51,7 @@ from pydfuse.formats import check_writable
     metavar="BYTES",
     help="Largest file the page may upload, e.g. 128M.",
 )
-@click.option(
-    "--json",
-    "as_json",
-    is_flag=True,
-    help="Print the address as one JSON line ({url, host, port}) when the server is ready.",
-)
+@json_option
 def gui_command(
     port: int, host: str, allow_remote: bool, no_browser: bool, max_upload: int, as_json: bool
 ) -> None:
@@ -65,7 +60,8 @@ def gui_command(
 
     The server listens on 127.0.0.1 on a free port; the printed address carries a random
     access token, without which it refuses every request. Add --sim PROFILE to work on a
-    virtual board. Stop it with Ctrl-C.
+    virtual board. With --json the address is printed as one JSON line ({url, host, port})
+    once the server listens. Stop it with Ctrl-C.
     """
     try:
         from pydfuse.gui.server import GuiOptions, GuiServer

@@ -4,7 +4,9 @@
 import { legendList, memoryFigure } from "./map.js";
 import { api, errorNote, fill, h, hex32, note, parseNumber, size, uploadFile } from "./util.js";
 
-const PHASE_NAMES = { erase: "Erasing", program: "Programming", verify: "Verifying", upload: "Reading" };
+const PHASE_NAMES = {
+  compare: "Comparing", erase: "Erasing", program: "Programming", verify: "Verifying", upload: "Reading",
+};
 
 export class DevicePanel {
   constructor(root, info) {
