@@ -17,7 +17,7 @@ import pytest
 
 from pydfuse.formats import DfuseFile, PackInput, build_dfuse, load_image
 from pydfuse.gui.server import GuiServer
-from support.gui import APP_ADDRESS, NOR_ADDRESS, demo_inputs, running_server
+from support.gui import APP_ADDRESS, NOR_ADDRESS, demo_inputs, running_server, sim_board
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -133,7 +133,7 @@ def test_build_a_three_target_dfu_and_flash_it_with_progress(
         expect(page.locator(f"#phases li.complete[data-phase={phase}]")).to_have_count(1)
     expect(page.locator(".target-result")).to_have_count(3)
     expect(page.locator(".target-result").nth(2)).to_contain_text("verified")
-    board = server.state.hub.environment().board  # type: ignore[attr-defined]
+    board = sim_board(server)
     nor = load_image(inputs["nor"])
     assert board.memory(2).read(NOR_ADDRESS, nor.size) == nor.segments[0].data
     expect(page.locator("#check")).to_contain_text("safe to write")  # checked again after
@@ -156,11 +156,10 @@ def test_an_application_linked_for_the_wrong_address_is_blocked(
     marker = page.locator("#check figure.memmap[data-alt='0'] .marker.error")
     expect(marker).to_have_count(1)
     assert "0x0800" in marker.get_attribute("title")
-    before = server.state.hub.environment().board.memory(0).read(APP_ADDRESS, 256)  # type: ignore[attr-defined]
+    before = sim_board(server).memory(0).read(APP_ADDRESS, 256)
     page.locator("#upgrade").click(force=True)  # a disabled button does nothing
     page.wait_for_timeout(200)
-    after = server.state.hub.environment().board.memory(0).read(APP_ADDRESS, 256)  # type: ignore[attr-defined]
-    assert before == after
+    assert sim_board(server).memory(0).read(APP_ADDRESS, 256) == before
     expect(page.locator("#upgrade-result")).to_be_empty()
     _shot(page, "device-blocked.png")
     assert page.errors == []

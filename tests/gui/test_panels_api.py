@@ -11,7 +11,15 @@ import pytest
 
 from pydfuse.formats import DfuseFile, PackInput, build_dfuse, load_image
 from pydfuse.gui.server import GuiServer
-from support.gui import APP_ADDRESS, NOR_ADDRESS, demo_inputs, events, request, running_server
+from support.gui import (
+    APP_ADDRESS,
+    NOR_ADDRESS,
+    demo_inputs,
+    events,
+    request,
+    running_server,
+    sim_board,
+)
 from support.gui import upload as upload_file
 
 SIM = {"path": "1-1", "serial": None}
@@ -38,10 +46,6 @@ def _spec(server: GuiServer, inputs: dict[str, Path], **extra: object) -> dict[s
         ],
         **extra,
     }
-
-
-def _board(server: GuiServer):  # type: ignore[no-untyped-def]
-    return server.state.hub.environment().board  # type: ignore[attr-defined]
 
 
 def test_the_file_panel_builds_what_dfuse_pack_builds(
@@ -141,7 +145,7 @@ def test_upgrade_streams_erase_program_verify_and_writes_the_board(
     done = stream[-1]
     assert done["type"] == "done" and done["result"]["verified"] is True and done["result"]["left"]
     assert done["sim"]["running"] == "application" and done["sim"]["vector_table"] == APP_ADDRESS
-    board = _board(server)
+    board = sim_board(server)
     nor = load_image(inputs["nor"])
     assert board.memory(2).read(NOR_ADDRESS, nor.size) == nor.segments[0].data
 
@@ -155,12 +159,12 @@ def test_an_unsafe_image_is_reported_by_check_and_refused_by_upgrade(
     errors = [f for t in check["targets"] for f in t["findings"] if f["severity"] == "error"]
     assert errors and "0x08000000" in errors[0]["message"]
     assert any(m["severity"] == "error" for m in check["maps"][0]["markers"])
-    before = _board(server).memory(0).read(APP_ADDRESS, 1024)
+    before = sim_board(server).memory(0).read(APP_ADDRESS, 1024)
     started = request(server, "POST", "api/device/upgrade", {"device": SIM, "file": bad})
     failed = events(server, started.json()["job"])[-1]
     assert failed["type"] == "failed" and failed["kind"] == "PlanError"
     assert failed["error"] == errors[0]["message"]
-    assert _board(server).memory(0).read(APP_ADDRESS, 1024) == before
+    assert sim_board(server).memory(0).read(APP_ADDRESS, 1024) == before
 
 
 def test_a_single_image_goes_to_the_memory_that_holds_it(
@@ -224,7 +228,7 @@ def test_the_sim_state_file_keeps_the_board_between_servers(
         listing = request(server, "GET", "api/devices").json()
         check = request(server, "POST", "api/device/check", {"device": SIM, "file": "f1"})
         assert check.status == 404  # files do not outlive their server; the board does
-        assert _board(server).memory(0).read(APP_ADDRESS, 4) == load_image(inputs["app"]).read(
+        assert sim_board(server).memory(0).read(APP_ADDRESS, 4) == load_image(inputs["app"]).read(
             APP_ADDRESS, 4
         )
-        assert listing["devices"][0]["serial"] == _board(server).serial
+        assert listing["devices"][0]["serial"] == sim_board(server).serial

@@ -83,6 +83,11 @@ def events(server: GuiServer, job_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def sim_board(server: GuiServer) -> Any:
+    """The server's virtual board (``pydfuse.sim.board.VirtualBoard``)."""
+    return server.state.hub.environment().board  # type: ignore[attr-defined]
+
+
 @contextmanager
 def running_server(**options: Any) -> Iterator[GuiServer]:
     """A started GuiServer (virtual stm3210e-eval unless told otherwise), stopped after."""

@@ -165,13 +165,7 @@ def board_line(env: ops.Environment, *, after_leave: bool = False) -> str | None
 
 def board_summary(board: Any) -> dict[str, Any]:
     """Which virtual board this is and what it runs, for --json output."""
-    return {
-        "profile": board.profile.name,
-        "serial": board.serial,
-        "running": board.running,
-        "vector_table": board.vector_table,
-        "virtual_time_s": round(board.clock.monotonic(), 6),
-    }
+    return ops.board_summary(board)
 
 
 def sim_dict(env: ops.Environment) -> dict[str, Any] | None:

@@ -104,15 +104,7 @@ class DeviceHub:
     def board(self) -> dict[str, Any] | None:
         """What the virtual board runs now (None on USB)."""
         board = getattr(self._env, "board", None)
-        if board is None:
-            return None
-        return {
-            "profile": board.profile.name,
-            "serial": board.serial,
-            "running": board.running,
-            "vector_table": board.vector_table,
-            "virtual_time_s": round(board.clock.monotonic(), 6),
-        }
+        return None if board is None else ops.board_summary(board)
 
     # -- short operations -----------------------------------------------------------------
     def devices(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from pydfuse.ops.detach import detach
 from pydfuse.ops.env import (
     Environment,
     SimEnvironment,
+    board_summary,
     sim_environment,
     traced,
     usb_environment,
@@ -73,6 +74,7 @@ __all__ = [
     "UploadResult",
     "alternate_holding",
     "backup_file",
+    "board_summary",
     "check_firmware",
     "detach",
     "each_device",

@@ -69,6 +69,17 @@ def traced(env: Environment, sinks: list[Sink], *, keep_data: bool = False) -> E
     return replace(env, backend=backend)
 
 
+def board_summary(board: Any) -> dict[str, Any]:
+    """Which virtual board this is and what it runs (``--json`` output, the GUI)."""
+    return {
+        "profile": board.profile.name,
+        "serial": board.serial,
+        "running": board.running,
+        "vector_table": board.vector_table,
+        "virtual_time_s": round(board.clock.monotonic(), 6),
+    }
+
+
 def usb_environment() -> Environment:
     """Real hardware: libusb and the system clock."""
     return Environment(backend=libusb_backend(), clock=SystemClock())

@@ -90,7 +90,7 @@ def select_devices(
     for device in list_devices(env):
         if dfu_mode_only and device.mode != "dfu":
             continue
-        if any(_fits(device, s) for s in selectors) and device.path not in found:
+        if any(s.matches(device) for s in selectors) and device.path not in found:
             found[device.path] = device
     if not found:
         raise DeviceNotFoundError(
@@ -99,15 +99,6 @@ def select_devices(
             hint="`dfuse list` shows the devices on the bus; check the cables and the hub",
         )
     return list(found.values())
-
-
-def _fits(device: DeviceInfo, sel: DeviceSelector) -> bool:
-    return (
-        (sel.vid is None or device.vid == sel.vid)
-        and (sel.pid is None or device.pid == sel.pid)
-        and (sel.serial is None or device.serial == sel.serial)
-        and (sel.path is None or device.path == sel.path)
-    )
 
 
 def _describe(selectors: Sequence[DeviceSelector]) -> str:
