@@ -1,15 +1,18 @@
 """How a run of the application is shown: ``check --run``, ``sim status``, after ``leave``
-(layer: cli; rich for the terminal)."""
+(layer: cli; rich only inside :func:`render_run`, so the one-line forms cost no import)."""
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from pydfuse.cli.render import hex32
-from pydfuse.ops.run import RunReport
 
-__all__ = ["render_run", "run_summary"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pydfuse.ops.run import RunReport
+
+__all__ = ["board_run_note", "render_run", "run_summary"]
 
 _STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -28,8 +31,25 @@ def run_summary(report: RunReport) -> str:
     return f"stopped: {result.stop}"
 
 
+def board_run_note(board: Any) -> str:
+    """What the application the virtual board runs did, in a few words ('' when not run)."""
+    if board.running != "application" or board.app_run is None:
+        return ""
+    from pydfuse.ops.run import report_run
+
+    report = report_run(board.app_run, board.profile)
+    errors = [f.code for f in report.findings if f.severity == "error"]
+    if errors:
+        return f"; its run found {', '.join(errors)} (dfuse sim status shows what to fix)"
+    if report.result.stop == "not-run":
+        return "; not run (pip install 'pydfuse[run]')"
+    return "; it reached its main loop" if report.result.main_loop else ""
+
+
 def render_run(out: Console, report: RunReport, *, quiet: bool = False) -> None:
     """The run's start, its findings (with fixes), the peripherals it wrote and a verdict."""
+    from rich.text import Text
+
     result = report.result
     if not quiet:
         start = f"application at {hex32(result.table)}"

@@ -157,6 +157,10 @@ def board_line(env: ops.Environment, *, after_leave: bool = False) -> str | None
     note = ""
     if after_leave and board.running == "bootloader":
         note = " (no application was started: it is still, or again, in DFU mode)"
+    if app:
+        from pydfuse.cli.runview import board_run_note
+
+        note = board_run_note(board)
     return (
         f"virtual board {board.profile.name} ({board.serial}): running {board.running}{where}"
         + note

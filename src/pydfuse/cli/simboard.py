@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,7 +19,10 @@ from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
+from pydfuse.cli.runview import render_run
 from pydfuse.cli.session import board_summary, environment, sim_profile
+from pydfuse.formats.symbols import Symbols, read_symbols
+from pydfuse.ops.run import report_run
 from pydfuse.spec import Status
 
 JSON = json_option
@@ -55,7 +59,7 @@ def parse_status(text: str) -> Status:
     return status
 
 
-def _status_dict(board: Any) -> dict[str, Any]:
+def _status_dict(board: Any, symbols: Symbols | None = None) -> dict[str, Any]:
     memories = []
     for alt, memory in enumerate(board.memories):
         used = sum(len(data) for _, data in memory.used_sectors())
@@ -68,7 +72,15 @@ def _status_dict(board: Any) -> dict[str, Any]:
         "usb_connected": board.usb_connected,
         "memories": memories,
         "faults": board.faults.armed(),
+        "application": _run_report(board, symbols),
     }
+
+
+def _run_report(board: Any, symbols: Symbols | None) -> dict[str, Any] | None:
+    """What the running application did on the board's core (None in DFU mode)."""
+    if board.running != "application" or board.app_run is None:
+        return None
+    return report_run(board.app_run, board.profile, symbols=symbols).to_dict()
 
 
 @click.group("sim")
@@ -77,11 +89,22 @@ def sim_group() -> None:
 
 
 @sim_group.command("status")
+@click.option(
+    "--symbols",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="ELF",
+    help="Name the functions of the application's run from this ELF's symbols.",
+)
 @JSON
-def status_command(as_json: bool) -> None:
-    """Show what the virtual board runs, its pins, memory use and armed faults."""
+def status_command(symbols: Path | None, as_json: bool) -> None:
+    """Show what the virtual board runs, its pins, memory use, armed faults, and what the
+    running application did on the board's Cortex-M core (main loop, VTOR, faults)."""
+    names = read_symbols(symbols) if symbols is not None else None
     with _board(changes=False) as board:
-        info = _status_dict(board)
+        info = _status_dict(board, names)
+        run = None
+        if board.running == "application" and board.app_run is not None:
+            run = report_run(board.app_run, board.profile, symbols=names)
     if as_json:
         emit_json(info)
         return
@@ -96,6 +119,8 @@ def status_command(as_json: bool) -> None:
         out.print(f"alt {m['alt']} {m['layout']}: {human_size(m['bytes_not_erased'])} programmed")
     for line in info["faults"]:
         out.print(f"armed fault: {line}")
+    if run is not None:
+        render_run(out, run, quiet=settings().quiet)
 
 
 def _change(action: Callable[[Any], None], *, as_json: bool) -> dict[str, Any]:
