@@ -34,12 +34,13 @@ from pydfuse.formats import (
     describe_image,
     describe_suffix,
     detect_format,
+    image_chunks,
     image_from_bytes,
-    image_to_bytes,
     inspect_suffix,
     parse_dfu,
     split_suffix,
 )
+from pydfuse.formats.atomic import Chunks
 from pydfuse.formats.dfuse import DFUSE_SIGNATURE, read_file_bytes
 
 _EXTENSIONS = {"hex": ".hex", "srec": ".s19", "bin": ".bin"}
@@ -117,12 +118,14 @@ def _safe_name(name: str) -> str:
     return cleaned[:60] or "target"
 
 
-def _unpack_files(dfu: DfuseFile | PlainDfuFile, stem: str, fmt: str) -> dict[str, bytes]:
+def _unpack_files(dfu: DfuseFile | PlainDfuFile, stem: str, fmt: str) -> dict[str, Chunks]:
     """File name -> contents for every output of ``unpack`` (built before anything is
-    written, so a late error leaves nothing behind)."""
+    written, so a late error leaves nothing behind; Intel HEX text, which cannot fail once the
+    image is read, is produced while it is written, so a 64 MiB image does not need 152 MiB
+    of text in memory)."""
     if isinstance(dfu, PlainDfuFile):
         return {f"{_safe_name(stem)}-payload.bin": dfu.payload}
-    files: dict[str, bytes] = {}
+    files: dict[str, Chunks] = {}
     for index, target in enumerate(dfu.targets):
         base = f"alt{target.alt}-{_safe_name(target.name)}"
         if any(k.startswith(base + ".") or k.startswith(base + "-") for k in files):
@@ -132,9 +135,7 @@ def _unpack_files(dfu: DfuseFile | PlainDfuFile, stem: str, fmt: str) -> dict[st
                 files[f"{base}-{hex32(element.address)}.bin"] = element.data
         else:
             image = target.image
-            files[base + _EXTENSIONS[fmt]] = image_to_bytes(
-                image, "hex" if fmt == "hex" else "srec"
-            )
+            files[base + _EXTENSIONS[fmt]] = image_chunks(image, "hex" if fmt == "hex" else "srec")
     return files
 
 
@@ -175,8 +176,8 @@ def unpack(source: Path, output_dir: Path, fmt: str, as_json: bool) -> None:
     if as_json:
         emit_json({"source": str(source), "files": [str(output_dir / n) for n in files]})
         return
-    for name, data in files.items():
-        _show(f"wrote {output_dir / name} ({human_size(len(data))})")
+    for name in files:
+        _show(f"wrote {output_dir / name} ({human_size((output_dir / name).stat().st_size)})")
 
 
 # ---------------------------------------------------------------------------------------- info

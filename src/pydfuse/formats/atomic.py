@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydfuse.errors import DfuseError
 
-__all__ = ["atomic_write", "check_writable"]
+__all__ = ["Chunks", "atomic_write", "check_writable"]
 
 
 def check_writable(path: str | os.PathLike[str], *, what: str = "write") -> None:
@@ -42,7 +43,12 @@ def check_writable(path: str | os.PathLike[str], *, what: str = "write") -> None
         )
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | bytearray | memoryview) -> None:
+Chunks = bytes | bytearray | memoryview | Iterable[bytes]
+"""File contents: one bytes-like object, or pieces written one after the other (streamed, so a
+large output need not be held in memory whole)."""
+
+
+def atomic_write(path: str | os.PathLike[str], data: Chunks) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same directory + ``os.replace``).
 
     Raises :class:`~pydfuse.errors.DfuseError` (with the OS reason) if the file cannot be written.
@@ -60,7 +66,11 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | bytearray | memoryv
         ) from error
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, (bytes, bytearray, memoryview)):
+                handle.write(data)
+            else:
+                for piece in data:
+                    handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         # mkstemp creates 0600 files: keep the mode of the file we replace, else rw-r--r--.

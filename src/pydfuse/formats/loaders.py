@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 from pydfuse.errors import ChecksumError, DfuseError, FormatError
 from pydfuse.formats.atomic import atomic_write
 from pydfuse.formats.dfuse import DFUSE_SIGNATURE, read_file_bytes
-from pydfuse.formats.ihex import parse_ihex_fast
+from pydfuse.formats.ihex import ihex_chunks, parse_ihex_fast
 from pydfuse.formats.image import Image, Segment
 
 __all__ = [
@@ -233,11 +234,23 @@ def save_image(
                 f"cannot tell the output format from the name {Path(path).name!r}",
                 hint="use .hex, .s19/.srec or .bin, or pass the format explicitly",
             )
-    atomic_write(path, image_to_bytes(image, fmt, fill=fill))
+    atomic_write(path, image_chunks(image, fmt, fill=fill))
 
 
 def image_to_bytes(image: Image, fmt: SaveFormat, *, fill: int | None = None) -> bytes:
     """The file contents of ``image`` in ``fmt`` (see :func:`save_image`)."""
+    return b"".join(image_chunks(image, fmt, fill=fill))
+
+
+def image_chunks(image: Image, fmt: SaveFormat, *, fill: int | None = None) -> Iterator[bytes]:
+    """The file contents of ``image`` in ``fmt``, in pieces (Intel HEX is produced as it is
+    written: a 64 MiB image would be 152 MiB of text). Errors come at the first piece."""
+    if fmt == "hex":
+        return ihex_chunks(image)
+    return iter((_image_bytes(image, fmt, fill=fill),))
+
+
+def _image_bytes(image: Image, fmt: SaveFormat, *, fill: int | None = None) -> bytes:
     import bincopy
 
     if fmt == "bin":
@@ -251,5 +264,5 @@ def image_to_bytes(image: Image, fmt: SaveFormat, *, fill: int | None = None) ->
     binfile = bincopy.BinFile()
     for segment in image:
         binfile.add_binary(segment.data, address=segment.address)
-    text: str = binfile.as_ihex() if fmt == "hex" else binfile.as_srec()
+    text: str = binfile.as_srec()
     return text.encode("ascii")
