@@ -9,6 +9,7 @@ changes) and shows the diff; only ``--write`` writes it, keeping the original as
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,31 +82,40 @@ def linker_command(profile: str | None, script: Path | None, write: bool, as_jso
     """
     if write and script is None:
         raise click.UsageError("--write goes with --patch FILE.ld")
-    plan = _plan(profile)
-    patch = None
-    written: Path | None = None
-    before = ""
+    outcome = _Outcome(_plan(profile))
     if script is not None:
         before = _read_script(script)
-        patch = patch_linker_script(before, plan)
-        if write and patch.changes:
-            written = _backup_path(script)
-            atomic_write(written, before.encode("utf-8"))
-            atomic_write(script, patch.text.encode("utf-8"))
+        outcome = _Outcome(outcome.plan, script, before, patch_linker_script(before, outcome.plan))
+        if write and outcome.patch is not None and outcome.patch.changes:
+            backup = _backup_path(script)
+            atomic_write(backup, before.encode("utf-8"))
+            atomic_write(script, outcome.patch.text.encode("utf-8"))
+            outcome = replace(outcome, backup=backup)
     if as_json:
-        emit_json(_as_dict(plan, script, before, patch, write, written))
+        emit_json(_as_dict(outcome))
         return
-    _render(plan, script, before, patch, write, written)
+    _render(outcome)
 
 
-def _as_dict(
-    plan: LinkPlan,
-    script: Path | None,
-    before: str,
-    patch: ScriptPatch | None,
-    write: bool,
-    backup: Path | None,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """The board's plan and, with --patch, the script before, its patch and the backup."""
+
+    plan: LinkPlan
+    script: Path | None = None
+    before: str = ""
+    patch: ScriptPatch | None = None
+    backup: Path | None = None
+
+
+def _as_dict(outcome: _Outcome) -> dict[str, Any]:
+    plan, script, before, patch, backup = (
+        outcome.plan,
+        outcome.script,
+        outcome.before,
+        outcome.patch,
+        outcome.backup,
+    )
     doc: dict[str, Any] = {
         "profile": plan.board,
         "flash": {"origin": plan.app_address, "length": plan.flash_end - plan.app_address},
@@ -129,14 +139,14 @@ def _as_dict(
     return doc
 
 
-def _render(
-    plan: LinkPlan,
-    script: Path | None,
-    before: str,
-    patch: ScriptPatch | None,
-    write: bool,
-    backup: Path | None,
-) -> None:
+def _render(outcome: _Outcome) -> None:
+    plan, script, before, patch, backup = (
+        outcome.plan,
+        outcome.script,
+        outcome.before,
+        outcome.patch,
+        outcome.backup,
+    )
     out = console()
     if script is None or not settings().quiet:
         where = f"application at {hex32(plan.app_address)}"

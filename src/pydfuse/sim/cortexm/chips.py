@@ -78,6 +78,31 @@ def _blocks(base: int, step: int, names: str) -> tuple[tuple[int, int, str], ...
     return tuple((base + i * step, step, name) for i, name in enumerate(names.split()))
 
 
+def _clock_ready(rcc: int, bdcr: int, csr: int) -> tuple[ReadyRule, ...]:
+    """The clock-ready flags every STM32 RCC has: HSI, HSE and PLL in RCC_CR (bit n+1 follows
+    bit n), LSE in the backup domain register, LSI in the control/status register."""
+    return (
+        ReadyRule(rcc, 1 << 0, 1 << 1),  # HSION -> HSIRDY
+        ReadyRule(rcc, 1 << 16, 1 << 17),  # HSEON -> HSERDY
+        ReadyRule(rcc, 1 << 24, 1 << 25),  # PLLON -> PLLRDY
+        ReadyRule(bdcr, 1 << 0, 1 << 1),  # LSEON -> LSERDY
+        ReadyRule(csr, 1 << 0, 1 << 1),  # LSION -> LSIRDY
+    )
+
+
+# RM0008 §3.3 / RM0091 §3.5: the F1 and F0 flash interfaces share their registers and bits.
+_F1_STYLE_FLASH = FlashController(
+    cr=0x40022010,
+    ar=0x40022014,
+    keyr=0x40022004,
+    lock=1 << 7,
+    pg=1 << 0,
+    page_erase=1 << 1,
+    mass_erase=1 << 2,
+    start=1 << 6,
+)
+
+
 # RM0008 §3.3 (memory map of the high-density STM32F101/103 and connectivity line).
 _F1_PERIPHERALS = tuple(
     sorted(
@@ -135,13 +160,9 @@ STM32F1 = Chip(
         }
     ),
     ready=(
-        ReadyRule(_F1_RCC + 0x00, 1 << 0, 1 << 1),  # HSION -> HSIRDY
-        ReadyRule(_F1_RCC + 0x00, 1 << 16, 1 << 17),  # HSEON -> HSERDY
-        ReadyRule(_F1_RCC + 0x00, 1 << 24, 1 << 25),  # PLLON -> PLLRDY
+        *_clock_ready(_F1_RCC, _F1_RCC + 0x20, _F1_RCC + 0x24),
         ReadyRule(_F1_RCC + 0x00, 1 << 26, 1 << 27),  # PLL2ON -> PLL2RDY (connectivity line)
         ReadyRule(_F1_RCC + 0x00, 1 << 28, 1 << 29),  # PLL3ON -> PLL3RDY
-        ReadyRule(_F1_RCC + 0x20, 1 << 0, 1 << 1),  # BDCR: LSEON -> LSERDY
-        ReadyRule(_F1_RCC + 0x24, 1 << 0, 1 << 1),  # CSR: LSION -> LSIRDY
     ),
     mirror=(
         (_F1_RCC + 0x04, 0x3, 2),  # CFGR: SWS = SW
@@ -160,16 +181,7 @@ STM32F1 = Chip(
             _F1_FLASH + 0x10: 1 << 6,  # FLASH_CR: STRT
         }
     ),
-    flash=FlashController(
-        cr=_F1_FLASH + 0x10,
-        ar=_F1_FLASH + 0x14,
-        keyr=_F1_FLASH + 0x04,
-        lock=1 << 7,
-        pg=1 << 0,
-        page_erase=1 << 1,
-        mass_erase=1 << 2,
-        start=1 << 6,
-    ),
+    flash=_F1_STYLE_FLASH,
     system_area=(0x1FFFF000, 0x1FFFF810),  # system memory, IDs, option bytes
     uid_address=0x1FFFF7E8,
     flash_size_address=0x1FFFF7E0,
@@ -237,12 +249,8 @@ STM32F4 = Chip(
         }
     ),
     ready=(
-        ReadyRule(_F4_RCC + 0x00, 1 << 0, 1 << 1),  # HSION -> HSIRDY
-        ReadyRule(_F4_RCC + 0x00, 1 << 16, 1 << 17),  # HSEON -> HSERDY
-        ReadyRule(_F4_RCC + 0x00, 1 << 24, 1 << 25),  # PLLON -> PLLRDY
+        *_clock_ready(_F4_RCC, _F4_RCC + 0x70, _F4_RCC + 0x74),
         ReadyRule(_F4_RCC + 0x00, 1 << 26, 1 << 27),  # PLLI2SON -> PLLI2SRDY
-        ReadyRule(_F4_RCC + 0x70, 1 << 0, 1 << 1),  # BDCR: LSEON -> LSERDY
-        ReadyRule(_F4_RCC + 0x74, 1 << 0, 1 << 1),  # CSR: LSION -> LSIRDY
     ),
     mirror=((_F4_RCC + 0x08, 0x3, 2),),  # CFGR: SWS = SW
     always=MappingProxyType(
@@ -332,13 +340,9 @@ STM32F0 = Chip(
         }
     ),
     ready=(
-        ReadyRule(_F0_RCC + 0x00, 1 << 0, 1 << 1),  # HSION -> HSIRDY
-        ReadyRule(_F0_RCC + 0x00, 1 << 16, 1 << 17),  # HSEON -> HSERDY
-        ReadyRule(_F0_RCC + 0x00, 1 << 24, 1 << 25),  # PLLON -> PLLRDY
+        *_clock_ready(_F0_RCC, _F0_RCC + 0x20, _F0_RCC + 0x24),
         ReadyRule(_F0_RCC + 0x34, 1 << 0, 1 << 1),  # CR2: HSI14ON -> HSI14RDY
         ReadyRule(_F0_RCC + 0x34, 1 << 16, 1 << 17),  # CR2: HSI48ON -> HSI48RDY
-        ReadyRule(_F0_RCC + 0x20, 1 << 0, 1 << 1),  # BDCR: LSEON -> LSERDY
-        ReadyRule(_F0_RCC + 0x24, 1 << 0, 1 << 1),  # CSR: LSION -> LSIRDY
     ),
     mirror=(
         (_F0_RCC + 0x04, 0x3, 2),  # CFGR: SWS = SW
@@ -356,16 +360,7 @@ STM32F0 = Chip(
             _F0_FLASH + 0x10: 1 << 6,  # FLASH_CR: STRT
         }
     ),
-    flash=FlashController(
-        cr=_F0_FLASH + 0x10,
-        ar=_F0_FLASH + 0x14,
-        keyr=_F0_FLASH + 0x04,
-        lock=1 << 7,
-        pg=1 << 0,
-        page_erase=1 << 1,
-        mass_erase=1 << 2,
-        start=1 << 6,
-    ),
+    flash=_F1_STYLE_FLASH,
     # System memory 0x1FFFC800 (STM32F072), taken from the page start; option bytes at
     # 0x1FFFF800 (their alternate is laid over it).
     system_area=(0x1FFFC000, 0x1FFFF810),
