@@ -276,7 +276,9 @@ class SimBackend(usb.backend.IBackend):  # type: ignore[misc]
         timeout: int,
     ) -> bytes:
         board = dev_handle.live_board()
-        setup = Setup(request_type, request, value & 0xFFFF, index & 0xFFFF, length & 0xFFFF)
+        setup = Setup(
+            request_type & 0xFF, request & 0xFF, value & 0xFFFF, index & 0xFFFF, length & 0xFFFF
+        )
         try:
             return board.control(setup, payload, timeout, generation=dev_handle.device.generation)
         except Stall:

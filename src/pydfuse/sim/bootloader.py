@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pydfuse.sim.clock import Clock
-from pydfuse.sim.dfu_table import DFU_TABLE, DFUSE_TABLE, ST_DEMO_TABLE, Cell, Event
+from pydfuse.sim.dfu_table import (
+    DFU_TABLE,
+    DFUSE_TABLE,
+    ST_DEMO_TABLE,
+    Cell,
+    Event,
+    malformed_cell,
+    well_formed,
+)
 from pydfuse.sim.faults import Faults
 from pydfuse.sim.flash import Memory, OpResult
 from pydfuse.sim.profiles import BoardProfile
@@ -103,10 +111,11 @@ class DfuFunction:
         self.hooks = hooks
         self.protection = protection  # ROM read/write protection (sim.protection), if modeled
         self.runtime = runtime
+        self._st_demo = profile.st_demo_requests and profile.dfuse and not runtime
         if runtime or not profile.dfuse:
             self.table = DFU_TABLE
         else:
-            self.table = ST_DEMO_TABLE if profile.st_demo_requests else DFUSE_TABLE
+            self.table = ST_DEMO_TABLE if self._st_demo else DFUSE_TABLE
         self.attributes = profile.runtime.attributes if runtime else profile.attributes
         self.state = State.APP_IDLE if runtime else State.DFU_IDLE
         self.status = Status.OK
@@ -128,11 +137,17 @@ class DfuFunction:
         self.alternate = alternate
 
     def class_request(self, setup: Setup, data: bytes) -> bytes:
+        """A class request: its shape is checked first (DFU 1.1 table 3.1), then the §1.6 table
+        decides; a malformed one never reaches a handler."""
         self.settle()
         try:
             request = Request(setup.bRequest)
         except ValueError:
-            return self._refuse(Cell.STALL if self.runtime else Cell.STALL_ERROR)
+            request = None
+        if request is None or not well_formed(
+            request, setup.bmRequestType, setup.wIndex, setup.wLength
+        ):
+            return self._refuse(malformed_cell(self.state, st_demo=self._st_demo))
         if request == Request.DNLOAD:
             event = Event.DNLOAD if setup.wLength > 0 else Event.DNLOAD_ZERO
         else:
@@ -404,6 +419,8 @@ class DfuFunction:
         return reply
 
     def _upload_memory(self, block: int, length: int) -> bytes:
+        if length == 0:
+            return b""  # nothing to read, wherever the pointer is
         memory = self.memory
         if self.profile.dfuse:
             offset = (block - DFUSE_DATA_BLOCK_OFFSET) * self.profile.transfer_size

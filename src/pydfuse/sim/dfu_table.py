@@ -21,9 +21,17 @@ from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
 
-from pydfuse.spec import State
+from pydfuse.spec import Request, State
 
-__all__ = ["DFUSE_TABLE", "DFU_TABLE", "EVENTS", "Cell", "Event"]
+__all__ = [
+    "DFUSE_TABLE",
+    "DFU_TABLE",
+    "EVENTS",
+    "Cell",
+    "Event",
+    "malformed_cell",
+    "well_formed",
+]
 
 
 class Event(Enum):
@@ -127,3 +135,44 @@ ST_DEMO_TABLE: Mapping[tuple[State, Event], Cell] = MappingProxyType(
         },
     }
 )
+
+
+# DFU 1.1 table 3.1 (§1.2): every class request goes to the interface (recipient 1, wIndex =
+# interface 0); its direction, and the data length where the spec fixes one.
+_INTERFACE_RECIPIENT = 0x01
+_SHAPES: Mapping[Request, tuple[bool, int | None]] = MappingProxyType(
+    {
+        Request.DETACH: (False, 0),
+        Request.DNLOAD: (False, None),  # up to wTransferSize, checked by the handler
+        Request.UPLOAD: (True, None),  # likewise
+        Request.GETSTATUS: (True, 6),
+        Request.CLRSTATUS: (False, 0),
+        Request.GETSTATE: (True, 1),
+        Request.ABORT: (False, 0),
+    }
+)
+
+
+def well_formed(request: Request, bm_request_type: int, w_index: int, w_length: int) -> bool:
+    """Whether a DFU class request has the direction, recipient, interface and wLength that
+    DFU 1.1 gives it (table 3.1). The handler checks nothing else before the §1.6 table."""
+    device_to_host, length = _SHAPES[request]
+    return (
+        bool(bm_request_type & 0x80) == device_to_host
+        and bm_request_type & 0x1F == _INTERFACE_RECIPIENT
+        and w_index & 0xFF == 0
+        and (length is None or w_length == length)
+    )
+
+
+def malformed_cell(state: State, *, st_demo: bool) -> Cell:
+    """What a request that is not a well-formed DFU request does in ``state``: §1.6's stall
+    (→ dfuERROR/errSTALLEDPKT in DFU mode, → appIDLE from appDETACH, no answer while waiting
+    for a reset). ST's demo (§2.9) refuses unsupported requests with a plain stall."""
+    if state == State.DFU_MANIFEST_WAIT_RESET:
+        return Cell.NO_RESPONSE
+    if state == State.APP_IDLE:
+        return Cell.STALL
+    if state == State.APP_DETACH:
+        return Cell.STALL_APP_IDLE
+    return Cell.STALL if st_demo else Cell.STALL_ERROR

@@ -241,14 +241,18 @@ class UsbDevice:
 
     def control(self, setup: Setup, data: bytes) -> bytes:
         """Answer one control transfer: IN data (at most wLength bytes), or b"" for OUT."""
+        if not setup.is_in and len(data) != setup.wLength:
+            raise Stall  # a data stage that does not match wLength never reaches a function
         if setup.request_type == _TYPE_STANDARD:
             reply = self._standard(setup)
-        elif setup.request_type == _TYPE_CLASS and setup.recipient == _RECIPIENT_INTERFACE:
-            if self.handler is None or self.configuration == 0 or setup.wIndex & 0xFF != 0:
+        elif setup.request_type == _TYPE_CLASS:
+            # The function checks recipient and interface itself (DFU 1.1 table 3.1): a DFU
+            # request sent to the wrong place is its error to report, not a silent stall.
+            if self.handler is None or self.configuration == 0:
                 raise Stall
             reply = self.handler.class_request(setup, data)
         else:
-            raise Stall  # vendor requests and class requests to other recipients
+            raise Stall  # vendor and reserved request types
         return reply[: setup.wLength] if setup.is_in else b""
 
     def _standard(self, setup: Setup) -> bytes:
