@@ -33,7 +33,7 @@ def _ready(profile: str = "stm3210e-eval") -> tuple[VirtualBoard, Any]:
 
 
 def test_dnload_sent_device_to_host_stalls_and_getstatus_answers() -> None:
-    board, dev = _ready()
+    _, dev = _ready()
     _stalls(dev, IN, Request.DNLOAD, 0, 5)  # wLength 5, no data stage: the IndexError case
     st = getstatus(dev)
     assert (st.state, st.status) == (State.DFU_ERROR, Status.ERR_STALLEDPKT)
@@ -88,7 +88,7 @@ def test_zero_length_upload_outside_the_memory_reads_nothing() -> None:
 def test_malformed_requests_stall_into_errstalledpkt(
     bm: int, code: int, length: int, why: str
 ) -> None:
-    board, dev = _ready()
+    _, dev = _ready()
     payload: Any = length if bm & 0x80 else bytes(length) or None
     _stalls(dev, bm, code, 0, payload)
     st = getstatus(dev)
@@ -114,7 +114,7 @@ def test_runtime_mode_stalls_without_a_dfu_error() -> None:
 
 
 def test_st_demo_quirks_stall_without_changing_state() -> None:
-    board, dev = _ready("stm3210e-eval-quirks")
+    _, dev = _ready("stm3210e-eval-quirks")
     _stalls(dev, IN, Request.DNLOAD, 0, 5)
     st = getstatus(dev)
     assert (st.state, st.status) == (State.DFU_IDLE, Status.OK)
