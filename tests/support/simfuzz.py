@@ -342,7 +342,7 @@ class Fuzzer:
             status = rng.choice([s for s in Status if s != Status.OK])
             return Op("fault", fault=(kind, op, status, None))
         if kind == "disconnect_after":
-            return Op("fault", fault=(kind, rng.randrange(12)))
+            return Op("fault", fault=(kind, rng.randrange(1, 12)))
         return Op("fault", fault=(kind,))
 
 

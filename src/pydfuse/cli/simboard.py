@@ -188,10 +188,19 @@ for _operation in _FAULT_HELP:
 
 
 @fault_group.command("unplug")
-@click.argument("transfers", type=click.IntRange(0, 10_000_000))
+@click.argument("transfers", type=int)
 @JSON
 def fault_unplug(transfers: int, as_json: bool) -> None:
-    """Pull the USB cable after TRANSFERS more control transfers (a device lost mid-flash)."""
+    """Pull the USB cable after TRANSFERS (1 or more) control transfers of the next commands
+    (a device lost mid-flash); the command after that finds it plugged back in."""
+    if not 1 <= transfers <= 10_000_000:
+        # 0 would have to fire before any transfer, and the next command plugs the board back
+        # in: an armed fault that could never fire. Refused rather than silently dropped.
+        raise click.BadParameter(
+            f"{transfers} is not in 1..10000000: the cable is pulled after that many control "
+            "transfers (0 would never fire: the next command plugs the board back in)",
+            param_hint="TRANSFERS",
+        )
     _change(lambda board: board.faults.disconnect_after(transfers), as_json=as_json)
 
 

@@ -1,7 +1,8 @@
 """Opt-in fault injection for the virtual board (layer: sim; imports pydfuse.spec).
 
 Nothing here fires unless a test asks for it. Faults are one-shot: each armed fault is consumed
-by the first matching event. They let host tests see every DFU status by name, a device that
+by the first matching event, and only by firing (a power cycle, the user's explicit "forget
+everything", is the one other way out). They let host tests see every DFU status by name, a device that
 vanishes mid-download, a stalled request and a timed-out one, without mocking the host's own
 classes.
 """
@@ -16,7 +17,7 @@ from pydfuse.spec import Status
 __all__ = ["FaultOp", "Faults", "TransferFault"]
 
 FaultOp = Literal["program", "erase", "upload", "command"]
-TransferFault = Literal["stall", "timeout", "disconnect"]
+TransferFault = Literal["stall", "timeout"]
 _OPS = ("program", "erase", "upload", "command")
 
 
@@ -49,9 +50,15 @@ class Faults:
         self._failures.append(_Failure(op, Status(status), address))
 
     def disconnect_after(self, transfers: int) -> None:
-        """Unplug the board after ``transfers`` more control transfers have completed."""
-        if transfers < 0:
-            raise ValueError("transfers must be >= 0")
+        """Unplug the board after ``transfers`` (>= 1) more control transfers have completed.
+
+        0 would mean "now", which no transfer can trigger (an armed fault must never sit there
+        unfired): pull the cable at once with ``VirtualBoard.unplug`` instead.
+        """
+        if transfers < 1:
+            raise ValueError(
+                "transfers must be >= 1 (for 0, pull the cable now: VirtualBoard.unplug)"
+            )
         self._disconnect_in = transfers
 
     def garble_next_read(self, address: int) -> None:
@@ -141,10 +148,7 @@ class Faults:
         return data
 
     def before_transfer(self) -> TransferFault | None:
-        """Called at the start of every control transfer: stall/timeout/disconnect now?"""
-        if self._disconnect_in == 0:
-            self._disconnect_in = None
-            return "disconnect"
+        """Called at the start of every control transfer: stall or time out this one?"""
         if self._next_transfer:
             return self._next_transfer.pop(0)
         return None
