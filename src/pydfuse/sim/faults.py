@@ -2,9 +2,9 @@
 
 Nothing here fires unless a test asks for it. Faults are one-shot: each armed fault is consumed
 by the first matching event, and only by firing (a power cycle, the user's explicit "forget
-everything", is the one other way out). They let host tests see every DFU status by name, a device that
-vanishes mid-download, a stalled request and a timed-out one, without mocking the host's own
-classes.
+everything", is the one other way out). They let host tests see every DFU status by name, a
+device that vanishes mid-download, a stalled request and a timed-out one, without mocking the
+host's own classes.
 """
 
 from __future__ import annotations
