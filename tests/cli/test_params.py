@@ -64,6 +64,20 @@ def test_vid_pid() -> None:
             parse_vid_pid(bad)
 
 
+def test_vid_pid_in_dfu_utils_two_mode_form() -> None:
+    # ,DFU: run-time devices are ignored
+    assert parse_vid_pid(",0483:df11") == VidPid(None, None, (0x0483, 0xDF11), runtime=False)
+    assert parse_vid_pid("-,0483:df11") == parse_vid_pid(",0483:df11")
+    # RT,DFU: a DFU-mode part left empty takes the run-time value (dfu-util 0.11's rule)
+    assert parse_vid_pid("1457:51ab,:2bc") == VidPid(0x1457, 0x51AB, (0x1457, 0x02BC))
+    assert parse_vid_pid("0483:df12,0483:df11").dfu == (0x0483, 0xDF11)
+    assert parse_vid_pid("0483:df12,").dfu == (0x0483, 0xDF12)
+    assert str(parse_vid_pid(",0483:df11")) == ",0483:df11"
+    for bad in ("1:2,3:4,5:6", "1:2,34", ",xyz:1"):
+        with pytest.raises(click.BadParameter):
+            parse_vid_pid(bad)
+
+
 def test_file_address() -> None:
     assert parse_file_address("a.bin@0x0") == FileAddress(Path("a.bin"), 0)
     assert parse_file_address("a.bin@16K") == FileAddress(Path("a.bin"), 16384)

@@ -41,6 +41,7 @@ class Settings:
     json: bool = False
     trace: Path | None = None
     trace_data: bool = False
+    wait_for_device: bool = False
 
 
 def settings() -> Settings:
@@ -79,6 +80,12 @@ def _record_verbose(ctx: click.Context, param: click.Parameter, value: int) -> N
 def _refuse_quiet_and_verbose(found: Settings) -> None:
     if found.quiet and found.verbose:
         raise click.UsageError("-q (say less) and -v (say more) contradict each other; pick one")
+
+
+def record_wait(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``-w``: device commands wait for their device to appear (dfu-util's ``--wait``)."""
+    if value:
+        _settings_of(ctx).wait_for_device = True
 
 
 JSON_HELP = "Print JSON on stdout for scripts (errors too)."

@@ -99,6 +99,11 @@ def list_command(
     sel = selector(device, serial, path, None)
     with environment() as env:
         found = [d for d in ops.list_devices(env) if matches(d, sel)]
+        if not found and sel.wait_s is not None:  # -w: until one appears (Ctrl-C stops)
+            ops.notice.info("waiting for a DFU device (%s) to appear...", sel.ids_text())
+        while not found and sel.wait_s is not None:
+            env.clock.sleep(ops.WAIT_POLL_S)
+            found = [d for d in ops.list_devices(env) if matches(d, sel)]
     before = len(found)
     if alt is not None:
         found = [d for d in (_only_alt(d, alt) for d in found) if d.alternates]

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
+from pydfuse.cli.dfuutil import parse_dfuse_address
 from pydfuse.cli.fleet import (
     boards_view,
     finish,
@@ -24,15 +25,17 @@ from pydfuse.cli.fleet import (
     many_selectors,
     one_selector,
 )
-from pydfuse.cli.params import ADDRESS, VidPid, parse_address, parse_file_address
+from pydfuse.cli.params import ADDRESS, VidPid, parse_file_address
 from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
 from pydfuse.cli.session import (
+    RESET_OPTION,
     board_facts,
     board_line,
     environment,
     lookup_profile,
     matches,
+    reset_after,
     sim_dict,
     sim_profile,
 )
@@ -43,29 +46,10 @@ JSON = json_option
 
 
 def _dfu_util_address(text: str) -> tuple[int | None, set[str]]:
-    """dfu-util's ``-s ADDRESS[:MODIFIER...]`` (modifiers: leave, mass-erase, force,
-    will-reset, or a length, which flash ignores)."""
-    head, *mods = text.split(":")
-    address = parse_address(head) if head.strip() else None
-    known = {"leave", "mass-erase", "force", "will-reset"}
-    modifiers: set[str] = set()
-    for mod in (m.strip().lower() for m in mods):
-        if mod in known:
-            modifiers.add(mod)
-        elif mod:
-            try:
-                parse_address(mod)  # an upload length: allowed, meaningless for flash
-            except click.BadParameter:
-                raise click.BadParameter(
-                    f"unknown modifier {mod!r} in {text!r}; use leave, mass-erase, force",
-                    param_hint="-s",
-                ) from None
-    if "mass-erase" in modifiers and "force" not in modifiers:
-        raise click.BadParameter(
-            "mass-erase erases the whole memory; add :force to confirm, as with dfu-util",
-            param_hint="-s",
-        )
-    return address, modifiers
+    """dfu-util's ``-s ADDRESS[:MODIFIER...]`` (modifiers: leave, mass-erase, unprotect,
+    force, will-reset, or a length, which flash ignores)."""
+    parsed = parse_dfuse_address(text)
+    return parsed.address, set(parsed.modifiers)
 
 
 @click.command("flash")
@@ -97,6 +81,7 @@ def _dfu_util_address(text: str) -> tuple[int | None, set[str]]:
 @click.option("--mass-erase", is_flag=True, help="Mass erase instead of erasing touched sectors.")
 @click.option("--force", is_flag=True, help="Write even where the pre-flight check refuses (loud).")
 @click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
+@RESET_OPTION
 @click.option(
     "--full",
     is_flag=True,
@@ -126,6 +111,7 @@ def flash_command(
     mass_erase: bool,
     force: bool,
     dry_run: bool,
+    reset: bool,
     full: bool,
     profile_name: str | None,
     as_json: bool,
@@ -151,6 +137,10 @@ def flash_command(
         source, address = given.path, given.address if given.address is not None else address
     if dfuse_address is not None:
         s_address, modifiers = _dfu_util_address(dfuse_address)
+        if "unprotect" in modifiers:
+            sel = one_selector(device, serials, paths, alt)
+            _unprotect_instead(source, sel, as_json=as_json)
+            return None
         address = address if address is not None else s_address
         leave = leave or "leave" in modifiers
         mass_erase = mass_erase or "mass-erase" in modifiers
@@ -170,6 +160,8 @@ def flash_command(
         "delta": not full,
         **board_facts(profile),
     }
+    if all_boards and reset:
+        raise click.UsageError("-R works on one device; leave --all out, or use :leave")
     if all_boards:
         return _flash_all(source, device, serials, paths, alt, options, as_json=as_json)
     with (
@@ -181,13 +173,31 @@ def flash_command(
             alt = _alt_holding(env, sel, source, address)
         one = one_selector(device, serials, paths, alt)
         result = ops.flash(env, one, source, progress=view, **options)
+        reset_record, reset_text = (
+            reset_after(env, sel) if reset and not result.left and not dry_run else (None, None)
+        )
         line = board_line(env, after_leave=result.left)
         sim = sim_dict(env)
     if as_json:
-        emit_json({**result.to_dict(), **view.watch.to_dict(), "sim": sim})
+        emit_json({**result.to_dict(), **view.watch.to_dict(), "reset": reset_record, "sim": sim})
         return None
     _render_flash(result, line, modeled=view.modeled)
+    if reset_text and not settings().quiet:
+        console().print(reset_text)
     return None
+
+
+def _unprotect_instead(source: Path, sel: ops.DeviceSelector, *, as_json: bool) -> None:
+    """dfu-util's ``-s :unprotect:force``: Read Unprotect, which mass-erases and resets the
+    chip, and nothing else (the file is not written: there is no device to write it to)."""
+    with environment() as env:
+        ops.unprotect(env, sel)
+    note = f"{source} was not written: run the command again without :unprotect"
+    if as_json:
+        emit_json({"unprotected": True, "written": False, "note": note})
+        return
+    console().print("read protection removed; the device mass-erased its flash and reset")
+    console(err=True).print(f"note: {note}")
 
 
 def _flash_all(

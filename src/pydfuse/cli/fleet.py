@@ -15,17 +15,18 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, TextIO, TypeVar, cast
 
 import click
 
 from pydfuse import ops
 from pydfuse.cli.context import settings
-from pydfuse.cli.params import VID_PID, VidPid
+from pydfuse.cli.params import VidPid
 from pydfuse.cli.progress import PHASE_LABELS, ProgressLines, is_modeled, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size, plain_table
-from pydfuse.cli.session import selector
-from pydfuse.ops.fleet import BoardOutcome, selectors_for
+from pydfuse.cli.session import DEVICE_OPTION, WAIT_OPTION, selector
+from pydfuse.ops.fleet import BoardOutcome
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,9 +34,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def many_device_options(func: F) -> F:
     """dfu-util style selection where ``-S`` and ``-p`` may be repeated, plus ``--all``."""
     options = [
-        click.option(
-            "-d", "--device", "device", type=VID_PID, help="Only devices with this VID:PID (hex)."
-        ),
+        DEVICE_OPTION,
         click.option(
             "-S",
             "--serial",
@@ -61,6 +60,7 @@ def many_device_options(func: F) -> F:
             is_flag=True,
             help="Every matching device at once (-d, or several -S / -p), one worker each.",
         ),
+        WAIT_OPTION,
     ]
     for option in reversed(options):
         func = option(func)
@@ -85,10 +85,11 @@ def one_selector(
 def many_selectors(
     device: VidPid | None, serials: Sequence[str], paths: Sequence[str], alt: str | None
 ) -> list[ops.DeviceSelector]:
-    """One selector per -S and per -p (each with -d), or one for -d alone."""
-    alt_value = selector(None, None, None, alt).alt
-    vid, pid = (device.vid, device.pid) if device else (None, None)
-    return selectors_for(vid, pid, serials, paths, alt_value)
+    """One selector per -S and per -p (each with -d, dfu-util's two-mode form included), or
+    one for -d alone."""
+    base = selector(device, None, None, alt)
+    chosen = [replace(base, serial=s) for s in serials] + [replace(base, path=p) for p in paths]
+    return chosen or [base]
 
 
 def board_name(device: ops.DeviceInfo) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import click
 
 from pydfuse.cli.context import adopt_global_params
+from pydfuse.cli.dfuutil import dfu_util_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,17 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.entries = {entry.name: entry for entry in entries}
         adopt_global_params(self)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """A dfu-util command line (``dfuse -a 0 -D fw.bin``) gets the command it means."""
+        takes_value = {
+            name: not (p.is_flag or p.count)
+            for p in self.get_params(ctx)
+            if isinstance(p, click.Option)
+            for name in (*p.opts, *p.secondary_opts)
+        }
+        words = dfu_util_words(args, group_options=takes_value, commands=self.list_commands(ctx))
+        return super().parse_args(ctx, words if words is not None else args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         extra = sorted(name for name in self.commands if name not in self.entries)

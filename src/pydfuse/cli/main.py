@@ -25,7 +25,7 @@ from typing import Any
 import click
 
 from pydfuse import __version__
-from pydfuse.cli.context import OutputClosed, Settings
+from pydfuse.cli.context import OutputClosed, Settings, record_wait
 from pydfuse.cli.group import Entry, LazyGroup
 from pydfuse.errors import (
     DeviceNotFoundError,
@@ -162,6 +162,14 @@ def exit_code_for(error: DfuseError) -> ExitCode:
     default=1.0,
     metavar="X",
     help="With --sim-realtime: modeled time passes X times faster than the wall clock.",
+)
+@click.option(
+    "-w",
+    "--wait-for-device",
+    is_flag=True,
+    expose_value=False,
+    callback=record_wait,
+    help="Device commands wait for their device to appear (dfu-util -w; Ctrl-C to stop).",
 )
 @click.pass_context
 def cli(

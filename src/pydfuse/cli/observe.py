@@ -40,14 +40,15 @@ class _Narrator(logging.Handler):
 
 
 @contextmanager
-def narration(verbose: int) -> Iterator[None]:
-    """Show pydfuse's INFO (``verbose`` 1) or DEBUG (2 and more) log lines on stderr."""
-    if verbose <= 0:
+def narration(verbose: int, *, quiet: bool = False) -> Iterator[None]:
+    """Show pydfuse's INFO (``verbose`` 1) or DEBUG (2 and more) log lines on stderr; without
+    ``-v`` only the ``pydfuse.notice`` lines (waiting for a device), none with ``quiet``."""
+    if quiet:
         yield
         return
-    root = logging.getLogger("pydfuse")
+    root = logging.getLogger("pydfuse" if verbose > 0 else "pydfuse.notice")
     handler = _Narrator()
-    level = logging.INFO if verbose == 1 else logging.DEBUG
+    level = logging.DEBUG if verbose >= 2 else logging.INFO
     old_level, old_propagate = root.level, root.propagate
     root.addHandler(handler)
     root.setLevel(level)
@@ -109,7 +110,7 @@ def observed(env: ops.Environment) -> Iterator[ops.Environment]:
     found = settings()
     sinks: list[Sink] = []
     with ExitStack() as stack:
-        stack.enter_context(narration(found.verbose))
+        stack.enter_context(narration(found.verbose, quiet=found.quiet))
         if found.verbose >= 2:
             sinks.append(_narrate_transfer)
         trace: TraceFile | None = None

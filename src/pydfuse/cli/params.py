@@ -123,15 +123,23 @@ class IntType(_TextType[int]):
 
 @dataclass(frozen=True, slots=True)
 class VidPid:
-    """A USB vendor/product pair; either part may be left open (``None`` = any)."""
+    """A USB vendor/product pair; either part may be left open (``None`` = any).
+
+    dfu-util's two-mode form ``[RT_VID:RT_PID],DFU_VID:DFU_PID`` fills ``dfu`` (the IDs in DFU
+    mode); ``runtime`` is False when no run-time IDs were given (``,0483:df11``: run-time
+    devices are ignored)."""
 
     vid: int | None
     pid: int | None
+    dfu: tuple[int | None, int | None] | None = None
+    runtime: bool = True
 
     def __str__(self) -> str:
-        vid = f"{self.vid:04x}" if self.vid is not None else ""
-        pid = f"{self.pid:04x}" if self.pid is not None else ""
-        return f"{vid}:{pid}"
+        def pair(vid: int | None, pid: int | None) -> str:
+            return f"{'' if vid is None else f'{vid:04x}'}:{'' if pid is None else f'{pid:04x}'}"
+
+        head = pair(self.vid, self.pid) if self.runtime else ""
+        return head if self.dfu is None else f"{head},{pair(*self.dfu)}"
 
 
 def _hex16(text: str, what: str, whole: str) -> int | None:
@@ -149,11 +157,31 @@ def _hex16(text: str, what: str, whole: str) -> int | None:
 
 def parse_vid_pid(text: str) -> VidPid:
     """``0483:df11`` (hex, as lsusb prints it; ``0x`` allowed); ``0483:`` or ``:df11`` leave
-    one part open."""
-    if text.count(":") != 1:
-        raise click.BadParameter(f"{text!r} is not VID:PID; write it like 0483:df11")
-    vid_text, pid_text = text.split(":")
-    return VidPid(_hex16(vid_text, "VID", text), _hex16(pid_text, "PID", text))
+    one part open; ``*`` is any. dfu-util 0.11's two-mode form too: ``RT_VID:RT_PID,DFU_VID:
+    DFU_PID`` (a DFU-mode part left empty takes the run-time value) and ``,DFU_VID:DFU_PID``
+    (or ``-,...``: run-time devices ignored)."""
+    if text.count(",") > 1:
+        raise click.BadParameter(f"{text!r}: at most one comma (RUNTIME,DFU)")
+    head, comma, tail = text.partition(",")
+    runtime = head.strip() not in ("", "-") or not comma
+    vid, pid = _pair(head, text) if runtime else (None, None)
+    if not comma:
+        return VidPid(vid, pid)
+    if not tail.strip():
+        return VidPid(vid, pid, (vid, pid), runtime)
+    if tail.count(":") != 1:
+        raise click.BadParameter(f"{text!r}: the DFU-mode part is not VID:PID")
+    vid_text, pid_text = tail.split(":")
+    dfu_vid = vid if not vid_text.strip() else _hex16(vid_text, "VID", text)
+    dfu_pid = pid if not pid_text.strip() else _hex16(pid_text, "PID", text)
+    return VidPid(vid, pid, (dfu_vid, dfu_pid), runtime)
+
+
+def _pair(part: str, whole: str) -> tuple[int | None, int | None]:
+    if part.count(":") != 1:
+        raise click.BadParameter(f"{whole!r} is not VID:PID; write it like 0483:df11")
+    vid_text, pid_text = part.split(":")
+    return _hex16(vid_text, "VID", whole), _hex16(pid_text, "PID", whole)
 
 
 class VidPidType(_TextType[VidPid]):

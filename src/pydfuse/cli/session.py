@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from pydfuse import ops
-from pydfuse.cli.context import settings
+from pydfuse.cli.context import record_wait, settings
 from pydfuse.cli.params import VID_PID, VidPid
 from pydfuse.cli.render import hex32
 from pydfuse.errors import DfuseError
@@ -27,12 +28,28 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+DEVICE_OPTION = click.option(
+    "-d",
+    "--device",
+    "device",
+    type=VID_PID,
+    help="Only devices with this VID:PID (hex, either mode); dfu-util's "
+    "RT_VID:RT_PID,DFU_VID:DFU_PID and ,DFU_VID:DFU_PID (DFU mode only) work too.",
+)
+WAIT_OPTION = click.option(
+    "-w",
+    "--wait-for-device",
+    is_flag=True,
+    expose_value=False,
+    callback=record_wait,
+    help="Wait for the device to appear on the bus (dfu-util -w; Ctrl-C to stop).",
+)
+
+
 def device_options(func: F) -> F:
     """Add the dfu-util style device selection options to a command."""
     options = [
-        click.option(
-            "-d", "--device", "device", type=VID_PID, help="Only devices with this VID:PID (hex)."
-        ),
+        DEVICE_OPTION,
         click.option("-S", "--serial", help="Only the device with this serial number."),
         click.option("-p", "--path", help='Only the device at this bus path ("1-1.2").'),
         click.option(
@@ -40,6 +57,7 @@ def device_options(func: F) -> F:
             "--alt",
             help="Alternate setting: a number, or (a prefix of) its name, e.g. 'SPI Flash'.",
         ),
+        WAIT_OPTION,
     ]
     for option in reversed(options):
         func = option(func)
@@ -49,16 +67,23 @@ def device_options(func: F) -> F:
 def selector(
     device: VidPid | None, serial: str | None, path: str | None, alt: str | None
 ) -> ops.DeviceSelector:
-    """The ops selector for the parsed options (a numeric ``alt`` becomes an int)."""
+    """The ops selector for the parsed options (a numeric ``alt`` becomes an int; ``-w``
+    waits for ever)."""
     alt_value: int | str | None = alt
     if alt is not None and alt.strip().isdigit():
         alt_value = int(alt)
+    dfu = device.dfu if device is not None else None
     return ops.DeviceSelector(
         vid=device.vid if device else None,
         pid=device.pid if device else None,
         serial=serial,
         path=path,
         alt=alt_value,
+        dfu_ids=dfu is not None,
+        dfu_vid=dfu[0] if dfu is not None else None,
+        dfu_pid=dfu[1] if dfu is not None else None,
+        runtime=device.runtime if device is not None else True,
+        wait_s=math.inf if settings().wait_for_device else None,
     )
 
 
@@ -135,6 +160,26 @@ def _check_state_path(state: Path, boards: int) -> None:
             "per board is kept in it)",
             param_hint="--sim-state",
         )
+
+
+RESET_OPTION = click.option(
+    "-R",
+    "--reset",
+    "reset",
+    is_flag=True,
+    help="USB reset when done (dfu-util -R: DFU_DETACH, then a bus reset).",
+)
+
+
+def reset_after(env: ops.Environment, sel: ops.DeviceSelector) -> tuple[dict[str, Any], str]:
+    """dfu-util's ``-R`` after an operation: the --json member and the line to print."""
+    after = ops.usb_reset(env, sel)
+    if after is None:
+        return {"mode": None}, "USB reset: the device left the bus"
+    text = f"USB reset: {after.id_text} is now in {after.mode} mode"
+    if after.mode == "dfu":
+        text += " (it started no application on the bus reset; :leave or dfuse leave does)"
+    return {"mode": after.mode, "id": after.id_text}, text
 
 
 def board_facts(profile: BoardProfile | None) -> dict[str, Any]:

@@ -14,12 +14,13 @@ from typing import Any
 import click
 
 from pydfuse import ops
-from pydfuse.cli.context import settings
+from pydfuse.cli.context import json_option, settings
+from pydfuse.cli.dfuutil import parse_dfuse_address
 from pydfuse.cli.fleet import boards_view, finish, many_device_options, many_selectors, one_selector
 from pydfuse.cli.params import ADDRESS, VidPid
 from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
-from pydfuse.cli.session import environment, matches
+from pydfuse.cli.session import RESET_OPTION, environment, matches, reset_after
 from pydfuse.errors import FormatError
 from pydfuse.formats import Image, PlainDfuFile, check_writable, save_image
 
@@ -49,7 +50,14 @@ def _write_dfu(
 
 
 @click.command("upload")
-@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("out", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "-U",
+    "--upload",
+    "upload_to",
+    type=click.Path(path_type=Path),
+    help="The file to write (dfu-util style; same as OUT).",
+)
 @many_device_options
 @click.option("--address", type=ADDRESS, help="First address to read (default: the memory start).")
 @click.option(
@@ -58,9 +66,25 @@ def _write_dfu(
     metavar="BYTES",
     help="Bytes to read, e.g. 64K (default: to the end of the memory).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary for scripts.")
+@click.option(
+    "-s",
+    "dfuse_address",
+    metavar="ADDR[:LENGTH][:leave]",
+    help="dfu-util style: where to read, how much, and leave DFU mode afterwards.",
+)
+@click.option(
+    "-Z",
+    "--upload-size",
+    "upload_size",
+    type=ADDRESS,
+    metavar="BYTES",
+    help="dfu-util style: bytes to read (as --length).",
+)
+@RESET_OPTION
+@json_option
 def upload_command(
-    out: Path,
+    out: Path | None,
+    upload_to: Path | None,
     device: VidPid | None,
     serials: tuple[str, ...],
     paths: tuple[str, ...],
@@ -68,6 +92,9 @@ def upload_command(
     all_boards: bool,
     address: int | None,
     length: int | None,
+    dfuse_address: str | None,
+    upload_size: int | None,
+    reset: bool,
     as_json: bool,
 ) -> int | None:
     """Read device memory into OUT (.bin, .hex, .s19, or .dfu).
@@ -76,7 +103,23 @@ def upload_command(
     without -a holds every alternate whole; with -a, that alternate (or the range given).
     With --all every matching device is read at once, each into its own file: OUT with the
     board's serial put in place of {serial}, or added before the extension (back-SERIAL.dfu).
+    dfu-util's -U OUT -s ADDR:LENGTH[:leave] [-Z LENGTH] [-R] works too.
     """
+    out = _one("the output file: dfuse upload OUT (or -U OUT)", out, upload_to)
+    leave: int | bool | None = False
+    if dfuse_address is not None:
+        given = parse_dfuse_address(dfuse_address)
+        extra = given.modifiers - {"leave"}
+        if extra:
+            raise click.BadParameter(
+                f"upload takes :LENGTH and :leave, not :{', :'.join(sorted(extra))}",
+                param_hint="-s",
+            )
+        address = _one_value("--address", address, given.address)
+        length = _one_value("--length", length, given.length)
+        if "leave" in given:
+            leave = given.address if given.address is not None else True
+    length = _one_value("--length", length, upload_size)
     kind = out.suffix.lower()
     if kind not in KINDS:
         raise FormatError(
@@ -90,6 +133,8 @@ def upload_command(
         raise click.UsageError(
             "a .dfu of every alternate reads each one whole; add -a ALT to read part of one"
         )
+    if all_boards and (reset or leave is not False):
+        raise click.UsageError("-R and :leave work on one device; leave --all out")
     if all_boards:
         return _upload_all(out, device, serials, paths, alt, address, length, as_json=as_json)
     check_writable(out)
@@ -99,11 +144,14 @@ def upload_command(
         device_progress(env, as_json=as_json) as view,
     ):
         summary = _read_into(env, sel, out, alt, address, length, view)
+        after = _after(env, sel, leave=leave, reset=reset)
     if as_json:
-        emit_json({**summary, **view.watch.to_dict()})
+        emit_json({**summary, **view.watch.to_dict(), **after[0]})
         return None
     if settings().quiet:
         return None
+    for line in after[1]:
+        console().print(line, markup=False)
     total = _total(summary)
     took = view.watch.elapsed()
     console().print(
@@ -112,6 +160,42 @@ def upload_command(
         markup=False,
     )
     return None
+
+
+def _one(what: str, first: Path | None, second: Path | None) -> Path:
+    if first is not None and second is not None:
+        raise click.UsageError(f"give {what.split(':')[0]} once")
+    chosen = first or second
+    if chosen is None:
+        raise click.UsageError(f"give {what}")
+    return chosen
+
+
+def _one_value(option: str, given: int | None, other: int | None) -> int | None:
+    """``given`` or ``other``; both, and different, is a usage error (said twice)."""
+    if given is not None and other is not None and given != other:
+        raise click.UsageError(f"{option} says 0x{given:x} but -s/-Z says 0x{other:x}")
+    return given if given is not None else other
+
+
+def _after(
+    env: ops.Environment,
+    sel: ops.DeviceSelector,
+    *,
+    leave: int | bool | None,
+    reset: bool,
+) -> tuple[dict[str, Any], list[str]]:
+    """dfu-util's ``:leave`` (jumping to the ``-s`` address, as dfu-util does, when one was
+    given) and ``-R`` after an upload: --json members and lines to print."""
+    record: dict[str, Any] = {}
+    lines: list[str] = []
+    if leave is not False:
+        record["left"] = ops.leave(env, sel, None if leave is True else leave)
+        lines.append("left DFU mode" if record["left"] else "the device did not leave DFU mode")
+    if reset and not record.get("left"):
+        record["reset"], text = reset_after(env, sel)
+        lines.append(text)
+    return record, lines
 
 
 def _total(summary: dict[str, Any]) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pydfuse.ops.backup import backup_file
 from pydfuse.ops.check import CheckedTarget, DeviceCheck, check_firmware
-from pydfuse.ops.detach import detach
+from pydfuse.ops.detach import detach, usb_reset
 from pydfuse.ops.env import (
     Environment,
     SimEnvironment,
@@ -51,10 +51,11 @@ from pydfuse.ops.records import (
     UploadResult,
 )
 from pydfuse.ops.replay import ReplayResult, read_trace, replay_trace
-from pydfuse.ops.session import alternate_holding, list_devices
+from pydfuse.ops.session import WAIT_POLL_S, alternate_holding, list_devices, notice
 from pydfuse.ops.transfer import erase, leave, unprotect, upload, upload_all
 
 __all__ = [
+    "WAIT_POLL_S",
     "AltInfo",
     "BoardOutcome",
     "CheckedTarget",
@@ -84,6 +85,7 @@ __all__ = [
     "leave",
     "leave_many",
     "list_devices",
+    "notice",
     "read_trace",
     "replay_trace",
     "select_devices",
@@ -94,4 +96,5 @@ __all__ = [
     "upload_all",
     "upload_many",
     "usb_environment",
+    "usb_reset",
 ]

@@ -1,4 +1,5 @@
-"""``detach``: switch a run-time device into DFU mode and wait for it (layer: ops).
+"""``detach``: switch a run-time device into DFU mode and wait for it; ``usb_reset`` (dfu-util
+``-R``) (layer: ops).
 
 Imports ``pydfuse.host``, ``pydfuse.errors`` and the sibling ops modules. Follows §1.8 step 1 of
 dfuse-spec.md.
@@ -7,14 +8,15 @@ dfuse-spec.md.
 from __future__ import annotations
 
 from contextlib import suppress
+from dataclasses import replace
 
 from pydfuse.errors import DeviceNotFoundError, StallError, TransportError
 from pydfuse.host.dfu import DfuClient
-from pydfuse.host.discovery import FoundDevice, choose, scan
+from pydfuse.host.discovery import FoundDevice, scan
 from pydfuse.host.usb import UsbDevice
 from pydfuse.ops.env import Environment
 from pydfuse.ops.records import DeviceInfo, DeviceSelector
-from pydfuse.ops.session import device_info
+from pydfuse.ops.session import device_info, pick
 
 POLL_INTERVAL_S = 0.1
 DETACH_TIMEOUT_MS = 1000  # wValue of DFU_DETACH, as dfu-util sends it (§1.8)
@@ -62,13 +64,7 @@ def detach(env: Environment, selector: DeviceSelector, *, wait_s: float = 5.0) -
     the environment's clock for its DFU-mode self; a device already in DFU mode is returned."""
     before = _dfu_mode_devices(env)
     try:
-        found, dev = choose(
-            scan(env.resolved_backend()),
-            vid=selector.vid,
-            pid=selector.pid,
-            serial=selector.serial,
-            path=selector.path,
-        )
+        found, dev = pick(env, selector)
     except DeviceNotFoundError as error:
         if not str(error).startswith("no DFU device found"):
             raise
@@ -94,3 +90,26 @@ def detach(env: Environment, selector: DeviceSelector, *, wait_s: float = 5.0) -
                 hint="its application may not support DFU_DETACH; start the bootloader by hand",
             )
         env.clock.sleep(POLL_INTERVAL_S)
+
+
+def usb_reset(env: Environment, selector: DeviceSelector) -> DeviceInfo | None:
+    """dfu-util's ``-R``: DFU_DETACH (a stall or a vanished device is fine), then a USB bus
+    reset. Returns what the device is afterwards (run-time or DFU mode), None if it is gone.
+
+    What a bus reset does is the bootloader's choice: the ST USB-FS demo stays in DFU mode
+    (§2.9); a device in dfuMANIFEST-WAIT-RESET or with a reboot-on-reset bootloader starts its
+    application (§1.6)."""
+    found, dev = pick(env, replace(selector, wait_s=None))
+    try:
+        size = max(found.functional.transfer_size, 1)
+        dfu = DfuClient(dev, found.interface, env.clock, transfer_size=size)
+        with suppress(TransportError):
+            dfu.detach(DETACH_TIMEOUT_MS)
+        dev.reset()
+    finally:
+        dev.close()
+    for after, handle in scan(env.resolved_backend()):
+        handle.close()
+        if (found.serial is not None and after.serial == found.serial) or after.path == found.path:
+            return device_info(after)
+    return None

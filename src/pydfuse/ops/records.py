@@ -25,6 +25,12 @@ class DeviceSelector:
 
     ``alt`` is a number or the name / unique prefix of an alternate's memory name
     ("Internal Flash", "spi"). ``path`` is the bus path "bus-port.port".
+
+    ``vid``/``pid`` match a device in either mode. With ``dfu_ids`` (dfu-util's ``-d
+    [RT_VID:RT_PID],DFU_VID:DFU_PID``) they match run-time devices only (none at all when
+    ``runtime`` is False), and ``dfu_vid``/``dfu_pid`` match devices in DFU mode.
+    ``wait_s``: wait that long (None: not at all, ``inf``: for ever) for a matching device to
+    appear on the bus (dfu-util ``-w``).
     """
 
     vid: int | None = None
@@ -32,15 +38,42 @@ class DeviceSelector:
     serial: str | None = None
     path: str | None = None
     alt: int | str | None = None
+    dfu_ids: bool = False
+    dfu_vid: int | None = None
+    dfu_pid: int | None = None
+    runtime: bool = True
+    wait_s: float | None = None
+
+    def admits(self, mode: str, vid: int, pid: int) -> bool:
+        """Whether a device in ``mode`` ("dfu"/"runtime") with these IDs fits the IDs given."""
+        if self.dfu_ids and mode == "dfu":
+            return _fits(self.dfu_vid, vid) and _fits(self.dfu_pid, pid)
+        if self.dfu_ids and not self.runtime:
+            return False
+        return _fits(self.vid, vid) and _fits(self.pid, pid)
+
+    def ids_text(self) -> str:
+        """The IDs asked for, dfu-util style: ``0483:df11``, ``,0483:df11``, ``any``."""
+
+        def pair(v: int | None, p: int | None) -> str:
+            return f"{'*' if v is None else f'{v:04x}'}:{'*' if p is None else f'{p:04x}'}"
+
+        if not self.dfu_ids and self.vid is None and self.pid is None:
+            return "any"
+        runtime = pair(self.vid, self.pid) if self.runtime else ""
+        return f"{runtime},{pair(self.dfu_vid, self.dfu_pid)}" if self.dfu_ids else runtime
 
     def matches(self, info: DeviceInfo) -> bool:
         """Whether a listed device fits every given field (the alternate is not used)."""
         return (
-            (self.vid is None or info.vid == self.vid)
-            and (self.pid is None or info.pid == self.pid)
+            self.admits(info.mode, info.vid, info.pid)
             and (self.serial is None or info.serial == self.serial)
             and (self.path is None or info.path == self.path)
         )
+
+
+def _fits(wanted: int | None, value: int) -> bool:
+    return wanted is None or wanted == value
 
 
 @dataclass(frozen=True, slots=True)

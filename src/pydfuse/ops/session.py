@@ -105,11 +105,49 @@ class Session:
         return info.memory_map
 
 
-def _pick(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice, UsbDevice]:
+WAIT_POLL_S = 0.5  # how often a waiting pick (dfu-util -w) looks at the bus again
+notice = logging.getLogger("pydfuse.notice")  # what the CLI shows even without -v
+
+
+def pick(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice, UsbDevice]:
+    """The one device ``selector`` matches, with its handle (the others are closed). With
+    ``selector.wait_s`` it waits, on the environment's clock, for such a device to appear."""
+    deadline = None if selector.wait_s is None else env.clock.monotonic() + selector.wait_s
+    told = False
+    while True:
+        try:
+            return _pick_once(env, selector)
+        except DeviceNotFoundError as error:
+            if deadline is None or not str(error).startswith("no DFU device found"):
+                raise
+            if env.clock.monotonic() >= deadline:
+                raise DeviceNotFoundError(
+                    f"{error} within {selector.wait_s:g} s of waiting", hint=error.hint
+                ) from None
+        if not told:
+            notice.info("waiting for a DFU device (%s) to appear...", selector.ids_text())
+            told = True
+        env.clock.sleep(WAIT_POLL_S)
+
+
+def _pick_once(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice, UsbDevice]:
+    admitted = []
+    for found, dev in scan(env.resolved_backend()):
+        if selector.admits(found.mode, found.vid, found.pid):
+            admitted.append((found, dev))
+        else:
+            dev.close()
+    if selector.dfu_ids and not admitted:
+        raise DeviceNotFoundError(
+            f"no DFU device found (looked for -d {selector.ids_text()})",
+            hint="is the board plugged in and in the mode those IDs name? "
+            "`dfuse list` shows what is connected",
+        )
+    split = selector.dfu_ids  # the IDs were checked per mode above
     return choose(
-        scan(env.resolved_backend()),
-        vid=selector.vid,
-        pid=selector.pid,
+        admitted,
+        vid=None if split else selector.vid,
+        pid=None if split else selector.pid,
         serial=selector.serial,
         path=selector.path,
     )
@@ -120,7 +158,7 @@ def _detach_and_pick(env: Environment, selector: DeviceSelector) -> tuple[FoundD
     from pydfuse.ops.detach import detach  # detach builds on this module
 
     info = detach(env, selector)
-    return _pick(
+    return pick(
         env,
         DeviceSelector(vid=info.vid, pid=info.pid, serial=info.serial, path=info.path),
     )
@@ -138,7 +176,7 @@ def open_session(
 
     A device running its application is first switched into DFU mode with DFU_DETACH, as
     dfu-util does (§1.8 step 1), when ``auto_detach``; otherwise that is an error."""
-    found, dev = _pick(env, selector)
+    found, dev = pick(env, selector)
     detached = False
     if found.mode != "dfu" and auto_detach:
         dev.close()

@@ -6,6 +6,8 @@ sibling ops modules. Section numbers refer to dfuse-spec.md.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydfuse.errors import PlanError
 from pydfuse.formats import Image, Segment
 from pydfuse.host import plain as plain_dfu
@@ -20,7 +22,7 @@ from pydfuse.plan import check_mass_erase
 def _with_alt(selector: DeviceSelector, alt: int | str | None) -> DeviceSelector:
     if alt is None:
         return selector
-    return DeviceSelector(selector.vid, selector.pid, selector.serial, selector.path, alt)
+    return replace(selector, alt=alt)
 
 
 def _readable_spans(

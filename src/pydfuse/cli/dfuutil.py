@@ -1,0 +1,106 @@
+"""dfu-util 0.11's spellings, for hands that know it (layer: cli; imports click only).
+
+- :func:`parse_dfuse_address`: ``-s ADDRESS[:MODIFIER...]`` with dfu-util's modifiers
+  ``leave``, ``mass-erase``, ``unprotect``, ``force``, ``will-reset`` and a ``LENGTH``.
+- :func:`dfu_util_words`: a command line written for dfu-util (``dfuse -a 0 -s
+  0x08000000:leave -D fw.bin``, ``dfuse -l``) gets the pydfuse command its action flag names
+  (``-D`` flash, ``-U`` upload, ``-l`` list, ``-e`` detach).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import click
+
+MODIFIERS = ("leave", "mass-erase", "unprotect", "force", "will-reset")
+
+
+@dataclass(frozen=True, slots=True)
+class DfuseAddress:
+    """A parsed ``-s``: the address (None for ``-s :leave``), a LENGTH, the modifiers."""
+
+    address: int | None
+    length: int | None
+    modifiers: frozenset[str]
+
+    def __contains__(self, modifier: str) -> bool:
+        return modifier in self.modifiers
+
+
+def parse_dfuse_address(text: str) -> DfuseAddress:
+    """``0x08000000``, ``0x08000000:leave``, ``0x08000000:mass-erase:force``, ``:leave``,
+    ``0x08000000:0x4000`` (LENGTH, e.g. for upload). As in dfu-util, ``mass-erase`` and
+    ``unprotect`` need ``force``; raises :class:`click.BadParameter` (on ``-s``)."""
+    from pydfuse.cli.params import parse_address  # this module is on every start-up path
+
+    head, *parts = text.split(":")
+    try:
+        address = parse_address(head) if head.strip() else None
+    except click.BadParameter as error:
+        raise click.BadParameter(error.message, param_hint="-s") from None
+    modifiers: set[str] = set()
+    length: int | None = None
+    for part in (p.strip().lower() for p in parts):
+        if part in MODIFIERS:
+            modifiers.add(part)
+            continue
+        if not part:
+            continue
+        try:
+            value = parse_address(part)
+        except click.BadParameter:
+            raise click.BadParameter(
+                f"unknown modifier {part!r} in {text!r}; use {', '.join(MODIFIERS)} or a length",
+                param_hint="-s",
+            ) from None
+        if length is not None or value == 0:
+            raise click.BadParameter(
+                f"give one length of at least 1 byte in {text!r}", param_hint="-s"
+            )
+        length = value
+    for needs_force in ("mass-erase", "unprotect"):
+        if needs_force in modifiers and "force" not in modifiers:
+            raise click.BadParameter(
+                f"{needs_force} erases the whole flash; add :force to confirm, as with dfu-util",
+                param_hint="-s",
+            )
+    return DfuseAddress(address, length, frozenset(modifiers))
+
+
+# dfu-util's action flags and the pydfuse command each one names. -D and -U stay on the line
+# (flash and upload take them); -l and -e are the command itself.
+_ACTIONS = {"-D": "flash", "--download": "flash", "-U": "upload", "--upload": "upload"}
+_ACTIONS |= {"-l": "list", "--list": "list", "-e": "detach", "--detach": "detach"}
+_DROPPED = frozenset({"-l", "--list", "-e", "--detach"})
+
+
+def dfu_util_words(
+    words: Sequence[str], *, group_options: dict[str, bool], commands: Sequence[str]
+) -> list[str] | None:
+    """``words`` with the pydfuse command inserted after the group's own options, when they
+    name no command but carry a dfu-util action flag; None when there is nothing to do.
+
+    ``group_options`` maps each option of the group to whether it takes a value.
+    """
+    start = 0
+    while start < len(words):
+        word = words[start]
+        name = word.split("=", 1)[0]
+        if name not in group_options:
+            break
+        start += 2 if group_options[name] and "=" not in word else 1
+    rest = list(words[start:])
+    if not rest or rest[0] in commands or "--" in rest:
+        return None
+    found = {_ACTIONS[w] for w in rest if w in _ACTIONS}
+    if not found:
+        return None
+    if len(found) > 1:
+        raise click.UsageError(
+            "give one dfu-util action: -D (download), -U (upload), -l (list) or -e (detach)"
+        )
+    command = found.pop()
+    kept = [w for w in rest if w not in _DROPPED]
+    return [*words[:start], command, *kept]

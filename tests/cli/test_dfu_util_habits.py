@@ -1,0 +1,199 @@
+"""dfu-util 0.11's options, with dfu-util's meaning, against the virtual board: ``-l``, ``-V``,
+``-D``/``-U`` without a command name, ``-R``, ``-w``, ``-U`` with ``-s ADDR:LENGTH``, ``-Z``,
+``-d ,VID:PID`` and ``-d RT:DFU``, and the ``-s`` modifiers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pydfuse import __version__
+from pydfuse.cli.main import ExitCode, main
+from pydfuse.demoapp import build_demo_app
+from pydfuse.formats import save_image
+
+PROFILE = "stm3210e-eval"
+APP = 0x08003000
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> list[str]:
+    return ["--sim", PROFILE, "--sim-state", str(tmp_path / "board.json")]
+
+
+@pytest.fixture
+def app_bin(tmp_path: Path) -> Path:
+    path = tmp_path / "app.bin"
+    save_image(build_demo_app(link_address=APP, size=4096), path)
+    return path
+
+
+def _json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
+    capsys.readouterr()
+    code = main([*args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else None
+
+
+def _status(sim: list[str], capsys: pytest.CaptureFixture[str]) -> Any:
+    code, status = _json(capsys, *sim, "sim", "status")
+    assert code == 0
+    return status
+
+
+def test_dash_l_lists_like_list(sim: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert _json(capsys, *sim, "-l") == _json(capsys, *sim, "list")
+    code, listed = _json(capsys, *sim, "-l", "-d", "0483:df11")
+    assert code == 0 and [d["id"] for d in listed["devices"]] == ["0483:df11"]
+
+
+def test_dash_capital_v_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-V"]) == 0
+    assert capsys.readouterr().out.strip() == f"dfuse, version {__version__}"
+
+
+def test_download_leave_without_a_command_name(
+    sim: list[str], app_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*sim, "-a", "0", "-s", f"0x{APP:08x}:leave", "-D", str(app_bin)]
+    assert main(args) == 0  # dfu-util's line, word for word
+    status = _status(sim, capsys)
+    assert status["running"] == "application" and status["vector_table"] == APP
+
+
+def test_upload_with_address_and_length(
+    sim: list[str], app_bin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "-q", "-a", "0", "-s", f"0x{APP:08x}", "-D", str(app_bin)]) == 0
+    back = tmp_path / "back.bin"
+    assert main([*sim, "-a", "0", "-s", f"0x{APP + 0x100:08x}:0x200", "-U", str(back)]) == 0
+    assert back.read_bytes() == app_bin.read_bytes()[0x100:0x300]
+    sized = tmp_path / "sized.bin"
+    assert main([*sim, "-a", "0", "-s", f"0x{APP:08x}", "-Z", "1024", "-U", str(sized)]) == 0
+    assert sized.read_bytes() == app_bin.read_bytes()[:1024]
+    assert main([*sim, "upload", str(sized), "-a", "0", "-s", f"0x{APP:x}:0x100", "-Z", "2K"]) == 2
+    assert main([*sim, "upload", str(sized), "-s", f"0x{APP:x}:mass-erase:force"]) == 2
+
+
+def test_upload_then_leave(
+    sim: list[str], app_bin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "-q", "-a", "0", "-s", f"0x{APP:08x}", "-D", str(app_bin)]) == 0
+    code, record = _json(
+        capsys, *sim, "-a", "0", "-s", f"0x{APP:x}:64:leave", "-U", str(tmp_path / "x.bin")
+    )
+    assert code == 0 and record["left"] is True and record["bytes"] == 64
+    assert _status(sim, capsys)["running"] == "application"
+
+
+def test_reset_after_the_operation(
+    sim: list[str], app_bin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = tmp_path / "t.jsonl"
+    args = [*sim, "--trace", str(trace), "flash", str(app_bin), "--address", hex(APP), "-R"]
+    code, record = _json(capsys, *args)
+    assert code == 0
+    assert record["reset"] == {"mode": "dfu", "id": "0483:df11"}  # the ST demo stays in DFU mode
+    events = [json.loads(line) for line in trace.read_text().splitlines()]
+    requests = [e.get("request") or e.get("op") for e in events]
+    assert requests.index("DFU_DETACH") < requests.index("reset")  # as dfu-util: detach, reset
+    assert main([*sim, "upload", str(tmp_path / "u.bin"), "-a", "0", "--length", "16", "-R"]) == 0
+    assert "USB reset: 0483:df11 is now in dfu mode" in capsys.readouterr().out
+
+
+def test_wait_for_a_device_that_is_there(
+    sim: list[str], app_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "-w", "-a", "0", "-s", hex(APP), "-D", str(app_bin)]) == 0
+    assert main([*sim, "-w", "list"]) == 0
+    assert main([*sim, "flash", "-w", str(app_bin), "--address", hex(APP)]) == 0
+    assert "waiting" not in capsys.readouterr().err  # nothing to wait for, nothing said
+
+
+def test_dfu_mode_ids_ignore_a_running_application(
+    sim: list[str], app_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "-q", "flash", str(app_bin), "--address", hex(APP), "--leave"]) == 0
+    assert _status(sim, capsys)["running"] == "application"  # run-time mode: 0483:df12
+    code, listed = _json(capsys, *sim, "list", "-d", ",0483:df11")
+    assert code == 0 and listed["devices"] == []
+    code, listed = _json(capsys, *sim, "list", "-d", "0483:df12")
+    assert [d["mode"] for d in listed["devices"]] == ["runtime"]
+    code, record = _json(capsys, *sim, "leave", "-d", ",0483:df11")
+    assert code == ExitCode.NO_DEVICE and "-d ,0483:df11" in record["error"]
+    # RT,DFU: the run-time device is found, detached, and its DFU-mode self used.
+    out = Path(sim[-1]).with_name("rt.bin")
+    ids = ["-d", "0483:df12,:df11"]  # the DFU-mode VID is the run-time one
+    code, _ = _json(capsys, *sim, "upload", str(out), *ids, "-s", f"{hex(APP)}:16")
+    assert code == 0 and out.read_bytes() == app_bin.read_bytes()[:16]
+    assert _status(sim, capsys)["running"] == "bootloader"
+
+
+def test_s_modifiers_mass_erase_and_force(
+    sim: list[str], app_bin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    far = tmp_path / "far.bin"
+    far.write_bytes(b"\x5a" * 2048)
+    assert main([*sim, "-q", "flash", str(far), "--address", "0x08070000"]) == 0
+    assert main([*sim, "-a", "0", "-s", f"{hex(APP)}:mass-erase", "-D", str(app_bin)]) == 2
+    assert "add :force" in capsys.readouterr().err
+    # mass-erase needs force (dfu-util's rule); here it also lets the erase wipe the loader
+    assert (
+        main([*sim, "-q", "-a", "0", "-s", f"{hex(APP)}:mass-erase:force", "-D", str(app_bin)]) == 0
+    )
+    back = tmp_path / "back.bin"
+    assert (
+        main(
+            [
+                *sim,
+                "-q",
+                "upload",
+                str(back),
+                "-a",
+                "0",
+                "--address",
+                "0x08070000",
+                "--length",
+                "2K",
+            ]
+        )
+        == 0
+    )
+    assert back.read_bytes() == b"\xff" * 2048  # the far page went with the mass erase
+    assert main([*sim, "-a", "0", "-s", f"{hex(APP)}:frobnicate", "-D", str(app_bin)]) == 2
+
+
+def test_s_unprotect_force_unprotects_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = ["--sim", "stm32f4-rom", "--sim-state", str(tmp_path / "f4.json")]
+    data = tmp_path / "d.bin"
+    data.write_bytes(b"\x11" * 1024)
+    assert main([*sim, "-a", "0", "-s", "0x08000000:unprotect", "-D", str(data)]) == 2
+    trace = tmp_path / "t.jsonl"
+    line = [*sim, "--trace", str(trace), "-a", "0", "-s", ":unprotect:force", "-D", str(data)]
+    code, record = _json(capsys, *line)
+    assert code == 0 and record["unprotected"] is True and record["written"] is False
+    requests = [json.loads(x).get("request", "") for x in trace.read_text().splitlines()]
+    assert "DfuSe READ_UNPROTECT" in requests  # what dfu-util sends for :unprotect
+    assert not [r for r in requests if r.startswith("DFU_DNLOAD block")]  # the file: not sent
+
+
+def test_s_will_reset_on_option_bytes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sim = ["--sim", "stm32f4-rom", "--sim-state", str(tmp_path / "f4.json")]
+    ob = tmp_path / "ob.bin"
+    ob.write_bytes(bytes.fromhex("ffaa0055ffaa0055ffff0000ffff0000"))  # the factory values
+    code, record = _json(capsys, *sim, "-a", "1", "-s", "0x1FFFC000:will-reset", "-D", str(ob))
+    assert code == 0 and record["bytes_written"] == 16
+
+
+def test_dash_e_detaches_a_running_application(
+    sim: list[str], app_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "-q", "flash", str(app_bin), "--address", hex(APP), "--leave"]) == 0
+    assert main([*sim, "-e", "-d", "0483:df12"]) == 0
+    assert _status(sim, capsys)["running"] == "bootloader"
+    assert main([*sim, "-e", "-U", "x.bin"]) == 2  # one action at a time, as dfu-util
