@@ -131,8 +131,8 @@ class Core:
                 continue
             buffer = ctypes.create_string_buffer(hi - lo)
             ctypes.memset(buffer, region.fill, hi - lo)
-            image = bytes(region.image())
-            ctypes.memmove(ctypes.addressof(buffer) + region.start - lo, image, len(image))
+            for address, chunk in region.data:  # runs are inside the region (memmap)
+                ctypes.memmove(ctypes.addressof(buffer) + address - lo, chunk, len(chunk))
             self._keep.append(buffer)
             self.uc.mem_map_ptr(lo, hi - lo, perms, ctypes.addressof(buffer))
             if region.start == self.spec.alias_of and lo == region.start:

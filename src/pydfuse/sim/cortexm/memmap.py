@@ -28,8 +28,8 @@ PAGE = 0x1000  # unicorn maps whole pages
 
 @dataclass(frozen=True, slots=True)
 class Region:
-    """``size`` bytes from ``start``; ``data`` are (address, bytes) runs, the rest reads as
-    ``fill`` (0xFF: erased flash, 0x00: SRAM)."""
+    """``size`` bytes from ``start``; ``data`` are (address, bytes) runs inside it, the rest
+    reads as ``fill`` (0xFF: erased flash, 0x00: SRAM)."""
 
     name: str
     start: int
@@ -44,16 +44,6 @@ class Region:
 
     def contains(self, address: int) -> bool:
         return self.start <= address < self.end
-
-    def image(self) -> bytearray:
-        """The region's bytes: ``fill`` with the data runs laid over it."""
-        out = bytearray([self.fill]) * self.size
-        for address, chunk in self.data:
-            lo = max(address, self.start)
-            hi = min(address + len(chunk), self.end)
-            if lo < hi:
-                out[lo - self.start : hi - self.start] = chunk[lo - address : hi - address]
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +99,11 @@ def machine_for_profile(
         if memory.memory_kind not in _MAPPED_KINDS:
             continue
         lo, hi = _span([(g.address, g.count * g.size) for g in memory.sectors])
-        runs = tuple(contents.get(alt, ()))
+        runs = tuple(
+            (max(a, lo), bytes(d[max(lo - a, 0) : max(min(len(d), hi - a), 0)]))
+            for a, d in contents.get(alt, ())
+            if a < hi and a + len(d) > lo
+        )
         if sys_lo <= lo and hi <= sys_hi:
             system_data.extend(runs)  # OTP inside system memory: one region
             continue
