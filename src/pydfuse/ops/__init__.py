@@ -1,5 +1,5 @@
-"""Public verbs over the host layer: list, check, flash, upload, erase, leave, detach, unprotect
-(layer: ops; the CLI is a thin layer over this package).
+"""Public verbs over the host layer: list, check, flash, upload, erase, leave, detach, unprotect,
+option bytes (layer: ops; the CLI is a thin layer over this package).
 
 Imports ``pydfuse.host``, ``pydfuse.plan``, ``pydfuse.checks``, ``pydfuse.layout``,
 ``pydfuse.formats``, ``pydfuse.spec``, ``pydfuse.errors``, and ``pydfuse.sim`` lazily inside
@@ -39,6 +39,14 @@ from pydfuse.ops.fleet import (
     select_devices,
     upload_many,
 )
+from pydfuse.ops.optionbytes import (
+    OptionBytesChange,
+    OptionBytesReport,
+    UnprotectResult,
+    option_bytes,
+    set_option_bytes,
+    unprotect,
+)
 from pydfuse.ops.progress import Progress
 from pydfuse.ops.records import (
     AltInfo,
@@ -47,12 +55,13 @@ from pydfuse.ops.records import (
     EraseResult,
     FlashResult,
     ProgressEvent,
+    ProtectionState,
     TargetResult,
     UploadResult,
 )
 from pydfuse.ops.replay import ReplayResult, read_trace, replay_trace
 from pydfuse.ops.session import WAIT_POLL_S, alternate_holding, list_devices, notice
-from pydfuse.ops.transfer import erase, leave, unprotect, upload, upload_all
+from pydfuse.ops.transfer import erase, leave, upload, upload_all
 
 __all__ = [
     "WAIT_POLL_S",
@@ -67,11 +76,15 @@ __all__ = [
     "FirmwareSource",
     "FlashResult",
     "ImageSource",
+    "OptionBytesChange",
+    "OptionBytesReport",
     "Progress",
     "ProgressEvent",
+    "ProtectionState",
     "ReplayResult",
     "SimEnvironment",
     "TargetResult",
+    "UnprotectResult",
     "UploadResult",
     "alternate_holding",
     "backup_file",
@@ -86,9 +99,11 @@ __all__ = [
     "leave_many",
     "list_devices",
     "notice",
+    "option_bytes",
     "read_trace",
     "replay_trace",
     "select_devices",
+    "set_option_bytes",
     "sim_environment",
     "traced",
     "unprotect",

@@ -16,34 +16,10 @@ from pydfuse.host.discovery import FoundDevice, scan
 from pydfuse.host.usb import UsbDevice
 from pydfuse.ops.env import Environment
 from pydfuse.ops.records import DeviceInfo, DeviceSelector
+from pydfuse.ops.reenumerate import devices, successor, wait_for
 from pydfuse.ops.session import device_info, pick
 
-POLL_INTERVAL_S = 0.1
 DETACH_TIMEOUT_MS = 1000  # wValue of DFU_DETACH, as dfu-util sends it (§1.8)
-
-
-def _dfu_mode_devices(env: Environment) -> list[FoundDevice]:
-    out = []
-    for found, dev in scan(env.resolved_backend()):
-        dev.close()
-        if found.mode == "dfu":
-            out.append(found)
-    return out
-
-
-def _successor(
-    before: list[FoundDevice], after: list[FoundDevice], gone: FoundDevice
-) -> FoundDevice | None:
-    """The DFU-mode device that the detached one became: same serial, same path, or new."""
-    for key in ("serial", "path"):
-        value = getattr(gone, key)
-        if value is not None:
-            hits = [f for f in after if getattr(f, key) == value]
-            if len(hits) == 1:
-                return hits[0]
-    known = {(f.path, f.serial) for f in before}
-    new = [f for f in after if (f.path, f.serial) not in known]
-    return new[0] if len(new) == 1 else None
 
 
 def _send_detach(env: Environment, found: FoundDevice, dev: UsbDevice) -> None:
@@ -62,7 +38,7 @@ def _send_detach(env: Environment, found: FoundDevice, dev: UsbDevice) -> None:
 def detach(env: Environment, selector: DeviceSelector, *, wait_s: float = 5.0) -> DeviceInfo:
     """DETACH a run-time device (bus reset unless bitWillDetach) and wait up to ``wait_s`` on
     the environment's clock for its DFU-mode self; a device already in DFU mode is returned."""
-    before = _dfu_mode_devices(env)
+    before = devices(env, "dfu")
     try:
         found, dev = pick(env, selector)
     except DeviceNotFoundError as error:
@@ -79,17 +55,13 @@ def detach(env: Environment, selector: DeviceSelector, *, wait_s: float = 5.0) -
         _send_detach(env, found, dev)
     finally:
         dev.close()
-    deadline = env.clock.monotonic() + wait_s
-    while True:
-        successor = _successor(before, _dfu_mode_devices(env), found)
-        if successor is not None:
-            return device_info(successor)
-        if env.clock.monotonic() >= deadline:
-            raise DeviceNotFoundError(
-                f"{found.describe()} did not come back in DFU mode within {wait_s:g} s",
-                hint="its application may not support DFU_DETACH; start the bootloader by hand",
-            )
-        env.clock.sleep(POLL_INTERVAL_S)
+    back = wait_for(env, wait_s, lambda: successor(before, devices(env, "dfu"), found))
+    if back is None:
+        raise DeviceNotFoundError(
+            f"{found.describe()} did not come back in DFU mode within {wait_s:g} s",
+            hint="its application may not support DFU_DETACH; start the bootloader by hand",
+        )
+    return device_info(back)
 
 
 def usb_reset(env: Environment, selector: DeviceSelector) -> DeviceInfo | None:

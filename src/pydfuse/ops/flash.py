@@ -21,6 +21,7 @@ from pydfuse.ops.plainflash import flash_plain
 from pydfuse.ops.preflight import run_preflight
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
 from pydfuse.ops.protected import drop_identical_protected
+from pydfuse.ops.protection import check_write_protection
 from pydfuse.ops.records import AltInfo, DeviceSelector, FlashResult, TargetPlan, TargetResult
 from pydfuse.ops.session import Session, open_session
 from pydfuse.plan import make_plan
@@ -348,6 +349,10 @@ def flash(
             sram=sram,
             app_address=app_address,
         )
+        if dry_run:
+            session.dfu.recover()  # reading the option bytes needs dfuIDLE; nothing is changed
+        # ST ROMs: read protection refuses everything, write protection ignores silently (#12)
+        check_write_protection(session, [(tp.info, _touched(tp)) for tp in plans])
         warnings = list(loaded.warnings) + warnings
         if session.detached:
             warnings.insert(0, DETACHED_NOTE)
@@ -380,6 +385,14 @@ def flash(
             left=left,
             elapsed_s=env.clock.monotonic() - started,
         )
+
+
+def _touched(tp: TargetPlan) -> list[tuple[int, int]]:
+    """[start, end) of everything a target's plan erases or programs."""
+    if tp.plan.mass_erase:
+        return [(tp.memory.start, tp.memory.end)]
+    spans = [(s.address, s.end) for s in tp.plan.erases]
+    return spans + [(w.address, w.address + len(w.data)) for w in tp.plan.writes]
 
 
 def _result(

@@ -129,6 +129,42 @@ class AltInfo:
         }
 
 
+UNPROTECT_HINT = (
+    "`dfuse unprotect --force` removes read protection by MASS-ERASING the flash (the firmware "
+    "on it is lost); nothing else can read this chip over DFU"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionState:
+    """What a DFU-mode ROM says about its read protection (``dfuse list``)."""
+
+    level: int | None  # 0/1/2 when known; 1 when reads are refused; None when unknown
+    readable: bool | None  # the option bytes could be read; None: not probed
+    family: str | None = None
+    detail: str | None = None  # why the state is unknown
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "readable": self.readable,
+            "family": self.family,
+            "detail": self.detail,
+        }
+
+    def describe(self) -> str:
+        """One line for people, with the way out when the chip is read-protected."""
+        if self.readable is False:
+            return "read-protected (RDP level 1): " + UNPROTECT_HINT
+        if self.level == 0:
+            return "no read protection (RDP level 0)"
+        if self.level is not None:
+            return f"RDP level {self.level}"
+        if self.readable:
+            return "not read-protected (its option bytes can be read; family not recognised)"
+        return f"read protection unknown ({self.detail})" if self.detail else "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceInfo:
     """What ``dfuse list`` shows about one DFU interface."""
@@ -147,6 +183,7 @@ class DeviceInfo:
     product: str | None
     bcd_device: int
     alternates: tuple[AltInfo, ...]
+    protection: ProtectionState | None = None  # probed by ``list_devices(probe=True)``
 
     @property
     def id_text(self) -> str:
@@ -192,6 +229,7 @@ class DeviceInfo:
             "product": self.product,
             "bcd_device": f"0x{self.bcd_device:04x}",
             "alternates": [a.to_dict() for a in self.alternates],
+            "protection": None if self.protection is None else self.protection.to_dict(),
         }
 
 

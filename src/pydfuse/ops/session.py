@@ -50,13 +50,21 @@ def device_info(found: FoundDevice) -> DeviceInfo:
     return DeviceInfo.from_found(found, tuple(alt_info(found, a) for a in found.alternates))
 
 
-def list_devices(env: Environment) -> list[DeviceInfo]:
-    """Every DFU interface on the bus (run-time and DFU mode), sorted by bus path."""
+def list_devices(env: Environment, *, probe: bool = False) -> list[DeviceInfo]:
+    """Every DFU interface on the bus (run-time and DFU mode), sorted by bus path.
+
+    ``probe``: also read the option bytes of every DFU-mode ROM to tell its read protection
+    (``DeviceInfo.protection``; :func:`pydfuse.ops.protection.probe_devices`)."""
     out = []
     for found, dev in scan(env.resolved_backend()):
         out.append(device_info(found))
         dev.close()
-    return sorted(out, key=lambda d: (d.path, d.id_text))
+    out.sort(key=lambda d: (d.path, d.id_text))
+    if probe:
+        from pydfuse.ops.protection import probe_devices  # it builds on this module
+
+        out = probe_devices(env, out)
+    return out
 
 
 @dataclass(slots=True)

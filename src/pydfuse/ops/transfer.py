@@ -1,4 +1,5 @@
-"""``upload``, ``upload_all``, ``erase``, ``leave``, ``unprotect`` (layer: ops).
+"""``upload``, ``upload_all``, ``erase``, ``leave`` (layer: ops; ``unprotect`` lives in
+:mod:`pydfuse.ops.optionbytes`).
 
 Imports ``pydfuse.host``, ``pydfuse.layout``, ``pydfuse.formats``, ``pydfuse.errors`` and the
 sibling ops modules. Section numbers refer to dfuse-spec.md.
@@ -14,6 +15,7 @@ from pydfuse.host import plain as plain_dfu
 from pydfuse.layout import MemoryMap, Sector
 from pydfuse.ops.env import Environment
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
+from pydfuse.ops.protection import read_protection_explained
 from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, UploadResult
 from pydfuse.ops.session import Session, open_session
 from pydfuse.plan import check_mass_erase
@@ -76,7 +78,8 @@ def _upload_session(
     spans = _readable_spans(session.memory_map(info), address, length)
     tracker.start("upload", sum(end - start for start, end in spans))
     dfuse = session.dfuse
-    segments = [Segment(s, dfuse.read(s, e - s, tracker.step)) for s, e in spans]
+    with read_protection_explained():  # RDP level 1: the ROM refuses with errVENDOR
+        segments = [Segment(s, dfuse.read(s, e - s, tracker.step)) for s, e in spans]
     return Image.from_segments(segments)
 
 
@@ -157,7 +160,7 @@ def erase(
         memory = session.memory_map(info)
         tracker = Tracker(progress)
         started = env.clock.monotonic()
-        with disconnect_context(tracker):
+        with disconnect_context(tracker), read_protection_explained():
             if mass:
                 warnings = tuple(check_mass_erase(memory, force=force))
                 tracker.start("erase", memory.size)
@@ -208,9 +211,3 @@ def _check_jump_target(alternates: tuple[AltInfo, ...], address: int) -> None:
         address=address,
         hint="give the address of the application's vector table, e.g. 0x08003000",
     )
-
-
-def unprotect(env: Environment, selector: DeviceSelector) -> None:
-    """Read Unprotect (0x92): the device mass-erases its flash and resets (§2.2, §7.14)."""
-    with open_session(env, selector) as session:
-        session.dfuse.read_unprotect()

@@ -19,7 +19,7 @@ from pydfuse.optionbytes.codec import Decoded, FieldValue, RegisterValue, decode
 from pydfuse.optionbytes.detect import candidates, choose_family
 from pydfuse.optionbytes.families import FAMILIES, get_family
 from pydfuse.optionbytes.model import Family, Field, Register, WrpScheme
-from pydfuse.optionbytes.wrp import Protected, protected, unit_count
+from pydfuse.optionbytes.wrp import Protected, protected, unit_count, unit_span
 
 __all__ = [
     "FAMILIES",
@@ -43,5 +43,6 @@ __all__ = [
     "parse_units",
     "protected",
     "unit_count",
+    "unit_span",
     "units_text",
 ]

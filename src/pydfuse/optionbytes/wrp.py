@@ -11,7 +11,7 @@ from pydfuse.layout import MemoryMap
 from pydfuse.optionbytes.codec import Decoded
 from pydfuse.optionbytes.model import Family
 
-__all__ = ["Protected", "protected", "runs", "unit_count", "wrp_fields"]
+__all__ = ["Protected", "protected", "runs", "unit_count", "unit_span", "wrp_fields"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class Protected:
 
     def units_touching(self, family: Family, flash: MemoryMap, start: int, end: int) -> list[int]:
         """The protected units overlapping [start, end)."""
-        return [u for u in self.units if _overlaps(_unit_span(family, flash, u), start, end)]
+        return [u for u in self.units if _overlaps(unit_span(family, flash, u), start, end)]
 
 
 def _overlaps(span: tuple[int, int] | None, start: int, end: int) -> bool:
@@ -48,7 +48,8 @@ def unit_count(family: Family, flash: MemoryMap) -> int:
     return min(-(-flash.size // scheme.unit_bytes), _bit_count(family))
 
 
-def _unit_span(family: Family, flash: MemoryMap, unit: int) -> tuple[int, int] | None:
+def unit_span(family: Family, flash: MemoryMap, unit: int) -> tuple[int, int] | None:
+    """[start, end) of one write-protection unit in ``flash`` (None when outside it)."""
     scheme = family.wrp
     if scheme.style == "ranges":
         start = flash.start + unit * scheme.page_bytes
@@ -92,7 +93,7 @@ def protected(decoded: Decoded, flash: MemoryMap) -> Protected:
     """The write-protected units of ``flash`` and their address ranges (merged)."""
     family = decoded.family
     units = tuple(_protected_units(decoded))
-    spans = sorted(s for u in units if (s := _unit_span(family, flash, u)) is not None)
+    spans = sorted(s for u in units if (s := unit_span(family, flash, u)) is not None)
     ranges: list[tuple[int, int]] = []
     for start, end in spans:
         if ranges and ranges[-1][1] >= start:

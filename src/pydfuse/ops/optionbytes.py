@@ -1,0 +1,365 @@
+"""``option_bytes``, ``set_option_bytes`` and ``unprotect``: read, explain and change an ST ROM's
+option bytes, safely (layer: ops; imports ``pydfuse.optionbytes``, ``pydfuse.errors`` and the
+sibling ops modules).
+
+Writing option bytes (and Read Unprotect) makes the ROM apply them and reset (AN3156 §5.1,
+§5.4): the device disappearing is success, and both verbs wait for it to come back and read the
+block again to confirm. RDP level 2 is never written by accident: it needs ``permanently_lock``
+and a family recognised from the device itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydfuse.errors import (
+    DeviceNotFoundError,
+    DfuseError,
+    OptionBytesError,
+    ReadProtectedError,
+    VerifyError,
+)
+from pydfuse.host.discovery import FoundDevice
+from pydfuse.ops.env import Environment
+from pydfuse.ops.protection import OptionBlock, load_block, option_alternate
+from pydfuse.ops.records import UNPROTECT_HINT, DeviceSelector
+from pydfuse.ops.reenumerate import devices, successor, wait_for
+from pydfuse.ops.session import Session, open_session
+from pydfuse.optionbytes import (
+    FAMILIES,
+    FieldChange,
+    FieldValue,
+    Protected,
+    apply_assignments,
+    decode,
+    diff,
+    parse_assignments,
+    protected,
+)
+
+RESET_WAIT_S = 10.0  # an option-byte write resets within milliseconds (AN3156 §5.1)
+UNPROTECT_WAIT_S = 60.0  # the mass erase behind Read Unprotect takes up to 32 s on an F4 (§2.8)
+
+LEVEL2_REFUSAL = (
+    "RDP level 2 can never be undone: the chip stops answering its debug port and its DFU "
+    "bootloader for good, and no one (ST included) can change its option bytes again"
+)
+
+
+def _need_block(session: Session, family: str | None) -> OptionBlock:
+    try:
+        block = load_block(session, family)
+    except ReadProtectedError as error:
+        error.hint = (
+            "the chip is read-protected (RDP level 1): its ROM refuses to read or write the "
+            "option bytes. " + UNPROTECT_HINT
+        )
+        raise
+    if block is None:
+        raise DfuseError(
+            f"{session.found.describe()} has no option-byte alternate",
+            hint="ST's system-memory (ROM) bootloaders expose one as '@Option Bytes'; "
+            "`dfuse list` shows the alternates",
+        )
+    return block
+
+
+@dataclass(frozen=True, slots=True)
+class OptionBytesReport:
+    """The option bytes of one device: raw, and named field by field when the family is known."""
+
+    device: str
+    block: OptionBlock
+
+    @property
+    def fields(self) -> tuple[FieldValue, ...]:
+        return self.block.decoded.fields if self.block.decoded is not None else ()
+
+    @property
+    def rdp_level(self) -> int | None:
+        return self.block.decoded.rdp_level if self.block.decoded is not None else None
+
+    @property
+    def write_protection(self) -> Protected | None:
+        b = self.block
+        return None if b.decoded is None or b.flash is None else protected(b.decoded, b.flash)
+
+    def problems(self) -> list[str]:
+        return self.block.decoded.problems() if self.block.decoded is not None else []
+
+    def to_dict(self) -> dict[str, Any]:
+        b, family = self.block, self.block.family
+        wrp = self.write_protection
+        return {
+            "device": self.device,
+            "alt": b.alt.alt,
+            "address": b.address,
+            "size": len(b.raw),
+            "raw": b.raw.hex(),
+            "family": None
+            if family is None
+            else {
+                "name": family.name,
+                "title": family.title,
+                "source": family.source,
+                "detected": b.detected,
+                "notes": list(family.notes),
+            },
+            "candidates": list(b.candidates),
+            "rdp_level": self.rdp_level,
+            "fields": [_field_dict(fv) for fv in self.fields],
+            "write_protection": None
+            if wrp is None
+            else {
+                "unit": wrp.unit,
+                "units": list(wrp.units),
+                "ranges": [{"start": lo, "end": hi} for lo, hi in wrp.ranges],
+            },
+            "problems": self.problems(),
+        }
+
+
+def _field_dict(fv: FieldValue) -> dict[str, Any]:
+    f = fv.field
+    return {
+        "name": f.name,
+        "register": f.register,
+        "value": fv.value,
+        "text": fv.text,
+        "default": f.default,
+        "default_text": fv.default_text,
+        "is_default": fv.is_default,
+        "meaning": f.meaning,
+        "source": f.source,
+    }
+
+
+def _report(session: Session, block: OptionBlock) -> OptionBytesReport:
+    return OptionBytesReport(session.found.describe(), block)
+
+
+def option_bytes(
+    env: Environment, selector: DeviceSelector, *, family: str | None = None
+) -> OptionBytesReport:
+    """Read the option bytes and decode them (raw only when the family is not known)."""
+    with open_session(env, selector) as session:
+        return _report(session, _need_block(session, family))
+
+
+@dataclass(frozen=True, slots=True)
+class OptionBytesChange:
+    """What ``set_option_bytes`` did: the diff, and how the write was confirmed."""
+
+    device: str
+    family: str
+    before: bytes
+    after: bytes
+    changes: tuple[FieldChange, ...]
+    written: bool
+    dry_run: bool
+    verified: bool | None  # None: not written (or could not be confirmed, see ``notes``)
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "family": self.family,
+            "before": self.before.hex(),
+            "after": self.after.hex(),
+            "changes": [
+                {"field": c.name, "before": c.before, "after": c.after, "meaning": c.meaning}
+                for c in self.changes
+            ],
+            "written": self.written,
+            "dry_run": self.dry_run,
+            "verified": self.verified,
+            "notes": list(self.notes),
+        }
+
+
+def _planned(
+    block: OptionBlock, assignments: Sequence[tuple[str, str]], *, permanently_lock: bool
+) -> bytes:
+    """The new block for ``assignments``; refuses unknown families and unasked-for level 2."""
+    if block.family is None or block.decoded is None:
+        raise OptionBytesError(
+            "the option-byte layout of this device is not known, so no field can be changed "
+            "safely"
+            + (f" (it could be {' or '.join(block.candidates)})" if block.candidates else ""),
+            hint=f"name it with --family ({', '.join(FAMILIES)}) if you know the chip; "
+            "`dfuse option-bytes` shows the raw bytes",
+        )
+    new = apply_assignments(block.decoded, assignments, block.flash)
+    going_to_2 = decode(block.family, new).rdp_level == 2 and block.decoded.rdp_level != 2
+    if going_to_2 and not permanently_lock:
+        raise OptionBytesError(
+            f"refused: {LEVEL2_REFUSAL}",
+            hint="if that is really what you want, add --permanently-lock-this-chip",
+        )
+    if going_to_2 and not block.detected:
+        raise OptionBytesError(
+            f"refused: {LEVEL2_REFUSAL}, and this device's family was not recognised from the "
+            "device itself (only named with --family)",
+            hint="level 2 is only set on a device whose option-byte layout pydfuse recognises",
+        )
+    return new
+
+
+def set_option_bytes(
+    env: Environment,
+    selector: DeviceSelector,
+    assignments: Sequence[str],
+    *,
+    family: str | None = None,
+    permanently_lock: bool = False,
+    dry_run: bool = False,
+    wait_s: float = RESET_WAIT_S,
+) -> OptionBytesChange:
+    """Change the named fields, write the block, wait for the reset and read it back.
+
+    Raises OptionBytesError (refused, nothing written), ReadProtectedError, VerifyError (the
+    read-back differs), DeviceNotFoundError (the device did not come back)."""
+    requests = parse_assignments(assignments)
+    with open_session(env, selector) as session:
+        block = _need_block(session, family)
+        new = _planned(block, requests, permanently_lock=permanently_lock)
+        assert block.decoded is not None and block.family is not None
+        changes = tuple(diff(block.decoded, new, block.flash))
+        change = OptionBytesChange(
+            session.found.describe(),
+            block.family.name,
+            block.raw,
+            new,
+            changes,
+            False,
+            dry_run,
+            None,
+        )
+        if dry_run or new == block.raw:
+            return change
+        before = devices(env)
+        gone = session.found
+        session.select(block.alt.alt)
+        session.dfuse.write(block.address, new, will_reset=True)  # AN3156 §5.1: then a reset
+    level = decode(block.family, new).rdp_level
+    verified, notes = _confirm(env, before, gone, new, level, family, wait_s)
+    return OptionBytesChange(
+        change.device, change.family, block.raw, new, changes, True, False, verified, notes
+    )
+
+
+def _reopen(
+    env: Environment, before: list[FoundDevice], gone: FoundDevice, wait_s: float
+) -> DeviceSelector | None:
+    back = wait_for(env, wait_s, lambda: successor(before, devices(env), gone))
+    if back is None:
+        return None
+    return DeviceSelector(vid=back.vid, pid=back.pid, serial=back.serial, path=back.path)
+
+
+def _confirm(
+    env: Environment,
+    before: list[FoundDevice],
+    gone: FoundDevice,
+    expected: bytes,
+    level: int,
+    family: str | None,
+    wait_s: float,
+) -> tuple[bool | None, tuple[str, ...]]:
+    """Wait for the device to come back after the reset and compare its option bytes."""
+    if level == 2:
+        return None, (
+            "RDP level 2 is set: the DFU bootloader can no longer be entered, so the option "
+            "bytes cannot be read back",
+        )
+    selector = _reopen(env, before, gone, wait_s)
+    if selector is None:
+        raise DeviceNotFoundError(
+            f"the device did not come back within {wait_s:g} s after its option bytes were written",
+            hint="reset or replug it with BOOT0 high and run `dfuse option-bytes` to check them",
+        )
+    with open_session(env, selector) as session:
+        try:
+            block = _need_block(session, family)
+        except ReadProtectedError:
+            if level == 1:
+                return True, (
+                    "read protection is active: the ROM now refuses every read, as RDP level 1 "
+                    "requires (that refusal is the confirmation)",
+                )
+            raise
+    if block.raw != expected:
+        index = next(i for i, (a, b) in enumerate(zip(expected, block.raw, strict=True)) if a != b)
+        raise VerifyError(
+            block.address + index,
+            expected[index],
+            block.raw[index],
+            hint="the chip did not take every bit; run `dfuse option-bytes` to see what it holds",
+        )
+    return True, ()
+
+
+@dataclass(frozen=True, slots=True)
+class UnprotectResult:
+    """What ``unprotect`` did: whether the chip was protected, and its RDP level afterwards."""
+
+    device: str
+    was_protected: bool | None  # None: the device has no option bytes to tell
+    sent: bool
+    level_after: int | None
+    confirmed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "was_protected": self.was_protected,
+            "sent": self.sent,
+            "mass_erased": bool(self.sent and self.was_protected),
+            "rdp_level_after": self.level_after,
+            "confirmed": self.confirmed,
+        }
+
+
+def unprotect(
+    env: Environment, selector: DeviceSelector, *, wait_s: float = UNPROTECT_WAIT_S
+) -> UnprotectResult:
+    """Read Unprotect (0x92): the ROM mass-erases the flash, restores the factory option bytes
+    and resets (AN3156 §5.4). An unprotected chip is left alone. Afterwards the device is found
+    again and its option bytes read to confirm RDP level 0."""
+    with open_session(env, selector) as session:
+        described = session.found.describe()
+        has_options = option_alternate(session) is not None
+        was_protected: bool | None = None
+        if has_options:
+            try:
+                block = _need_block(session, None)
+            except ReadProtectedError:
+                was_protected = True
+            else:
+                level = block.decoded.rdp_level if block.decoded is not None else 0
+                return UnprotectResult(described, False, False, level, True)
+        before = devices(env)
+        gone = session.found
+        session.dfuse.read_unprotect()
+    if not has_options:
+        return UnprotectResult(described, None, True, None, False)
+    again = _reopen(env, before, gone, wait_s)
+    if again is None:
+        raise DeviceNotFoundError(
+            f"the device did not come back within {wait_s:g} s after Read Unprotect",
+            hint="the mass erase can take half a minute; replug it with BOOT0 high and run "
+            "`dfuse option-bytes` to check",
+        )
+    with open_session(env, again) as session:
+        try:
+            block = _need_block(session, None)
+        except ReadProtectedError:
+            raise DfuseError(
+                "Read Unprotect was sent, but the chip still refuses reads (read-protected)",
+                hint="a write-protected sector can make it fail (ST community); power-cycle the "
+                "board and try again",
+            ) from None
+    level = block.decoded.rdp_level if block.decoded is not None else 0
+    return UnprotectResult(described, was_protected, True, level, level == 0)

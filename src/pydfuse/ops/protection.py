@@ -1,0 +1,189 @@
+"""Read and write protection as the host sees it: reading the option-byte block, recognising a
+read-protected ROM, and refusing a flash into write-protected sectors before anything is
+written (layer: ops; imports ``pydfuse.optionbytes``, ``pydfuse.layout``, ``pydfuse.errors``,
+``pydfuse.spec`` and the sibling ``session`` and ``records``).
+
+ST ROMs refuse every read, write and erase with dfuERROR/errVENDOR while RDP level 1 is active,
+the option bytes included (AN3156 §4.1, §5.1, §5.3), and ignore writes into write-protected
+sectors without an error (§5.1 note 2, §5.3 note): the host has to know both beforehand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+
+from pydfuse.errors import DfuseError, DfuStatusError, PlanError, ReadProtectedError
+from pydfuse.layout import MemoryMap
+from pydfuse.ops.env import Environment
+from pydfuse.ops.records import (
+    UNPROTECT_HINT,
+    AltInfo,
+    DeviceInfo,
+    DeviceSelector,
+    ProtectionState,
+)
+from pydfuse.ops.session import Session, open_session
+from pydfuse.optionbytes import (
+    Decoded,
+    Family,
+    candidates,
+    choose_family,
+    decode,
+    protected,
+    unit_span,
+    units_text,
+)
+from pydfuse.spec import Status
+
+
+@contextmanager
+def read_protection_explained() -> Iterator[None]:
+    """Turn the ROM's errVENDOR into :class:`ReadProtectedError` with the way out."""
+    try:
+        yield
+    except DfuStatusError as error:
+        if error.status != Status.ERR_VENDOR or isinstance(error, ReadProtectedError):
+            raise
+        raise ReadProtectedError(
+            error.status,
+            error.state,
+            phase=error.phase,
+            address=error.address,
+            hint="the device is read-protected (RDP level 1): " + UNPROTECT_HINT,
+        ) from error
+
+
+def option_alternate(session: Session) -> AltInfo | None:
+    """The device's option-byte alternate (``@Option Bytes ...``), if it has one."""
+    for info in session.all_alternates():
+        if info.memory_map is not None and info.name.strip().lower().startswith("option bytes"):
+            return info
+    return None
+
+
+def flash_alternate(session: Session) -> AltInfo | None:
+    """The internal flash (alternate 0 of an ST ROM), if it has a usable layout."""
+    for info in session.all_alternates():
+        if info.memory_map is not None and info.name.strip().lower().startswith("internal flash"):
+            return info
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class OptionBlock:
+    """The option bytes read from a device, decoded when its family is known."""
+
+    alt: AltInfo
+    address: int
+    raw: bytes
+    family: Family | None
+    detected: bool  # the family was recognised from the device (not only named by --family)
+    decoded: Decoded | None
+    flash: MemoryMap | None
+    candidates: tuple[str, ...]
+
+
+def read_block(session: Session, info: AltInfo) -> bytes:
+    """The whole option-byte block (AN3156 §4.1: reads must be the block size)."""
+    memory = session.memory_map(info)
+    session.select(info.alt)
+    with read_protection_explained():
+        return session.dfuse.read(memory.start, memory.size, phase="read option bytes")
+
+
+def load_block(session: Session, family_name: str | None = None) -> OptionBlock | None:
+    """Read and decode the device's option bytes; None when it has no option alternate.
+
+    Raises ReadProtectedError when the ROM refuses the read (RDP level 1)."""
+    info = option_alternate(session)
+    if info is None:
+        return None
+    option_map = session.memory_map(info)
+    raw = read_block(session, info)
+    flash_info = flash_alternate(session)
+    flash = flash_info.memory_map if flash_info is not None else None
+    product = session.found.product
+    found = candidates(option_map, flash, product)
+    family = choose_family(option_map, flash, product, family_name)
+    detected = family is not None and any(f.name == family.name for f in found) and len(found) == 1
+    decoded = decode(family, raw) if family is not None else None
+    names = tuple(f.name for f in found)
+    return OptionBlock(info, option_map.start, raw, family, detected, decoded, flash, names)
+
+
+def probe(session: Session) -> ProtectionState | None:
+    """The read-protection state of the session's device; None without option bytes."""
+    try:
+        block = load_block(session)
+    except ReadProtectedError:
+        return ProtectionState(level=1, readable=False)
+    except DfuseError as error:
+        return ProtectionState(level=None, readable=None, detail=str(error))
+    if block is None:
+        return None
+    if block.decoded is None:
+        return ProtectionState(level=None, readable=True)
+    return ProtectionState(
+        block.decoded.rdp_level, True, block.family.name if block.family else None
+    )
+
+
+def probe_devices(env: Environment, infos: list[DeviceInfo]) -> list[DeviceInfo]:
+    """``infos`` with the read protection of every DFU-mode DfuSe device that has option bytes
+    (one option-byte read each; the device is only brought to dfuIDLE, nothing is changed)."""
+    out = []
+    for info in infos:
+        has_options = any(
+            a.name.strip().lower().startswith("option bytes") for a in info.alternates
+        )
+        if info.mode != "dfu" or not info.dfuse or not has_options:
+            out.append(info)
+            continue
+        selector = DeviceSelector(vid=info.vid, pid=info.pid, serial=info.serial, path=info.path)
+        try:
+            with open_session(env, selector, auto_detach=False) as session:
+                state = probe(session)
+        except DfuseError as error:
+            state = ProtectionState(level=None, readable=None, detail=str(error))
+        out.append(replace(info, protection=state))
+    return out
+
+
+def check_write_protection(
+    session: Session, targets: list[tuple[AltInfo, list[tuple[int, int]]]]
+) -> None:
+    """Refuse (PlanError, nothing written) when any (start, end) span a flash would erase or
+    program lies in a write-protected unit: the ROM would ignore it without a word (AN3156 §5.1
+    note 2). Raises ReadProtectedError first when the chip is read-protected."""
+    block = load_block(session)
+    if block is None or block.decoded is None or block.flash is None or block.family is None:
+        return
+    flash_info = flash_alternate(session)
+    prot = protected(block.decoded, block.flash)
+    if not prot.units or flash_info is None:
+        return
+    touched: set[int] = set()
+    for info, spans in targets:
+        if info.alt != flash_info.alt:
+            continue
+        for start, end in spans:
+            touched.update(prot.units_touching(block.family, block.flash, start, end))
+    if not touched:
+        return
+    units = sorted(touched)
+    keep = [u for u in prot.units if u not in touched]
+    where = ", ".join(_unit_text(block, u) for u in units)
+    raise PlanError(
+        f"write-protected {prot.unit}s would be written: {where}; the ROM would ignore those "
+        "writes without an error, so nothing was written",
+        hint="lift the protection first: dfuse option-bytes set wrp=" + units_text(keep),
+    )
+
+
+def _unit_text(block: OptionBlock, unit: int) -> str:
+    assert block.family is not None and block.flash is not None
+    span = unit_span(block.family, block.flash, unit)
+    where = f" (0x{span[0]:08x}-0x{span[1] - 1:08x})" if span is not None else ""
+    return f"{block.family.wrp.unit} {unit}{where}"

@@ -1,0 +1,159 @@
+"""Option bytes and protection through the real host path (ops -> host -> pyusb -> simulator):
+read and decode the factory values, RDP 1 set/verified/refusing uploads, Read Unprotect back to
+level 0, write protection blocking a flash before anything is written, RDP 2 refused."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pydfuse.errors import OptionBytesError, PlanError, ReadProtectedError
+from pydfuse.formats import Image
+from pydfuse.ops import (
+    DeviceSelector,
+    flash,
+    list_devices,
+    option_bytes,
+    set_option_bytes,
+    unprotect,
+    upload,
+)
+from support.boards import Rig, app_image, blob, make_rig
+
+ANY = DeviceSelector()
+
+
+def _option_writes(rig: Rig) -> list[bytes]:
+    """Data blocks downloaded while the DfuSe pointer was in the option-byte area."""
+    out, pointer = [], 0
+    for s in rig.backend.log:
+        if s.command() == 0x21 and s.data is not None and len(s.data) == 5:
+            pointer = int.from_bytes(s.data[1:5], "little")
+        elif s.is_dnload and s.value >= 2 and s.data and 0x1FFF7800 <= pointer <= 0x1FFFFFFF:
+            out.append(s.data)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("profile", "family", "raw"),
+    [
+        ("stm32f4-rom", "stm32f2-f4", "ffaa0055ffaa0055ffff0000ffff0000"),
+        ("stm32f072-rom", "stm32f0", "aa55ff00ff00ff00ff00ff00ff00ff00"),
+    ],
+)
+def test_factory_option_bytes_decode_to_their_defaults(profile: str, family: str, raw: str) -> None:
+    rig = make_rig(profile)
+    report = option_bytes(rig.env, ANY)
+    assert report.block.raw.hex() == raw
+    assert report.block.family is not None and report.block.family.name == family
+    assert report.block.detected and report.rdp_level == 0
+    assert all(fv.is_default for fv in report.fields)
+    assert report.write_protection is not None and report.write_protection.units == ()
+    doc = json.loads(json.dumps(report.to_dict()))
+    assert doc["rdp_level"] == 0 and doc["family"]["name"] == family
+    assert {f["name"] for f in doc["fields"]} >= {"rdp", "wdg_sw"}
+
+
+def test_rdp_1_is_set_verified_refuses_uploads_and_unprotect_erases_back_to_level_0() -> None:
+    rig = make_rig("stm32f4-rom")
+    rig.board.memory(0).load(0x08000000, b"firmware")
+    change = set_option_bytes(rig.env, ANY, ["rdp=1"])
+    assert change.written and change.verified is True
+    assert [(c.name, c.before, c.after) for c in change.changes] == [("rdp", "0xAA", "0xBB")]
+    assert "refuses every read" in change.notes[0]
+    assert rig.board.rdp_level == 1
+
+    with pytest.raises(ReadProtectedError) as info:
+        upload(rig.env, ANY, alt=0, address=0x08000000, length=16)
+    assert "unprotect --force" in (info.value.hint or "")
+    (device,) = list_devices(rig.env, probe=True)
+    assert device.protection is not None and device.protection.readable is False
+    assert "MASS-ERASING" in device.protection.describe()
+    with pytest.raises(ReadProtectedError):  # refused before any erase or write
+        flash(rig.env, ANY, app_image(2048, address=0x08000000))
+    assert rig.backend.page_erases() == []
+
+    result = unprotect(rig.env, ANY)
+    assert result.was_protected and result.sent and result.confirmed
+    assert result.level_after == 0
+    assert rig.board.memory(0).read(0x08000000, 8) == b"\xff" * 8
+    assert upload(rig.env, ANY, alt=0, address=0x08000000, length=8).image.size == 8
+
+
+def test_unprotect_leaves_an_unprotected_chip_alone() -> None:
+    rig = make_rig("stm32f4-rom")
+    rig.board.memory(0).load(0x08000000, b"keep")
+    result = unprotect(rig.env, ANY)
+    assert (result.was_protected, result.sent, result.level_after) == (False, False, 0)
+    assert rig.board.memory(0).read(0x08000000, 4) == b"keep"
+    assert rig.backend.commands(0x92) == []
+
+
+def test_write_protected_sectors_block_a_flash_before_anything_is_written() -> None:
+    rig = make_rig("stm32f4-rom")
+    change = set_option_bytes(rig.env, ANY, ["wrp=0-1"])
+    assert change.verified is True
+    assert ("wrp", "none", "0-1") in [(c.name, c.before, c.after) for c in change.changes]
+    erases_before = len(rig.backend.page_erases())
+
+    with pytest.raises(PlanError) as info:
+        flash(rig.env, ANY, app_image(0x6000, address=0x08000000))  # sectors 0 and 1
+    message = str(info.value)
+    assert "sector 0 (0x08000000-0x08003fff)" in message
+    assert "sector 1 (0x08004000-0x08007fff)" in message
+    assert info.value.hint == "lift the protection first: dfuse option-bytes set wrp=none"
+    assert len(rig.backend.page_erases()) == erases_before
+
+    assert flash(rig.env, ANY, blob(0x08008000, 4096)).verified  # sector 2 is free
+    set_option_bytes(rig.env, ANY, ["wrp=none"])
+    assert flash(rig.env, ANY, app_image(0x6000, address=0x08000000)).verified
+
+
+def test_rdp_2_is_refused_without_the_long_flag_and_nothing_is_written() -> None:
+    rig = make_rig("stm32f4-rom")
+    with pytest.raises(OptionBytesError) as info:
+        set_option_bytes(rig.env, ANY, ["rdp=2"])
+    assert "can never be undone" in str(info.value)
+    assert "--permanently-lock-this-chip" in (info.value.hint or "")
+    with pytest.raises(OptionBytesError):
+        set_option_bytes(rig.env, ANY, ["rdp=0xCC"])  # the raw byte is level 2 too
+    assert _option_writes(rig) == []
+    assert rig.board.rdp_level == 0
+
+
+def test_rdp_2_with_the_long_flag_locks_the_virtual_chip() -> None:
+    rig = make_rig("stm32f4-rom")
+    change = set_option_bytes(rig.env, ANY, ["rdp=2"], permanently_lock=True)
+    assert change.written and change.verified is None
+    assert "no longer be entered" in change.notes[0]
+    assert rig.board.rdp_level == 2 and rig.board.running == "off"
+
+
+def test_dry_run_and_no_change_write_nothing() -> None:
+    rig = make_rig("stm32f072-rom")
+    change = set_option_bytes(rig.env, ANY, ["wrp=0-3"], dry_run=True)
+    assert change.dry_run and not change.written
+    assert [(c.name, c.after) for c in change.changes][-1] == ("wrp", "0-3")
+    unchanged = set_option_bytes(rig.env, ANY, ["rdp=0"])
+    assert not unchanged.written and not unchanged.changes
+    assert _option_writes(rig) == []
+    assert rig.board.memory(1).read(0x1FFFF800, 16).hex() == "aa55ff00ff00ff00ff00ff00ff00ff00"
+
+
+def test_f0_write_protection_written_with_consistent_complements() -> None:
+    rig = make_rig("stm32f072-rom")
+    change = set_option_bytes(rig.env, ANY, ["wrp=0", "data0=0x42"])
+    assert change.verified is True
+    written = "aa55ff0042bdff00fe01ff00ff00ff00"  # DATA0 0x42, WRP0 0xFE, each + complement
+    assert [w.hex() for w in _option_writes(rig)] == [written]
+    assert rig.board.memory(1).read(0x1FFFF800, 16).hex() == written
+    with pytest.raises(PlanError, match="4 KB block 0"):
+        flash(rig.env, ANY, Image.from_segments([(0x08000800, b"\x00" * 16)]))
+
+
+def test_a_family_that_does_not_fit_is_refused() -> None:
+    rig = make_rig("stm32f4-rom")
+    with pytest.raises(OptionBytesError, match=r"keeps 16 option bytes at 0x1FFFF800"):
+        set_option_bytes(rig.env, ANY, ["rdp=1"], family="stm32f0")
+    assert rig.board.rdp_level == 0
