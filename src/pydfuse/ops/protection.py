@@ -39,20 +39,25 @@ from pydfuse.spec import Status
 
 
 @contextmanager
-def read_protection_explained() -> Iterator[None]:
-    """Turn the ROM's errVENDOR into :class:`ReadProtectedError` with the way out."""
+def read_protection_explained(session: Session) -> Iterator[None]:
+    """Turn an ST ROM's errVENDOR into :class:`ReadProtectedError` with the way out. Only on a
+    device with option bytes (a ROM): other DfuSe firmware (ST's Cube class) reports erase and
+    write failures as errVENDOR too (dfuse-spec §2.10)."""
     try:
         yield
     except DfuStatusError as error:
         if error.status != Status.ERR_VENDOR or isinstance(error, ReadProtectedError):
             raise
+        if option_alternate(session) is None:
+            raise
+        cause = error.__cause__ if error.__cause__ is not None else error  # keep the stall
         raise ReadProtectedError(
             error.status,
             error.state,
             phase=error.phase,
             address=error.address,
             hint="the device is read-protected (RDP level 1): " + UNPROTECT_HINT,
-        ) from error
+        ) from cause
 
 
 def option_alternate(session: Session) -> AltInfo | None:
@@ -89,7 +94,7 @@ def read_block(session: Session, info: AltInfo) -> bytes:
     """The whole option-byte block (AN3156 §4.1: reads must be the block size)."""
     memory = session.memory_map(info)
     session.select(info.alt)
-    with read_protection_explained():
+    with read_protection_explained(session):
         return session.dfuse.read(memory.start, memory.size, phase="read option bytes")
 
 

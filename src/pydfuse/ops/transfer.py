@@ -78,7 +78,7 @@ def _upload_session(
     spans = _readable_spans(session.memory_map(info), address, length)
     tracker.start("upload", sum(end - start for start, end in spans))
     dfuse = session.dfuse
-    with read_protection_explained():  # RDP level 1: the ROM refuses with errVENDOR
+    with read_protection_explained(session):  # RDP level 1: the ROM refuses with errVENDOR
         segments = [Segment(s, dfuse.read(s, e - s, tracker.step)) for s, e in spans]
     return Image.from_segments(segments)
 
@@ -160,7 +160,7 @@ def erase(
         memory = session.memory_map(info)
         tracker = Tracker(progress)
         started = env.clock.monotonic()
-        with disconnect_context(tracker), read_protection_explained():
+        with disconnect_context(tracker), read_protection_explained(session):
             if mass:
                 warnings = tuple(check_mass_erase(memory, force=force))
                 tracker.start("erase", memory.size)
