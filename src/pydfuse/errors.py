@@ -119,6 +119,22 @@ class ReadProtectedError(DfuStatusError):
     """The ROM refused a read, write or erase with errVENDOR: flash read protection (RDP level 1)
     is active (AN3156 §4.1, §5.1, §5.3)."""
 
+    def __init__(
+        self,
+        status: Status | int,
+        state: State | int,
+        *,
+        phase: str,
+        address: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(status, state, phase=phase, address=address, hint=hint)
+        where = f" at 0x{address:08x}" if address is not None else ""
+        self.args = (
+            f"the device is read-protected (RDP level 1): its ROM refused the {phase}{where} "
+            "(errVENDOR)",
+        )
+
 
 class VerifyError(DfuseError):
     """Read-back does not match what was written."""

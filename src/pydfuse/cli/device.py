@@ -1,5 +1,5 @@
-"""Commands: list, erase, leave, detach, unprotect, profiles (layer: cli; flash and upload live in
-:mod:`pydfuse.cli.flash` and :mod:`pydfuse.cli.upload`).
+"""Commands: list, erase, leave, detach, profiles (layer: cli; flash, upload and unprotect live
+in :mod:`pydfuse.cli.flash`, :mod:`pydfuse.cli.upload` and :mod:`pydfuse.cli.optionbytes`).
 
 Thin click wrappers over :mod:`pydfuse.ops`: parse options, open the environment (USB or the
 ``--sim`` board), call one verb, render its record (rich text, or ``--json``). Errors are raised
@@ -30,8 +30,8 @@ from pydfuse.cli.session import (
     selector,
     sim_dict,
 )
-from pydfuse.errors import DfuseError, DfuStatusError
-from pydfuse.spec import Attributes, Status
+from pydfuse.ops.protection import probe_devices
+from pydfuse.spec import Attributes
 
 JSON = json_option
 
@@ -104,6 +104,7 @@ def list_command(
         while not found and sel.wait_s is not None:
             env.clock.sleep(ops.WAIT_POLL_S)
             found = [d for d in ops.list_devices(env) if matches(d, sel)]
+        found = probe_devices(env, found)  # each ROM's read protection (#12)
     before = len(found)
     if alt is not None:
         found = [d for d in (_only_alt(d, alt) for d in found) if d.alternates]
@@ -131,6 +132,11 @@ def list_command(
             for a in d.alternates:
                 out.print(f"  alt {a.alt}: {a.name or a.layout or 'DFU run-time interface'}")
         _print_layout_problems(out, d)
+        if d.protection is not None:
+            bad = d.protection.readable is False
+            line = Text("  read protection: ")
+            line.append(d.protection.describe(), style="bold red" if bad else "")
+            out.print(line)
 
 
 def _print_layout_problems(out: Console, device: ops.DeviceInfo) -> None:
@@ -160,7 +166,7 @@ def _only_alt(info: ops.DeviceInfo, alt: str) -> ops.DeviceInfo:
     return replace(info, alternates=tuple(chosen))
 
 
-# -- erase, leave, detach, unprotect ------------------------------------------------------------
+# -- erase, leave, detach --------------------------------------------------------------------
 @click.command("erase")
 @device_options
 @click.option("--address", type=ADDRESS, help="Erase the sectors from this address.")
@@ -308,42 +314,6 @@ def detach_command(
     _info(
         f"{info.id_text} serial {info.serial or '-'} is in DFU mode at {info.path}", as_json=False
     )
-
-
-@click.command("unprotect")
-@device_options
-@click.option("--force", is_flag=True, help="Required: read unprotect mass-erases the flash.")
-@JSON
-def unprotect_command(
-    device: VidPid | None,
-    serial: str | None,
-    path: str | None,
-    alt: str | None,
-    force: bool,
-    as_json: bool,
-) -> None:
-    """Remove read-out protection (DfuSe 0x92). This MASS-ERASES the flash and resets the chip."""
-    if not force:
-        raise DfuseError(
-            "read unprotect erases the whole flash; nothing was sent",
-            hint="add --force to confirm",
-        )
-    with environment() as env:
-        try:
-            ops.unprotect(env, selector(device, serial, path, alt))
-        except DfuStatusError as error:
-            # A bootloader without the command stalls it (§2.6, errSTALLEDPKT): ST's USB-FS
-            # demo has no Read Unprotect. Say so rather than leave a bare status.
-            if error.status == Status.ERR_STALLEDPKT and error.hint is None:
-                error.hint = (
-                    "this bootloader does not implement Read Unprotect (DfuSe 0x92); nothing "
-                    "was erased — ST's system-memory (ROM) bootloaders have it"
-                )
-            raise
-    if as_json:
-        emit_json({"unprotected": True})
-        return
-    _info("read protection removed; the device mass-erased its flash and reset", as_json=False)
 
 
 @click.command("profiles")

@@ -21,7 +21,7 @@ from pydfuse.ops.plainflash import flash_plain
 from pydfuse.ops.preflight import run_preflight
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
 from pydfuse.ops.protected import drop_identical_protected
-from pydfuse.ops.protection import check_write_protection
+from pydfuse.ops.protection import check_write_protection, load_block
 from pydfuse.ops.records import AltInfo, DeviceSelector, FlashResult, TargetPlan, TargetResult
 from pydfuse.ops.session import Session, open_session
 from pydfuse.plan import make_plan
@@ -340,6 +340,9 @@ def flash(
                 dry_run=dry_run,
                 tracker=Tracker(progress),
             )
+        if dry_run:
+            session.dfu.recover()  # reading the option bytes needs dfuIDLE; nothing is changed
+        options = load_block(session)  # a read-protected ROM says so here, before planning
         plans, warnings = plan_targets(
             session,
             loaded,
@@ -349,10 +352,8 @@ def flash(
             sram=sram,
             app_address=app_address,
         )
-        if dry_run:
-            session.dfu.recover()  # reading the option bytes needs dfuIDLE; nothing is changed
         # ST ROMs: read protection refuses everything, write protection ignores silently (#12)
-        check_write_protection(session, [(tp.info, _touched(tp)) for tp in plans])
+        check_write_protection(session, options, [(tp.info, _touched(tp)) for tp in plans])
         warnings = list(loaded.warnings) + warnings
         if session.detached:
             warnings.insert(0, DETACHED_NOTE)

@@ -10,7 +10,7 @@ and a family recognised from the device itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,10 +52,7 @@ def _need_block(session: Session, family: str | None) -> OptionBlock:
     try:
         block = load_block(session, family)
     except ReadProtectedError as error:
-        error.hint = (
-            "the chip is read-protected (RDP level 1): its ROM refuses to read or write the "
-            "option bytes. " + UNPROTECT_HINT
-        )
+        error.hint = "its option bytes cannot be read or written either; " + UNPROTECT_HINT
         raise
     if block is None:
         raise DfuseError(
@@ -216,8 +213,12 @@ def set_option_bytes(
     permanently_lock: bool = False,
     dry_run: bool = False,
     wait_s: float = RESET_WAIT_S,
+    before_write: Callable[[OptionBytesChange], None] | None = None,
 ) -> OptionBytesChange:
     """Change the named fields, write the block, wait for the reset and read it back.
+
+    ``before_write`` is called with the planned change (the before/after diff) just before the
+    block is written, so a caller can show it first.
 
     Raises OptionBytesError (refused, nothing written), ReadProtectedError, VerifyError (the
     read-back differs), DeviceNotFoundError (the device did not come back)."""
@@ -239,6 +240,8 @@ def set_option_bytes(
         )
         if dry_run or new == block.raw:
             return change
+        if before_write is not None:
+            before_write(change)
         before = devices(env)
         gone = session.found
         session.select(block.alt.alt)

@@ -56,7 +56,7 @@ def read_protection_explained(session: Session) -> Iterator[None]:
             error.state,
             phase=error.phase,
             address=error.address,
-            hint="the device is read-protected (RDP level 1): " + UNPROTECT_HINT,
+            hint=UNPROTECT_HINT,
         ) from cause
 
 
@@ -95,7 +95,7 @@ def read_block(session: Session, info: AltInfo) -> bytes:
     memory = session.memory_map(info)
     session.select(info.alt)
     with read_protection_explained(session):
-        return session.dfuse.read(memory.start, memory.size, phase="read option bytes")
+        return session.dfuse.read(memory.start, memory.size, phase="option-byte read")
 
 
 def load_block(session: Session, family_name: str | None = None) -> OptionBlock | None:
@@ -157,12 +157,13 @@ def probe_devices(env: Environment, infos: list[DeviceInfo]) -> list[DeviceInfo]
 
 
 def check_write_protection(
-    session: Session, targets: list[tuple[AltInfo, list[tuple[int, int]]]]
+    session: Session,
+    block: OptionBlock | None,
+    targets: list[tuple[AltInfo, list[tuple[int, int]]]],
 ) -> None:
     """Refuse (PlanError, nothing written) when any (start, end) span a flash would erase or
-    program lies in a write-protected unit: the ROM would ignore it without a word (AN3156 §5.1
-    note 2). Raises ReadProtectedError first when the chip is read-protected."""
-    block = load_block(session)
+    program lies in a write-protected unit of ``block``: the ROM would ignore it without a word
+    (AN3156 §5.1 note 2, §5.3 note)."""
     if block is None or block.decoded is None or block.flash is None or block.family is None:
         return
     flash_info = flash_alternate(session)
@@ -177,9 +178,8 @@ def check_write_protection(
             touched.update(prot.units_touching(block.family, block.flash, start, end))
     if not touched:
         return
-    units = sorted(touched)
     keep = [u for u in prot.units if u not in touched]
-    where = ", ".join(_unit_text(block, u) for u in units)
+    where = ", ".join(_unit_text(block, u) for u in sorted(touched))
     raise PlanError(
         f"write-protected {prot.unit}s would be written: {where}; the ROM would ignore those "
         "writes without an error, so nothing was written",
