@@ -191,6 +191,8 @@ class Memory:
         if span is None or not all(self._allowed(s, MemoryRights.WRITABLE) for s in span):
             # §2.6: write at a non-allowed address -> errTARGET; nothing is written
             return OpResult(Status.ERR_TARGET, 0.0, address=address)
+        if not data:
+            return OpResult(Status.OK, 0.0)  # no unit to program (was 0 or 1 by alignment)
         unit = self.alt.timing.program_unit_bytes
         unit_s = self.alt.timing.program_unit_us / 1e6
         first = address - address % unit
