@@ -326,11 +326,16 @@ class UnprotectResult:
 
 
 def unprotect(
-    env: Environment, selector: DeviceSelector, *, wait_s: float = UNPROTECT_WAIT_S
+    env: Environment,
+    selector: DeviceSelector,
+    *,
+    wait_s: float = UNPROTECT_WAIT_S,
+    always: bool = False,
 ) -> UnprotectResult:
     """Read Unprotect (0x92): the ROM mass-erases the flash, restores the factory option bytes
-    and resets (AN3156 §5.4). An unprotected chip is left alone. Afterwards the device is found
-    again and its option bytes read to confirm RDP level 0."""
+    and resets (AN3156 §5.4). An unprotected chip is left alone unless ``always`` (dfu-util's
+    ``:unprotect:force`` sends it anyway; the ROM then clears its RAM only, Table 4). Afterwards
+    the device is found again and its option bytes read to confirm RDP level 0."""
     with open_session(env, selector) as session:
         described = session.found.describe()
         has_options = option_alternate(session) is not None
@@ -341,8 +346,10 @@ def unprotect(
             except ReadProtectedError:
                 was_protected = True
             else:
+                was_protected = False
                 level = block.decoded.rdp_level if block.decoded is not None else 0
-                return UnprotectResult(described, False, False, level, True)
+                if not always:
+                    return UnprotectResult(described, False, False, level, True)
         before = devices(env)
         gone = session.found
         session.dfuse.read_unprotect()
