@@ -23,6 +23,7 @@ from pydfuse.cli.runview import render_run
 from pydfuse.cli.session import board_summary, environment, sim_profile
 from pydfuse.formats.symbols import Symbols, read_symbols
 from pydfuse.ops.run import report_run
+from pydfuse.sim.faults import HOST_CONDITIONS
 from pydfuse.spec import Status
 
 JSON = json_option
@@ -226,8 +227,19 @@ def fault_timeout(as_json: bool) -> None:
     _change(lambda board: board.faults.timeout_next(), as_json=as_json)
 
 
+@fault_group.command("host")
+@click.argument("condition", type=click.Choice([*HOST_CONDITIONS, "none"]))
+@JSON
+def fault_host(condition: str, as_json: bool) -> None:
+    """Make the computer fail the way libusb fails, until cleared: access (no permission),
+    busy (another program holds the device), kernel-driver, no-backend (no libusb), no-winusb
+    (Windows without a WinUSB driver); none for a healthy host. `dfuse doctor` explains each."""
+    chosen = None if condition == "none" else condition
+    _change(lambda board: board.faults.set_host(chosen), as_json=as_json)
+
+
 @fault_group.command("clear")
 @JSON
 def fault_clear(as_json: bool) -> None:
-    """Disarm every fault."""
+    """Disarm every fault (and the host condition)."""
     _change(lambda board: board.faults.clear(), as_json=as_json)

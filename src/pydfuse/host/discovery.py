@@ -176,7 +176,7 @@ def choose(
         raise DeviceNotFoundError(
             f"no DFU device found (looked for {wanted})",
             hint="is the board in DFU mode (BOOT0 high / key pressed) and plugged in? "
-            "`dfuse list` shows what is connected",
+            "`dfuse list` shows what is connected, `dfuse doctor` what stands in the way",
         )
     listing = ", ".join(f.describe() for f, _ in hits)
     raise DeviceNotFoundError(

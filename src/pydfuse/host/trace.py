@@ -32,6 +32,7 @@ _DESCRIPTORS |= {0x21: "DFU functional"}
 _ERRORS = {errno.EPIPE: "stall", errno.ETIMEDOUT: "timeout", errno.ENODEV: "no_device"}
 _ERRORS |= {errno.ENOENT: "not_found", errno.EACCES: "access", errno.EBUSY: "busy"}
 _LIBUSB = {-9: "stall", -7: "timeout", -4: "no_device", -5: "not_found", -3: "access", -6: "busy"}
+_LIBUSB[-12] = "not_supported"  # Windows without a WinUSB driver
 
 
 def request_name(request_type: int, request: int, value: int, data: bytes | None) -> str:
@@ -69,7 +70,8 @@ def _dfuse_command(data: bytes) -> str | None:
 
 
 def error_kind(exc: BaseException) -> str:
-    """``stall``, ``timeout``, ``no_device``, ``not_found``, ``access``, ``busy`` or ``error``."""
+    """``stall``, ``timeout``, ``no_device``, ``not_found``, ``access``, ``busy``,
+    ``not_supported`` or ``error``."""
     num = getattr(exc, "errno", None)
     code = getattr(exc, "backend_error_code", None)
     return _ERRORS.get(num or 0) or _LIBUSB.get(code or 0) or "error"

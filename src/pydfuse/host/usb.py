@@ -33,13 +33,27 @@ US_ENGLISH = 0x0409  # the only LANGID ST devices report (§2.9)
 
 # libusb error codes, for backends that fill backend_error_code but not errno.
 _LIBUSB_IO, _LIBUSB_ACCESS, _LIBUSB_NO_DEVICE, _LIBUSB_NOT_FOUND = -1, -3, -4, -5
-_LIBUSB_TIMEOUT, _LIBUSB_PIPE = -7, -9
+_LIBUSB_BUSY, _LIBUSB_TIMEOUT, _LIBUSB_PIPE, _LIBUSB_NOT_SUPPORTED = -6, -7, -9, -12
+DOCTOR = "`dfuse doctor` looks at the setup and says what to change"
 
 UDEV_HINT = (
     "on Linux, allow access with a udev rule, e.g. "
     '\'SUBSYSTEM=="usb", ATTR{idVendor}=="0483", ATTR{idProduct}=="df11", MODE="0666"\' '
-    "in /etc/udev/rules.d/50-dfu.rules, then replug the board; on Windows install WinUSB (Zadig)"
+    "in /etc/udev/rules.d/50-dfu.rules, then replug the board; on Windows install WinUSB (Zadig); "
+    "`dfuse udev-rules --install` installs the rule for every known DFU bootloader, and " + DOCTOR
 )
+BUSY_HINT = (
+    "close other programs using the board (dfu-util, STM32CubeProgrammer, a terminal on its "
+    "serial port, ModemManager), or unbind the kernel driver holding it; " + DOCTOR
+)
+WINUSB_HINT = (
+    "on Windows, install the WinUSB driver for the board's DFU interface (Zadig: choose the "
+    "device, WinUSB, Replace Driver); " + DOCTOR
+)
+BACKEND_HINT = (
+    "install libusb-1.0 (Debian: apt install libusb-1.0-0) or pip install libusb-package; "
+)
+BACKEND_HINT += DOCTOR
 
 
 def translate(exc: BaseException, what: str) -> TransportError:
@@ -59,10 +73,19 @@ def translate(exc: BaseException, what: str) -> TransportError:
         )
     if num == errno.EACCES or code == _LIBUSB_ACCESS:
         return TransportError(f"no permission to use the USB device ({detail})", hint=UDEV_HINT)
-    if isinstance(exc, usb.core.NoBackendError):
+    if num == errno.EBUSY or code == _LIBUSB_BUSY:
         return TransportError(
-            "no libusb backend available", hint="install libusb-1.0 or the libusb-package wheel"
+            f"the USB device is busy during {what}: another program or a kernel driver holds "
+            f"it ({detail})",
+            hint=BUSY_HINT,
         )
+    if code == _LIBUSB_NOT_SUPPORTED:
+        return TransportError(
+            f"the operating system does not let libusb open the device ({detail})",
+            hint=WINUSB_HINT,
+        )
+    if isinstance(exc, usb.core.NoBackendError):
+        return TransportError("no libusb backend available", hint=BACKEND_HINT)
     return TransportError(f"USB error during {what} ({detail})")
 
 
@@ -82,9 +105,7 @@ def libusb_backend() -> Any:
     with usb_errors("loading libusb"):
         backend = libusb_package.get_libusb1_backend()
     if backend is None:
-        raise TransportError(
-            "no libusb backend available", hint="install libusb-1.0 or the libusb-package wheel"
-        )
+        raise TransportError("no libusb backend available", hint=BACKEND_HINT)
     return backend
 
 

@@ -21,6 +21,13 @@ from __future__ import annotations
 from pydfuse.ops.backup import backup_file
 from pydfuse.ops.check import CheckedTarget, DeviceCheck, check_firmware
 from pydfuse.ops.detach import detach, usb_reset
+from pydfuse.ops.doctor import (
+    UDEV_RULES_PATH,
+    DoctorReport,
+    doctor,
+    install_udev_rules,
+    udev_rules,
+)
 from pydfuse.ops.env import (
     Environment,
     SimEnvironment,
@@ -64,6 +71,7 @@ from pydfuse.ops.session import WAIT_POLL_S, alternate_holding, list_devices, no
 from pydfuse.ops.transfer import erase, leave, upload, upload_all
 
 __all__ = [
+    "UDEV_RULES_PATH",
     "WAIT_POLL_S",
     "AltInfo",
     "BoardOutcome",
@@ -71,6 +79,7 @@ __all__ = [
     "DeviceCheck",
     "DeviceInfo",
     "DeviceSelector",
+    "DoctorReport",
     "Environment",
     "EraseResult",
     "FirmwareSource",
@@ -91,10 +100,12 @@ __all__ = [
     "board_summary",
     "check_firmware",
     "detach",
+    "doctor",
     "each_device",
     "erase",
     "flash",
     "flash_many",
+    "install_udev_rules",
     "leave",
     "leave_many",
     "list_devices",
@@ -106,6 +117,7 @@ __all__ = [
     "set_option_bytes",
     "sim_environment",
     "traced",
+    "udev_rules",
     "unprotect",
     "upload",
     "upload_all",

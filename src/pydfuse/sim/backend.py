@@ -25,6 +25,9 @@ from pydfuse.sim.usbdev import ConfigDescriptor, InterfaceDescriptor, Setup, Sta
 
 __all__ = ["SimBackend", "get_backend"]
 
+LIBUSB_ERROR_ACCESS = -3
+LIBUSB_ERROR_BUSY = -6
+LIBUSB_ERROR_NOT_SUPPORTED = -12
 LIBUSB_ERROR_NOT_FOUND = -5
 LIBUSB_ERROR_NO_DEVICE = -4
 LIBUSB_ERROR_TIMEOUT = -7
@@ -134,7 +137,12 @@ class SimBackend(usb.backend.IBackend):  # type: ignore[misc]
         return self._addresses[key]
 
     # -- enumeration and descriptors ----------------------------------------------------------
+    def _host(self, board: VirtualBoard) -> str | None:
+        return board.faults.host
+
     def enumerate_devices(self) -> Iterator[_SimDevice]:
+        if any(self._host(board) == "no-backend" for board in self.boards):
+            raise usb.core.NoBackendError("No backend available")  # what pyusb says
         for port, board in enumerate(self.boards, start=1):
             if self.visible is not None and board is not self.visible:
                 continue
@@ -191,14 +199,26 @@ class SimBackend(usb.backend.IBackend):  # type: ignore[misc]
     # -- handles ---------------------------------------------------------------------------------
     def open_device(self, dev: _SimDevice) -> _SimHandle:
         handle = _SimHandle(dev)
-        handle.live_board()
+        board = handle.live_board()
+        if self._host(board) == "access":
+            raise usb.core.USBError(
+                "Access denied (insufficient permissions)", LIBUSB_ERROR_ACCESS, errno.EACCES
+            )
+        if self._host(board) == "no-winusb":
+            raise usb.core.USBError(
+                "Operation not supported or unimplemented on this platform",
+                LIBUSB_ERROR_NOT_SUPPORTED,
+                errno.ENOSYS,
+            )
         return handle
 
     def close_device(self, dev_handle: _SimHandle) -> None:
         dev_handle.claimed.clear()
 
     def claim_interface(self, dev_handle: _SimHandle, intf: int) -> None:
-        dev_handle.live_board()
+        board = dev_handle.live_board()
+        if self._host(board) in ("busy", "kernel-driver"):
+            raise usb.core.USBError("Resource busy", LIBUSB_ERROR_BUSY, errno.EBUSY)
         numbers = {i.bInterfaceNumber for i in dev_handle.device.usb.config.interfaces}
         if intf not in numbers:
             raise usb.core.USBError("Entity not found", LIBUSB_ERROR_NOT_FOUND, errno.ENOENT)
@@ -234,7 +254,7 @@ class SimBackend(usb.backend.IBackend):  # type: ignore[misc]
         dev_handle.live_board()
 
     def is_kernel_driver_active(self, dev_handle: _SimHandle, intf: int) -> bool:
-        return False
+        return self._host(dev_handle.device.board) == "kernel-driver"
 
     def detach_kernel_driver(self, dev_handle: _SimHandle, intf: int) -> None:
         return None

@@ -5,6 +5,10 @@ by the first matching event, and only by firing (a power cycle, the user's expli
 everything", is the one other way out). They let host tests see every DFU status by name, a
 device that vanishes mid-download, a stalled request and a timed-out one, without mocking the
 host's own classes.
+
+Host conditions are the exception: they model the computer the board is plugged into, not the
+board (no permission to open it, another program or a kernel driver holding it, no libusb, no
+WinUSB driver), and they last until cleared, as such a setup problem does.
 """
 
 from __future__ import annotations
@@ -14,9 +18,17 @@ from typing import Any, Literal
 
 from pydfuse.spec import Status
 
-__all__ = ["FaultOp", "Faults", "TransferFault"]
+__all__ = ["HOST_CONDITIONS", "FaultOp", "Faults", "HostCondition", "TransferFault"]
 
 FaultOp = Literal["program", "erase", "upload", "command"]
+HostCondition = Literal["access", "busy", "kernel-driver", "no-backend", "no-winusb"]
+HOST_CONDITIONS: dict[str, str] = {
+    "access": "opening the device is refused (libusb ACCESS, EACCES: no permission)",
+    "busy": "claiming the interface fails (libusb BUSY: another program holds it)",
+    "kernel-driver": "a kernel driver holds the interface (libusb BUSY, driver active)",
+    "no-backend": "libusb cannot be loaded (pyusb NoBackendError)",
+    "no-winusb": "opening fails as on Windows without WinUSB (libusb NOT_SUPPORTED)",
+}
 TransferFault = Literal["stall", "timeout"]
 _OPS = ("program", "erase", "upload", "command")
 
@@ -36,6 +48,7 @@ class Faults:
         self._disconnect_in: int | None = None
         self._next_transfer: list[TransferFault] = []
         self._garbled: list[int] = []  # addresses the next UPLOAD covering them misreads
+        self.host: str | None = None  # a HostCondition: lasts until cleared
 
     def fail_next(self, op: FaultOp, status: Status, address: int | None = None) -> None:
         """The next ``op`` (at ``address``, or anywhere if None) fails with ``status``.
@@ -76,8 +89,17 @@ class Faults:
         """The next control transfer times out (ETIMEDOUT) before the device sees it."""
         self._next_transfer.append("timeout")
 
+    def set_host(self, condition: str | None) -> None:
+        """Make the host fail as libusb does under ``condition`` (None: a healthy host)."""
+        if condition is not None and condition not in HOST_CONDITIONS:
+            raise ValueError(
+                f"unknown host condition {condition!r}; use one of {', '.join(HOST_CONDITIONS)}"
+            )
+        self.host = condition
+
     def clear(self) -> None:
-        """Disarm every fault."""
+        """Disarm every fault (the host condition too)."""
+        self.host = None
         self._failures.clear()
         self._disconnect_in = None
         self._next_transfer.clear()
@@ -93,6 +115,8 @@ class Faults:
             lines.append(f"unplug after {self._disconnect_in} more control transfer(s)")
         lines += [f"next control transfer: {kind}" for kind in self._next_transfer]
         lines += [f"next read of 0x{a:08x} returns a wrong byte" for a in self._garbled]
+        if self.host is not None:
+            lines.append(f"host: {HOST_CONDITIONS[self.host]}")
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +128,7 @@ class Faults:
             "disconnect_after": self._disconnect_in,
             "next_transfer": list(self._next_transfer),
             "garbled_reads": list(self._garbled),
+            "host": self.host,
         }
 
     def load_dict(self, doc: dict[str, Any]) -> None:
@@ -122,6 +147,7 @@ class Faults:
             self._next_transfer.append(kind)
         for address in doc.get("garbled_reads", []):
             self.garble_next_read(int(address))
+        self.set_host(doc.get("host"))
 
     # -- used by the simulator -------------------------------------------------------------
     def take_failure(self, op: str, address: int | None, length: int = 1) -> Status | None:
