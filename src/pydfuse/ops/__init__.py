@@ -67,6 +67,7 @@ from pydfuse.ops.records import (
     UploadResult,
 )
 from pydfuse.ops.replay import ReplayResult, read_trace, replay_trace
+from pydfuse.ops.run import RunFinding, RunReport, link_plan, report_run, run_image
 from pydfuse.ops.session import WAIT_POLL_S, alternate_holding, list_devices, notice
 from pydfuse.ops.transfer import erase, leave, upload, upload_all
 
@@ -91,6 +92,8 @@ __all__ = [
     "ProgressEvent",
     "ProtectionState",
     "ReplayResult",
+    "RunFinding",
+    "RunReport",
     "SimEnvironment",
     "TargetResult",
     "UnprotectResult",
@@ -108,11 +111,14 @@ __all__ = [
     "install_udev_rules",
     "leave",
     "leave_many",
+    "link_plan",
     "list_devices",
     "notice",
     "option_bytes",
     "read_trace",
     "replay_trace",
+    "report_run",
+    "run_image",
     "select_devices",
     "set_option_bytes",
     "sim_environment",
