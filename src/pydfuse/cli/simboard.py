@@ -1,5 +1,7 @@
 """Commands: ``dfuse sim status|pin|reset|fault`` — the hands on the virtual board (layer: cli).
 
+``dfuse sim serve`` (the board over USB/IP) lives in :mod:`pydfuse.cli.serve`.
+
 What a developer does to a board on the desk, done to the ``--sim`` board: look at what it runs,
 hold the DFU-enable pin, press reset or power-cycle it, and arm a failure (a DFU error status,
 an unplugged cable mid-transfer, a stalled or timed-out request) for the next command, so a
@@ -20,6 +22,7 @@ from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
 from pydfuse.cli.runview import render_run
+from pydfuse.cli.serve import serve_command
 from pydfuse.cli.session import board_summary, environment, sim_profile
 from pydfuse.formats.symbols import Symbols, read_symbols
 from pydfuse.ops.run import report_run
@@ -243,3 +246,6 @@ def fault_host(condition: str, as_json: bool) -> None:
 def fault_clear(as_json: bool) -> None:
     """Disarm every fault (and the host condition)."""
     _change(lambda board: board.faults.clear(), as_json=as_json)
+
+
+sim_group.add_command(serve_command)  # the board over USB/IP: pydfuse.cli.serve
