@@ -157,7 +157,7 @@ class UsbipServer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pydfuse-board")
         self._connections: set[asyncio.Task[None]] = set()
         self._importer: _Import | None = None
-        self._offered_generation: int | None = None
+        self._offered: tuple[int, bool] | None = None  # (generation, on the bus) last reported
 
     # -- life cycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -211,14 +211,14 @@ class UsbipServer:
     async def _offer(self) -> None:
         """Report a device that is importable now and was not reported yet."""
 
-        def look() -> tuple[wire.ExportedDevice | None, int, str]:
+        def look() -> tuple[wire.ExportedDevice | None, tuple[int, bool], str]:
             board = self.board
-            return exported_device(board), board.generation, board.running
+            return exported_device(board), (board.generation, board.usb_connected), board.running
 
-        device, generation, running = await self._on_board(look)
-        if self._offered_generation == generation:
+        device, seen, running = await self._on_board(look)
+        if self._offered == seen:
             return
-        self._offered_generation = generation
+        self._offered = seen
         if device is None:
             self._emit("gone", "the board is off the bus (cable pulled)", running=running)
             return
@@ -241,6 +241,8 @@ class UsbipServer:
         self._connections.add(task)
         try:
             await self._connection(reader, writer, peer)
+        except asyncio.CancelledError:
+            pass  # the server is closing: end this connection quietly
         except wire.ProtocolViolation as error:
             self._emit("malformed", f"closed the connection: {error}", peer=peer)
         except asyncio.IncompleteReadError:
