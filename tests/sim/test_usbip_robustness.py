@@ -86,10 +86,9 @@ def test_a_truncated_packet_is_a_disconnect_not_a_crash() -> None:
 
 def test_a_silent_client_is_dropped_after_the_handshake_timeout() -> None:
     board = VirtualBoard("stm3210e-eval")
-    with serving(board, handshake_timeout_s=0.2) as served:
-        with connect(served.port) as sock:
-            sock.sendall(b"\x01\x11")  # half a header, then nothing
-            assert closed_by_peer(sock, timeout=5)
+    with serving(board, handshake_timeout_s=0.2) as served, connect(served.port) as sock:
+        sock.sendall(b"\x01\x11")  # half a header, then nothing
+        assert closed_by_peer(sock, timeout=5)
     assert any(e.kind == "closed" and "in time" in e.message for e in served.events)
 
 
