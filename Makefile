@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: venv demo test lint bench fuzz clean interop-tools firmware-tools firmware \
-	browser-tools gui-screenshots
+	browser-tools gui-screenshots interop-deps interop-guest interop
 
 venv: $(STAMP)
 
@@ -61,10 +61,35 @@ gui-screenshots: $(STAMP) browser-tools
 	cp test-screenshots/device-panel.png docs/gui-device.png
 	cp test-screenshots/device-blocked.png docs/gui-blocked.png
 
+# The QEMU Linux guest of the USB/IP interop tests (tests/interop): QEMU, debootstrap, a static
+# busybox and e2fsprogs from Debian, then the guest itself (built once, cached in
+# ~/.cache/pydfuse/guest). Where the machine is not root with apt-get the tests skip and say why.
+GUEST_TOOLS := qemu-system-x86_64 debootstrap mke2fs cpio
+interop-deps:
+	@missing=0; for t in $(GUEST_TOOLS); do command -v $$t >/dev/null 2>&1 || missing=1; done; \
+	dpkg-query -W -f='$${Status}' busybox-static 2>/dev/null | grep -q "ok installed" || missing=1; \
+	if [ $$missing = 1 ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    (apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+	      qemu-system-x86 debootstrap busybox-static e2fsprogs cpio) \
+	      >/dev/null 2>&1 || echo "note: could not install the interop guest's tools"; \
+	  else echo "note: not root with apt-get: the QEMU interop tests will skip"; fi; \
+	fi
+
+interop-guest: interop-deps
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  tests/interop/guest/build >/tmp/pydfuse-guest-build.log 2>&1 \
+	    || { echo "guest build failed:"; tail -20 /tmp/pydfuse-guest-build.log; exit 1; }; \
+	fi
+
+interop: $(STAMP) interop-guest
+	$(BIN)/python -m pytest -q -m interop tests/interop
+
 demo: $(STAMP)
 	$(BIN)/python -m pydfuse.demo
 
-test: $(STAMP) interop-tools firmware-tools browser-tools
+test: $(STAMP) interop-tools firmware-tools browser-tools interop-guest
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
