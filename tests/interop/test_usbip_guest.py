@@ -66,13 +66,12 @@ def _images(share: Path) -> dict[int, bytes]:
         1: bytes((i * 13 + 5) & 0xFF for i in range(0x3000)),
         2: bytes((i * 31 + 1) & 0xFF for i in range(0x2800)),
     }
-    for alt, name in ((0, "app.bin"), (1, "spi.bin"), (2, "nor.bin")):
+    targets: list[str] = []
+    for alt, name, address in ((0, "app.bin", APP), (1, "spi.bin", SPI), (2, "nor.bin", NOR)):
         (share / name).write_bytes(images[alt])
-    pack = _dfuse("pack", str(share / "board.dfu"), "-t", f"0={share / 'app.bin'}@{APP:#x}",
-                  "-t", f"1={share / 'spi.bin'}@{SPI:#x}", "-t", f"2={share / 'nor.bin'}@{NOR:#x}")  # fmt: skip
-    subprocess.run(pack, check=True, capture_output=True)
-    app_only = _dfuse("pack", str(share / "app.dfu"), "-t", f"0={share / 'app.bin'}@{APP:#x}")
-    subprocess.run(app_only, check=True, capture_output=True)
+        targets += ["-t", f"{alt}={share / name}@{address:#x}"]
+    subprocess.run(_dfuse("pack", str(share / "board.dfu"), *targets), check=True)
+    subprocess.run(_dfuse("pack", str(share / "app.dfu"), *targets[:2]), check=True)
     return images
 
 
@@ -104,7 +103,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     server = subprocess.Popen(
         _dfuse(
             "--sim", PROFILE, "--sim-state", str(state), "sim", "serve", "--port", "0", "--json"
-        ),  # fmt: skip
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
