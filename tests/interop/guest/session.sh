@@ -71,10 +71,11 @@ step attach-runtime attach "$PORT" "$RUNTIME"
 step detach dfu-util -e
 step attach-dfu-again attach "$PORT" "$DFU"
 
-# -- the project's own command line over libusb (source and dependencies shared read-only) ---
+# -- the project's own command line over libusb (source and dependencies shared read-only;
+# cache=loose: they do not change while the guest runs, and it makes imports 2-3 times faster)
 mkdir -p /mnt/src /mnt/site
-mount -t 9p -o trans=virtio,version=9p2000.L,ro src /mnt/src
-mount -t 9p -o trans=virtio,version=9p2000.L,ro site /mnt/site
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose src /mnt/src
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose site /mnt/site
 export PYTHONPATH=/mnt/src:/mnt/site PYTHONDONTWRITEBYTECODE=1
 dfuse() { python3 -m pydfuse "$@"; }
 step dfuse-list dfuse list --json
