@@ -107,7 +107,7 @@ def test_a_non_loopback_address_is_warned_about(capsys: pytest.CaptureFixture[st
     code = main(["--sim", PROFILE, "sim", "serve", "--host", "192.0.2.1", "--port", "0"])
     err = capsys.readouterr().err
     assert "warning: listening on 192.0.2.1" in err and "no authentication" in err
-    assert code == 1 and "error: cannot listen on 192.0.2.1" in err
+    assert code == 1 and "error: cannot listen on 192.0.2.1:0: not an address of this" in err
     assert "Traceback" not in err
 
 
@@ -119,10 +119,23 @@ def test_a_busy_port_is_one_line_with_a_hint(capsys: pytest.CaptureFixture[str])
         code = main(["--sim", PROFILE, "sim", "serve", "--port", str(port)])
     err = capsys.readouterr().err
     assert code == 1
-    assert f"error: cannot listen on 127.0.0.1:{port}" in err and "hint:" in err
+    assert f"error: cannot listen on 127.0.0.1:{port}: the port is in use" in err
+    assert "hint: another USB/IP server" in err
 
 
 def test_serve_needs_a_virtual_board(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["sim", "serve"])
     assert code == 2
     assert "give --sim PROFILE" in capsys.readouterr().err
+
+
+def test_vv_narrates_every_urb_on_stderr() -> None:
+    with _server("-vv", "--sim", PROFILE) as (process, serving):
+        _, dev = import_device(serving["port"])
+        assert dev is not None
+        dev.ctrl_transfer(0x80, 0x06, 0x0100, 0, 18)
+        dev.close()
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert "usbip: #1 ep0 IN  80 06 0100 0000 18" in err
+    assert "usbip: #1 -> status 0, 18 bytes" in err

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import json
 import os
@@ -24,13 +25,10 @@ from typing import Any
 
 import click
 
-from pydfuse.cli.context import settings
+from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.session import board_summary, environment, sim_profile
 from pydfuse.errors import DfuseError
 
-JSON = click.option(
-    "--json", "as_json", is_flag=True, help="Print one JSON object per line for each event."
-)
 USBIP_PORT = 3240
 _VHCI = Path("/sys/devices/platform/vhci_hcd.0")
 
@@ -148,6 +146,23 @@ async def _run(command: list[str]) -> tuple[int, str]:
     return int(process.returncode or 0), out.decode(errors="replace")
 
 
+def _bind_error(error: OSError, host: str, port: int) -> DfuseError:
+    """A failed bind as one line with what to do about it."""
+    where = f"cannot listen on {host}:{port}"
+    if error.errno == errno.EADDRINUSE:
+        return DfuseError(
+            f"{where}: the port is in use",
+            hint="another USB/IP server (usbipd, dfuse sim serve) may run there: try --port",
+        )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return DfuseError(
+            f"{where}: not an address of this machine", hint="leave out --host for 127.0.0.1"
+        )
+    if error.errno == errno.EACCES:
+        return DfuseError(f"{where}: permission denied", hint="use a port above 1023")
+    return DfuseError(f"{where}: {error.strerror or error}")
+
+
 async def _serve(
     board: Any, printer: _Printer, *, host: str, port: int, max_clients: int, attach: bool
 ) -> Any:
@@ -182,10 +197,7 @@ async def _serve(
     try:
         await server.start()
     except OSError as error:
-        raise DfuseError(
-            f"cannot listen on {host}:{port}: {error.strerror or error}",
-            hint="another USB/IP server (usbipd, dfuse sim serve) may use that port: try --port",
-        ) from error
+        raise _bind_error(error, host, port) from error
     _next_steps(printer, board, host, server.port, settings().sim_state)
     announced = True
     try:
@@ -224,11 +236,12 @@ async def _serve(
     help="Linux, root: run `usbip attach` now and after every re-enumeration (needs the "
     "vhci-hcd module), so the board looks like one being replugged.",
 )
-@JSON
+@json_option
 def serve_command(host: str, port: int, max_clients: int, attach: bool, as_json: bool) -> None:
     """Export the --sim board over USB/IP: dfu-util, STM32CubeProgrammer, a browser or any
     other tool then sees it as a USB device (after `usbip attach`). Serves until Ctrl-C or
-    SIGTERM and saves the board to --sim-state on exit.
+    SIGTERM and saves the board to --sim-state on exit. --json prints one JSON object per
+    line for each event (serving, imported, closed, offered, ..., stopped).
 
     After a DfuSe leave the board re-enumerates in run-time mode, after a detach in DFU mode:
     the server then closes the connection (the client sees an unplug) and offers the new
@@ -236,6 +249,13 @@ def serve_command(host: str, port: int, max_clients: int, attach: bool, as_json:
     """
     if sim_profile() is None:
         raise click.UsageError("sim serve exports the virtual board: give --sim PROFILE")
+    if settings().sim_boards != 1:
+        raise click.UsageError("sim serve exports one board: leave out --sim-boards")
+    if settings().trace is not None:
+        raise click.UsageError(
+            "--trace records what this program sends to a device; with sim serve the USB/IP "
+            "client is another program (use usbmon or Wireshark on its side)"
+        )
     if attach:
         _check_attach()
     printer = _Printer(as_json=as_json, quiet=settings().quiet)
@@ -255,4 +275,3 @@ def serve_command(host: str, port: int, max_clients: int, attach: bool, as_json:
     state = settings().sim_state
     saved = f"; board saved to {state}" if state is not None else ""
     printer.event("stopped", f"stopped (board running {summary['running']}){saved}", sim=summary)
-

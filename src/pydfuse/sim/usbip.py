@@ -15,8 +15,8 @@ and reported with an ``offered`` event (``dfuse sim serve --attach`` imports it 
 
 Board calls run one at a time on a worker thread, so a board on the wall clock
 (``--sim-realtime``) never blocks the event loop. Library code never prints: what a user would
-want to see arrives as :class:`ServeEvent` objects through ``on_event``; URB traffic is logged
-at DEBUG level on the ``pydfuse.sim.usbip`` logger.
+want to see arrives as :class:`ServeEvent` objects through ``on_event`` (without one, as INFO
+records of the ``pydfuse.sim.usbip`` logger); URB traffic is logged at DEBUG level there.
 """
 
 from __future__ import annotations
@@ -200,9 +200,11 @@ class UsbipServer:
 
     # -- helpers -------------------------------------------------------------------------------
     def _emit(self, kind: EventKind, message: str, **fields: str | None) -> None:
-        _log.info("%s: %s", kind, message)
-        if self._on_event is not None:
-            self._on_event(ServeEvent(kind, message, **fields))
+        if self._on_event is None:
+            peer = fields.get("peer")
+            _log.info("%s%s", f"{peer}: " if peer else "", message)
+            return
+        self._on_event(ServeEvent(kind, message, **fields))
 
     async def _on_board(self, func: Callable[[], T]) -> T:
         """Run ``func`` on the board's worker thread (one board call at a time)."""
@@ -371,6 +373,11 @@ class UsbipServer:
     def _transfer(self, command: wire.Submit, data: bytes, generation: int) -> _Outcome:
         """One URB against the board (worker thread)."""
         outcome = self._control(command, data, generation)
+        _log.debug(
+            "#%d -> %s",
+            command.seqnum,
+            f"status {outcome.status}, {outcome.actual} bytes" if outcome.reply else "no answer",
+        )
         board = self.board
         moved = not board.usb_connected or board.generation != generation
         if moved:
@@ -382,7 +389,18 @@ class UsbipServer:
             return _Outcome(wire.STATUS_EPIPE)  # DFU has endpoint 0 only
         request_type, request, value, index, length = struct.unpack("<BBHHH", command.setup)
         setup = Setup(request_type, request, value, index, length)
-        _log.debug("submit %d: %s %d bytes out", command.seqnum, setup, len(data))
+        _log.debug(
+            "#%d ep%d %s %02x %02x %04x %04x %d%s",
+            command.seqnum,
+            command.ep,
+            "IN " if command.is_in else "OUT",
+            request_type,
+            request,
+            value,
+            index,
+            length,
+            f" +{len(data)} bytes" if data else "",
+        )
         if setup.is_in != command.is_in:
             return _Outcome(wire.STATUS_EPIPE)
         if (request_type, request) == (0x00, 0x05):
