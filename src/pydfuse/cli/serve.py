@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import ipaddress
 import json
 import os
 import shutil
@@ -28,19 +27,10 @@ import click
 from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.session import board_summary, environment, sim_profile
 from pydfuse.errors import DfuseError
+from pydfuse.ops.listen import is_loopback
 
 USBIP_PORT = 3240
 _VHCI = Path("/sys/devices/platform/vhci_hcd.0")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is only reachable from this machine (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def attach_host(host: str) -> str:

@@ -1,5 +1,5 @@
 """Who may use the local web page: the access token, loopback binds, the Host header
-(layer: gui; standard library only).
+(layer: gui; the standard library and ``ops.listen``).
 
 The page drives a device, so the server must not be usable by other local users, by other
 machines, or by web pages the user happens to visit. Three locks:
@@ -15,13 +15,21 @@ machines, or by web pages the user happens to visit. Three locks:
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import secrets
 
 from pydfuse.errors import DfuseError
+from pydfuse.ops.listen import is_loopback
+
+__all__ = [
+    "TOKEN_BYTES",
+    "check_bind_host",
+    "host_allowed",
+    "is_loopback",
+    "new_token",
+    "token_matches",
+]
 
 TOKEN_BYTES = 24  # 192 bits, 32 URL-safe characters
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
 
 def new_token() -> str:
@@ -32,17 +40,6 @@ def new_token() -> str:
 def token_matches(given: str, expected: str) -> bool:
     """Whether ``given`` is the token, compared in constant time."""
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name or an IPv4/IPv6 literal, brackets allowed) is this machine only."""
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind_host(host: str, *, allow_remote: bool) -> None:
