@@ -50,9 +50,13 @@ class Session:
     def output(self, step: str) -> str:
         return (self.out / f"{step}.txt").read_text(errors="replace")
 
+    def errors(self, step: str) -> str:
+        return (self.out / f"{step}.err").read_text(errors="replace")
+
     def ok(self, step: str) -> None:
         assert step in self.steps, f"step {step} did not run; console:\n{self.console[-3000:]}"
-        assert self.steps[step] == 0, f"{step} failed:\n{self.output(step)[-3000:]}"
+        said = self.output(step)[-2000:] + self.errors(step)[-2000:]
+        assert self.steps[step] == 0, f"{step} failed:\n{said}"
 
 
 def _dfuse(*args: str) -> list[str]:

@@ -60,7 +60,7 @@ def boot(
         "-cpu",
         "max",
         "-m",
-        "768",
+        "2048",  # unicorn (the board's Cortex-M core) maps a 1 GB code buffer at start
         "-smp",
         "1",
         "-display",

@@ -1,7 +1,8 @@
 # The interop session, run inside the QEMU guest as /mnt/host/run.sh (see guest/init).
 #
 # The host serves the virtual STM3210E-EVAL on its loopback; QEMU's 10.0.2.2 reaches it. Every
-# step writes its output to /mnt/host/out/NAME.txt and one line "NAME RC TIME" to
+# step writes its stdout to /mnt/host/out/NAME.txt, its stderr to NAME.err and a line
+# "NAME RC TIME" to
 # /mnt/host/out/steps; the tests on the host read them. Sourced settings (/mnt/host/env.sh):
 # PORT (the server's port), the read-back ranges of the three alternates, GUEST_SERVE (1: also
 # run `dfuse sim serve --attach` inside the guest).
@@ -16,42 +17,36 @@ step() {
   name=$1
   shift
   start=$(date +%s%N)
-  "$@" >"$OUT/$name.txt" 2>&1
+  "$@" >"$OUT/$name.txt" 2>"$OUT/$name.err"
   rc=$?
   echo "$name $rc $((($(date +%s%N) - start) / 1000000))ms" >>"$OUT/steps"
   return $rc
 }
 
-# Wait until no port is in use (the server closed the last import), attach the board, and
-# wait until dfu-util sees a device matching $2.
-attach() {
-  port=$1
-  pattern=$2
-  for _ in $(seq 100); do
-    usbip port 2>/dev/null | grep -q "Port in Use" || break
+# Wait (at most 30 s) until no port is in use: the server closed the last import.
+ports_free() {
+  deadline=$(($(date +%s) + 30))
+  while usbip port 2>/dev/null | grep -q "Port in Use"; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
     sleep 0.1
   done
-  usbip --tcp-port "$port" attach -r 10.0.2.2 -b 1-1 || return 1
-  for _ in $(seq 100); do
-    dfu-util -l 2>/dev/null | grep -q "$pattern" && { dfu-util -l; return 0; }
-    sleep 0.1
-  done
-  echo "no device matching $pattern appeared"
-  return 1
 }
 
-# Wait until dfu-util sees (or, with "!", no longer sees) a device matching $1.
+# Wait (at most $2 s, default 30) until dfu-util lists a device matching $1, then show the list.
 wait_for() {
-  for _ in $(seq 300); do
-    if [ "${2:-}" = gone ]; then
-      dfu-util -l 2>/dev/null | grep -q "$1" || return 0
-    else
-      dfu-util -l 2>/dev/null | grep -q "$1" && { dfu-util -l; return 0; }
-    fi
+  deadline=$(($(date +%s) + ${2:-30}))
+  until dfu-util -l 2>/dev/null | grep -q "$1"; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "timed out waiting for $1"; return 1; }
     sleep 0.1
   done
-  echo "timed out waiting for $1 ${2:-}"
-  return 1
+  dfu-util -l
+}
+
+# Attach the served board once the previous import is gone, and wait for a device matching $2.
+attach() {
+  ports_free || { echo "the previous import did not go away"; return 1; }
+  usbip --tcp-port "$1" attach -r 10.0.2.2 -b 1-1 || return 1
+  wait_for "$2"
 }
 
 DFU='Found DFU: \[0483:df11\]'
@@ -79,21 +74,18 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose site /mnt/site
 export PYTHONPATH=/mnt/src:/mnt/site PYTHONDONTWRITEBYTECODE=1
 dfuse() { python3 -m pydfuse "$@"; }
 step dfuse-list dfuse list --json
-step dfuse-flash dfuse flash "$H/board.dfu" --json
+step dfuse-flash dfuse flash "$H/board.dfu" --full --json # --full: dfu-util wrote the same bytes
 step dfuse-upload dfuse upload -a 1 --address "$SPI_ADDRESS" --length "$SPI_LENGTH" \
   "$OUT/dfuse-upload-1.bin"
 usbip detach -p 00 >/dev/null 2>&1
 
 # -- dfuse sim serve --attach inside the guest: it attaches, and re-attaches after a leave -----
 if [ "${GUEST_SERVE:-0}" = 1 ]; then
-  for _ in $(seq 100); do
-    usbip port 2>/dev/null | grep -q "Port in Use" || break
-    sleep 0.1
-  done
+  ports_free
   python3 -m pydfuse --sim stm3210e-eval --sim-state /tmp/guest-board.json sim serve --attach \
     --json >"$OUT/guest-serve.jsonl" 2>"$OUT/guest-serve.err" &
   server=$!
-  step guest-serve-attached wait_for "$DFU"
+  step guest-serve-attached wait_for "$DFU" 120 # Python starts slowly under emulation
   step guest-serve-flash dfuse flash "$H/app.dfu" --leave --json
   step guest-serve-reattached wait_for "$RUNTIME"
   kill -TERM "$server"
