@@ -76,6 +76,7 @@ def test_rdp_1_set_verified_uploads_refused_then_unprotect_back_to_level_0(
     assert "rdp    0xAA    0xBB" in out and "came back; verified" in out
     assert "refusal is the confirmation" in out
     assert _board(tmp_path).rdp_level == 1
+    assert _json(capsys, *f4, "sim", "status")[1]["rdp_level"] == 1
 
     code, _, err = _run(capsys, *f4, "upload", str(tmp_path / "back.bin"), "-a", "0")
     assert code == ExitCode.DEVICE

@@ -75,6 +75,8 @@ def _status_dict(board: Any, symbols: Symbols | None = None) -> dict[str, Any]:
         "dfu_pin_held": board.dfu_pin_held,
         "usb_connected": board.usb_connected,
         "memories": memories,
+        # RDP level in the option bytes of a ROM profile (#12), None where none is modeled
+        "rdp_level": board.rdp_level if board.profile.option_bytes is not None else None,
         "faults": board.faults.armed(),
         "application": _run_report(board, symbols),
     }
@@ -121,6 +123,8 @@ def status_command(symbols: Path | None, as_json: bool) -> None:
     )
     for m in info["memories"]:
         out.print(f"alt {m['alt']} {m['layout']}: {human_size(m['bytes_not_erased'])} programmed")
+    if info["rdp_level"] is not None:
+        out.print(f"read protection (option bytes): level {info['rdp_level']}")
     for line in info["faults"]:
         out.print(f"armed fault: {line}")
     if run is not None:
