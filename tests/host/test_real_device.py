@@ -1,6 +1,7 @@
 """Opt-in checks against a real DFU device on the USB bus (``pytest -m hardware``).
 
-They only read: list the devices and upload a few bytes from the first DfuSe one.
+They only read: list the devices, upload a few bytes from the first DfuSe one, read the option
+bytes of an ST ROM.
 """
 
 from __future__ import annotations
@@ -31,3 +32,25 @@ def test_real_dfuse_device_reads_back() -> None:
     readable = next(s for s in memory.sectors if s.readable)
     result = upload(env, DeviceSelector(path=device.path), address=readable.address, length=64)
     assert result.image.size == 64
+
+
+def test_real_rom_option_bytes_read_and_decode() -> None:
+    """Reads only: never writes option bytes to a real chip."""
+    from pydfuse.errors import ReadProtectedError
+    from pydfuse.ops import option_bytes
+
+    env = usb_environment()
+    roms = [
+        d
+        for d in list_devices(env)
+        if d.mode == "dfu" and any(a.name.lower().startswith("option bytes") for a in d.alternates)
+    ]
+    if not roms:
+        pytest.skip("no ST ROM bootloader (with an option-byte alternate) on the bus")
+    try:
+        report = option_bytes(env, DeviceSelector(path=roms[0].path))
+    except ReadProtectedError:
+        pytest.skip("the chip is read-protected (RDP level 1): nothing to decode")
+    assert report.block.raw != b"\xff" * len(report.block.raw)
+    if report.rdp_level is not None:
+        assert report.rdp_level in (0, 1)

@@ -19,11 +19,11 @@ from support.rawdfu import (
     erase,
     find,
     getstatus,
-    set_address,
     to_idle,
     upload,
     vectors,
     write,
+    write_option_block,
 )
 
 
@@ -86,11 +86,9 @@ def test_f4_option_bytes_write_resets_the_device() -> None:
     board = VirtualBoard("stm32f4-rom")
     dev = find(board)
     to_idle(dev)
-    dev.set_interface_altsetting(0, 1)
-    set_address(dev, board, 0x1FFFC000)
     # BOR level 2 (bits 3:2 = 01) in the user byte, RDP 0xAA, nWRP 0xFFFF (RM0090 Table 16)
-    dnload(dev, 2, bytes.fromhex("f7aa0855f7aa0855ffff0000ffff0000"))
-    assert getstatus(dev).state == State.DFU_DNBUSY
+    block = bytes.fromhex("f7aa0855f7aa0855ffff0000ffff0000")
+    assert write_option_block(dev, board, 1, 0x1FFFC000, block).state == State.DFU_DNBUSY
     with pytest.raises(usb.core.USBError) as info:
         getstatus(dev)  # §2.6 / §7.14: no second GETSTATUS
     assert info.value.errno == errno.ENODEV

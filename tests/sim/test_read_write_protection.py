@@ -24,6 +24,7 @@ from support.rawdfu import (
     upload,
     vectors,
     write,
+    write_option_block,
 )
 
 F4_FACTORY = bytes.fromhex("ffaa0055ffaa0055ffff0000ffff0000")
@@ -179,10 +180,8 @@ def test_level_2_locks_the_bootloader_away_for_good() -> None:
     board = VirtualBoard("stm32f4-rom")
     dev = find(board)
     to_idle(dev)
-    dev.set_interface_altsetting(0, 1)
-    set_address(dev, board, 0x1FFFC000)
-    dnload(dev, 2, bytes.fromhex("ffcc0033ffcc0033ffff0000ffff0000"))
-    assert getstatus(dev).state == State.DFU_DNBUSY
+    level2 = bytes.fromhex("ffcc0033ffcc0033ffff0000ffff0000")
+    assert write_option_block(dev, board, 1, 0x1FFFC000, level2).state == State.DFU_DNBUSY
     assert board.rdp_level == 2
     assert board.running == "off" and not board.usb_connected  # no application to run
     board.set_dfu_pin(True)

@@ -86,6 +86,15 @@ def write(dev: Any, board: VirtualBoard, address: int, data: bytes) -> St:
     return finish(dev, board)
 
 
+def write_option_block(dev: Any, board: VirtualBoard, alt: int, address: int, block: bytes) -> St:
+    """Write an option-byte block: the first GETSTATUS starts it (dfuDNBUSY) and the ROM then
+    resets without a second answer (AN3156 §5.1), so only that first status is returned."""
+    dev.set_interface_altsetting(0, alt)
+    set_address(dev, board, address)
+    dnload(dev, 2, block)
+    return getstatus(dev)
+
+
 def read(dev: Any, board: VirtualBoard, address: int, length: int) -> bytes:
     st = set_address(dev, board, address)
     assert st.state == State.DFU_DNLOAD_IDLE, st

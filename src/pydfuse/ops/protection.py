@@ -60,20 +60,21 @@ def read_protection_explained(session: Session) -> Iterator[None]:
         ) from cause
 
 
-def option_alternate(session: Session) -> AltInfo | None:
-    """The device's option-byte alternate (``@Option Bytes ...``), if it has one."""
+def _alternate_named(session: Session, prefix: str) -> AltInfo | None:
     for info in session.all_alternates():
-        if info.memory_map is not None and info.name.strip().lower().startswith("option bytes"):
+        if info.memory_map is not None and info.name.strip().lower().startswith(prefix):
             return info
     return None
+
+
+def option_alternate(session: Session) -> AltInfo | None:
+    """The device's option-byte alternate (``@Option Bytes ...``), if it has one."""
+    return _alternate_named(session, "option bytes")
 
 
 def flash_alternate(session: Session) -> AltInfo | None:
     """The internal flash (alternate 0 of an ST ROM), if it has a usable layout."""
-    for info in session.all_alternates():
-        if info.memory_map is not None and info.name.strip().lower().startswith("internal flash"):
-            return info
-    return None
+    return _alternate_named(session, "internal flash")
 
 
 @dataclass(frozen=True, slots=True)

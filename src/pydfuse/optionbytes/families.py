@@ -35,6 +35,50 @@ def _flag(
     return Field(name, register, bit, 1, "flag", meaning, source, default, names, aliases)
 
 
+_RDP_MEANING = "read protection: 0xAA level 0, 0xCC level 2 (permanent), anything else level 1"
+
+
+def _rdp(register: str, lsb: int, source: str) -> Field:
+    """The RDP byte of the families with levels 0xAA / other / 0xCC; factory 0xAA."""
+    return Field("rdp", register, lsb, 8, "rdp", _RDP_MEANING, source, 0xAA)
+
+
+def _watchdog_and_resets(
+    register: str, first_bit: int, source: str, default: int | None
+) -> tuple[Field, ...]:
+    """WDG_SW, nRST_STOP, nRST_STDBY on three bits in a row (F0/F1 bits 0-2, F2/F4 5-7)."""
+    return (
+        _flag(
+            "wdg_sw",
+            register,
+            first_bit,
+            "independent watchdog",
+            source,
+            default,
+            _FLAG_WDG,
+            ("iwdg_sw",),
+        ),
+        _flag(
+            "nrst_stop",
+            register,
+            first_bit + 1,
+            "reset when entering Stop mode",
+            source,
+            default,
+            _FLAG_RESET,
+        ),
+        _flag(
+            "nrst_stdby",
+            register,
+            first_bit + 2,
+            "reset when entering Standby mode",
+            source,
+            default,
+            _FLAG_RESET,
+        ),
+    )
+
+
 # -- STM32F0 (RM0091 Rev 10 §4.1; F3 parts use the same layout, RM0365 §5 / RM0364 §4) ----------
 _F0 = "RM0091 Rev 10 §4.1.1"
 _F0_DATA = "RM0091 Rev 10 §4.1.2"
@@ -79,19 +123,8 @@ STM32F0 = Family(
     storage="byte-pairs",
     registers=_BYTE_REGS,
     fields=(
-        Field(
-            "rdp",
-            "RDP",
-            0,
-            8,
-            "rdp",
-            "read protection: 0xAA level 0, 0xCC level 2 (permanent), anything else level 1",
-            _F0,
-            0xAA,
-        ),
-        _flag("wdg_sw", "USER", 0, "independent watchdog", _F0, 1, _FLAG_WDG, ("iwdg_sw",)),
-        _flag("nrst_stop", "USER", 1, "reset when entering Stop mode", _F0, 1, _FLAG_RESET),
-        _flag("nrst_stdby", "USER", 2, "reset when entering Standby mode", _F0, 1, _FLAG_RESET),
+        _rdp("RDP", 0, _F0),
+        *_watchdog_and_resets("USER", 0, _F0, 1),
         _flag(
             "nboot0",
             "USER",
@@ -173,9 +206,7 @@ STM32F1_CL = Family(
             "PM0075 §2.3.1",
             0xA5,
         ),
-        _flag("wdg_sw", "USER", 0, "independent watchdog", _F1, None, _FLAG_WDG, ("iwdg_sw",)),
-        _flag("nrst_stop", "USER", 1, "reset when entering Stop mode", _F1, None, _FLAG_RESET),
-        _flag("nrst_stdby", "USER", 2, "reset when entering Standby mode", _F1, None, _FLAG_RESET),
+        *_watchdog_and_resets("USER", 0, _F1, None),
         Field("data0", "DATA0", 0, 8, "number", "user data byte 0", _F1),
         Field("data1", "DATA1", 0, 8, "number", "user data byte 1", _F1),
         *_wrp_bytes(_F1, None),
@@ -218,19 +249,8 @@ STM32F2_F4 = Family(
             MappingProxyType({0: "3", 1: "2", 2: "1", 3: "off"}),
             ("bor",),
         ),
-        _flag("wdg_sw", "OPTCR_L", 5, "independent watchdog", _F4, 1, _FLAG_WDG, ("iwdg_sw",)),
-        _flag("nrst_stop", "OPTCR_L", 6, "reset when entering Stop mode", _F4, 1, _FLAG_RESET),
-        _flag("nrst_stdby", "OPTCR_L", 7, "reset when entering Standby mode", _F4, 1, _FLAG_RESET),
-        Field(
-            "rdp",
-            "OPTCR_L",
-            8,
-            8,
-            "rdp",
-            "read protection: 0xAA level 0, 0xCC level 2 (permanent), anything else level 1",
-            "RM0090 Rev 21 §3.7.3" + _F4_DEFAULT,
-            0xAA,
-        ),
+        *_watchdog_and_resets("OPTCR_L", 5, _F4, 1),
+        _rdp("OPTCR_L", 8, "RM0090 Rev 21 §3.7.3" + _F4_DEFAULT),
         Field(
             "nwrp",
             "NWRP",
@@ -290,16 +310,7 @@ def _g4_optr() -> tuple[Field, ...]:
         ("irh_en", 30, "internal reset holder on NRST", _ON_OFF, ()),
     )
     out = [
-        Field(
-            "rdp",
-            "OPTR",
-            0,
-            8,
-            "rdp",
-            "read protection: 0xAA level 0, 0xCC level 2 (permanent), anything else level 1",
-            _G4,
-            0xAA,
-        ),
+        _rdp("OPTR", 0, _G4),
         Field(
             "bor_lev",
             "OPTR",
