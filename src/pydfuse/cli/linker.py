@@ -109,13 +109,7 @@ class _Outcome:
 
 
 def _as_dict(outcome: _Outcome) -> dict[str, Any]:
-    plan, script, before, patch, backup = (
-        outcome.plan,
-        outcome.script,
-        outcome.before,
-        outcome.patch,
-        outcome.backup,
-    )
+    plan, script, patch = outcome.plan, outcome.script, outcome.patch
     doc: dict[str, Any] = {
         "profile": plan.board,
         "flash": {"origin": plan.app_address, "length": plan.flash_end - plan.app_address},
@@ -132,21 +126,15 @@ def _as_dict(outcome: _Outcome) -> dict[str, Any]:
             "file": str(script),
             "changes": list(patch.changes),
             "notes": list(patch.notes),
-            "diff": _diff(script, before, patch.text),
-            "written": backup is not None,
-            "backup": None if backup is None else str(backup),
+            "diff": _diff(script, outcome.before, patch.text),
+            "written": outcome.backup is not None,
+            "backup": None if outcome.backup is None else str(outcome.backup),
         }
     return doc
 
 
 def _render(outcome: _Outcome) -> None:
-    plan, script, before, patch, backup = (
-        outcome.plan,
-        outcome.script,
-        outcome.before,
-        outcome.patch,
-        outcome.backup,
-    )
+    plan, script, patch = outcome.plan, outcome.script, outcome.patch
     out = console()
     if script is None or not settings().quiet:
         where = f"application at {hex32(plan.app_address)}"
@@ -168,10 +156,10 @@ def _render(outcome: _Outcome) -> None:
     if not patch.changes:
         out.print(f"{script}: its FLASH region is already at {hex32(plan.app_address)}")
     else:
-        out.print(_diff(script, before, patch.text), markup=False, highlight=False, end="")
+        out.print(_diff(script, outcome.before, patch.text), markup=False, highlight=False, end="")
     for note in patch.notes:
         out.print(Text(f"note: {note}", style="yellow"))
-    if backup is not None:
-        out.print(f"wrote {script} (the original is {backup})")
+    if outcome.backup is not None:
+        out.print(f"wrote {script} (the original is {outcome.backup})")
     elif patch.changes:
         out.print(Text("not written: add --write to change the file", style="dim"))
