@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pydfuse.checks import check_placement, check_vector_table
+from pydfuse.checks import BoardFacts, check_placement, check_vector_table, preflight
+from pydfuse.checks.findings import TargetImage
 from pydfuse.errors import PlanError
 from pydfuse.formats.image import Image
 from pydfuse.layout import MemoryMap, parse_layout
@@ -57,10 +58,15 @@ def test_placement_errors_match_plan_refusals(
 )
 def test_vector_checks_never_raise(data: bytes, load: int, sram: tuple[int, int]) -> None:
     image = Image.from_segments([(load, data)])
-    for flash in (MEMORIES[0], None):
-        findings = check_vector_table(
-            image, load_address=load, sram_start=min(sram), sram_end=max(sram), flash=flash
-        )
-        assert all(f.severity in ("error", "warning", "info") for f in findings)
-        if len(data) < 8:
-            assert [f.code for f in findings] == ["vector.missing"]
+    for board in (BoardFacts(((min(sram), max(sram)),)), BoardFacts()):
+        for memories in ((MEMORIES[0],), ()):
+            findings = check_vector_table(image, load_address=load, board=board, memories=memories)
+            assert all(f.severity in ("error", "warning", "info") for f in findings)
+            if len(data) < 8:
+                assert [f.code for f in findings] == ["vector.missing"]
+    if data:  # the whole pre-flight never raises either, with or without board facts
+        for ram in (sram, None):
+            report = preflight(
+                [TargetImage(0, "x", image)], {0: MEMORIES[0], 1: MEMORIES[2]}, sram=ram
+            )
+            assert report.targets[0].size == len(data)

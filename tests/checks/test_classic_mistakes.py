@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pydfuse.checks import (
+    BoardFacts,
     Finding,
     TargetImage,
     check_placement,
@@ -25,9 +26,8 @@ def _vectors(image: Image, load: int, **kw: object) -> list[Finding]:
     return check_vector_table(
         image,
         load_address=load,
-        sram_start=0x20000000,
-        sram_end=0x20010000,
-        flash=E_EVAL_FLASH,
+        board=BoardFacts((E_EVAL_SRAM,)),
+        memories=(E_EVAL_FLASH,),
         **kw,  # type: ignore[arg-type]
     )
 
@@ -75,7 +75,8 @@ def test_too_large() -> None:
     findings = check_placement(app_image(0x08003000, size=600 * 1024), E_EVAL_FLASH)
     assert [f.code for f in findings] == ["placement.too-large", "placement.unmapped"]
     assert findings[0].message == (
-        "this image holds 600 KiB but Internal Flash has only 512 KiB (0x08000000..0x0807ffff)"
+        "this image holds 600 KiB: 100 KiB too large for the 500 KiB writable behind the "
+        "bootloader (from 0x08003000)"
     )
     assert findings[1].message == "0x08080000 is outside Internal Flash (0x08000000..0x0807ffff)"
 
@@ -134,9 +135,7 @@ def test_stack_pointer_checks() -> None:
     big = check_vector_table(
         app_image(0x08000000, sp=0x20020000),
         load_address=0x08000000,
-        sram_start=0x20000000,
-        sram_end=0x20020000,
-        flash=None,
+        board=BoardFacts(((0x20000000, 0x20020000),)),
     )
     assert [(f.severity, f.code) for f in big] == [("info", "vector.stack-mask")]
     assert "0x2FFE0000" in big[0].message and "0x2FFC0000" in big[0].message
@@ -150,10 +149,19 @@ def test_reset_vector_checks() -> None:
     image = Image.from_segments([(0x08003000, bytes(table) + b"\0" * 0x400)])
     findings = _vectors(image, 0x08003000)
     assert [(f.severity, f.code) for f in findings] == [("error", "vector.thumb")]
-    far = app_image(0x08003000, link=0x08040000)
-    codes = [(f.severity, f.code) for f in _vectors(far, 0x08003000)]
-    assert codes[0] == ("error", "vector.outside") and len(codes) == 6
-    assert codes[1:] == [("warning", "vector.outside")] * 5
+    # handlers that no single link address explains: one error per entry
+    table = bytearray(vector_table(0x08003000))
+    table[8:12] = (0x08060001).to_bytes(4, "little")  # NMI far away, Reset inside
+    stray = Image.from_segments([(0x08003000, bytes(table) + b"\0" * 0x400)])
+    assert [(f.severity, f.code, f.address) for f in _vectors(stray, 0x08003000)] == [
+        ("error", "vector.outside", 0x08060000)
+    ]
+    # a handler in RAM is legitimate only if the program puts it there: a warning
+    table[8:12] = (0x20000101).to_bytes(4, "little")
+    ram = Image.from_segments([(0x08003000, bytes(table) + b"\0" * 0x400)])
+    assert [(f.severity, f.code) for f in _vectors(ram, 0x08003000)] == [
+        ("warning", "vector.outside")
+    ]
     missing = Image.from_segments([(0x08004000, b"\0" * 16)])
     assert [f.code for f in _vectors(missing, 0x08003000)] == ["vector.missing"]
 
@@ -180,9 +188,9 @@ def test_preflight_rules_for_applications_and_alternates() -> None:
     as_dict = report.to_dict()
     assert as_dict["ok"] is False and as_dict["errors"] == 2
     assert as_dict["targets"][0]["findings"][0]["address"] == 0x08003000
-    # ROM boards (no fixed app address): the first writable sector makes an application
+    # no profile: the application address comes from the layout (behind the 'a' run) and the
+    # stack is checked against the architectural SRAM region
     rom = preflight(
         [TargetImage(0, "a", app_image(0x08003000))], E_EVAL_MEMORIES, sram=None, app_address=None
     )
-    assert rom.targets[0].application
-    assert [f.code for f in rom.findings] == ["vector.skipped"]
+    assert rom.targets[0].application and rom.findings == ()

@@ -71,8 +71,8 @@ def test_too_large(tmp_path: Path, capsys: Capsys) -> None:
     code, text = _check(capsys, _bin(tmp_path, image), "--address", "0x08003000")
     assert code == ExitCode.UNSAFE
     assert (
-        "error placement.too-large: this image holds 600 KiB but Internal Flash has only "
-        "512 KiB (0x08000000..0x0807ffff)"
+        "error placement.too-large: this image holds 600 KiB: 100 KiB too large for the "
+        "500 KiB writable behind the bootloader (from 0x08003000)"
     ) in text
     assert "0x08080000 is outside Internal Flash (0x08000000..0x0807ffff)" in text
 

@@ -116,7 +116,7 @@ def test_a_full_backup_flashes_back(rig: Rig) -> None:
     flash(rig.env, ANY, app)
     backup = upload(rig.env, ANY, alt=0).image  # 512 KiB: bootloader + app + erased flash
     assert backup.size == 512 * 1024
-    flash(rig.env, ANY, blob(APP_ADDRESS, 9000))  # something else meanwhile
+    flash(rig.env, ANY, app_image(9000, seed=5))  # another application meanwhile
     rig.backend.log.clear()
     result = flash(rig.env, ANY, backup)
     assert any("left out 0x08000000..0x08002fff" in w for w in result.warnings)

@@ -53,7 +53,8 @@ def test_image_larger_than_the_memory() -> None:
     with pytest.raises(PlanError) as info:
         make_plan(_image((0x08003000, 600 * 1024)), E_EVAL, transfer_size=1024)
     assert str(info.value) == (
-        "this image holds 600 KiB but Internal Flash has only 512 KiB (0x08000000..0x0807ffff)"
+        "this image holds 600 KiB: 100 KiB too large for the 500 KiB writable behind the "
+        "bootloader (from 0x08003000)"
     )
 
 

@@ -37,14 +37,21 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class TargetImage:
-    """One image to check and the alternate setting (memory) it is meant for. ``elements``
-    are the DfuSe elements as stored in the file, in file order (empty when unknown); they
-    only serve the element-order check (§4.9)."""
+    """One image to check and the alternate setting (memory) it is meant for.
+
+    ``elements`` are the DfuSe elements as stored in the file, in file order (empty when
+    unknown); they only serve the element-order check (§4.9). ``target_name`` is the name a
+    DfuSe file gives the target (None for a plain image), compared with the alternate's memory
+    name. ``left_out`` are ``[start, end)`` spans of read-only sectors already removed from
+    ``image`` because the device holds exactly those bytes (a full backup flashed back).
+    """
 
     alt: int
     name: str
     image: Image
     elements: tuple[Segment, ...] = ()
+    target_name: str | None = None
+    left_out: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

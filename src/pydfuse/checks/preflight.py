@@ -1,28 +1,47 @@
 """Pre-flight check of every target of a file against a device's memories.
 
 Layer: checks. May import ``pydfuse.layout``, ``pydfuse.formats``, ``pydfuse.spec`` and
-``pydfuse.errors``. Takes memory maps and the SRAM range as values, so it serves a board
-profile (``dfuse check --profile``) and a real device's descriptors alike.
+``pydfuse.errors``. Takes memory maps and board facts as values, so it serves a board profile
+(``dfuse check --profile``) and a real device's descriptors alike; nothing in it needs a
+profile.
 
-Which target is an application? One whose alternate is 0 (internal flash on every ST device,
-§4.9) and whose image starts at the board's fixed application address (``app_address``, e.g.
-0x08003000 for ST's demo, §2.9) — or, when the board has none (ROM bootloaders jump to the
-pointer), at the start of the first writable sector of that memory. Only applications get the
-vector-table checks (§5); data for SPI/NOR flash, option bytes and OTP does not.
+Which images get the vector-table checks (§5)?
+
+* the application: the image on the internal flash (:func:`~pydfuse.checks.board.
+  application_alt`) that starts at the board's application address — the bootloader's fixed
+  one from a profile (0x08003000 on ST's demo, §2.9), else the first writable sector after the
+  read-only run of that memory, as the device's own layout tells it — and the image a ``leave``
+  would start (``entry``). Such an image must begin with a valid vector table;
+* any other image that starts at a sector start (or a 128-byte boundary, VTOR's alignment) and
+  whose first words look like a Cortex-M vector table. Data for SPI/NOR flash, option bytes and
+  OTP does not look like one and is left alone.
+
+A vector table in another memory whose handlers all point into the internal flash is a staged
+image (a loader copies it there later): a warning, not an error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
+from pydfuse.checks.backup import leave_out_backup, left_out_findings
+from pydfuse.checks.board import (
+    BoardFacts,
+    RamRange,
+    application_alt,
+    inferred_app_address,
+    ram_ranges,
+)
 from pydfuse.checks.elements import check_element_order, check_target_overlap
 from pydfuse.checks.findings import CheckReport, Finding, TargetImage, TargetReport
+from pydfuse.checks.names import name_mismatch
 from pydfuse.checks.placement import check_placement
-from pydfuse.checks.vectors import check_vector_table
+from pydfuse.checks.vectors import check_vector_table, looks_like_vector_table, word_at
+from pydfuse.formats.image import Image
 from pydfuse.layout import MemoryMap
-from pydfuse.layout.placement import first_writable_after
 
-APPLICATION_ALT = 0
+VTOR_ALIGN = 0x80  # §5.1: VTOR is aligned to at least 128 bytes
 
 
 def short_name(memory: MemoryMap) -> str:
@@ -30,13 +49,29 @@ def short_name(memory: MemoryMap) -> str:
     return memory.label.split(" : ", 1)[0].strip() or memory.label
 
 
-def is_application(target: TargetImage, memory: MemoryMap, app_address: int | None) -> bool:
-    """The rule of the module docstring."""
-    if target.alt != APPLICATION_ALT or not target.image:
-        return False
+def app_address_of(memories: Mapping[int, MemoryMap], app_address: int | None) -> int | None:
+    """The board's application address: the profile's, else inferred from the layout."""
     if app_address is not None:
-        return target.image.start == app_address
-    return target.image.start == first_writable_after(memory, memory.start)
+        return app_address
+    alt = application_alt(memories)
+    return inferred_app_address(memories[alt]) if alt is not None else None
+
+
+def is_application(
+    target: TargetImage,
+    memories: Mapping[int, MemoryMap],
+    app_address: int | None,
+    entry: int | None = None,
+) -> bool:
+    """Whether the image must begin with a vector table (see the module docstring)."""
+    if not target.image:
+        return False
+    start = target.image.start
+    if entry is not None and start == entry:
+        return True
+    return target.alt == application_alt(memories) and start == app_address_of(
+        memories, app_address
+    )
 
 
 def _wrong_memory(
@@ -60,11 +95,82 @@ def _wrong_memory(
     return None
 
 
+def _table_start(image: Image, memory: MemoryMap) -> bool:
+    """Whether the image starts where a vector table can be: a sector start or VTOR-aligned."""
+    sector = memory.sector_at(image.start)
+    return (sector is not None and sector.address == image.start) or image.start % VTOR_ALIGN == 0
+
+
+def _staged(image: Image, target: TargetImage, memories: Mapping[int, MemoryMap]) -> Finding | None:
+    """A warning for a vector table outside the internal flash whose reset handler lies in the
+    internal flash: a copy for a loader to install, which cannot run where it is."""
+    app_alt = application_alt(memories)
+    reset = word_at(image, image.start + 4)
+    if app_alt is None or target.alt == app_alt or reset is None:
+        return None
+    flash = memories[app_alt]
+    if not flash.contains(reset & ~1):
+        return None
+    return Finding(
+        "warning",
+        "vector.staged",
+        f"this image at 0x{image.start:08x} holds a vector table for code at "
+        f"0x{reset & ~1:08x} in {short_name(flash)}: it cannot run where it is, only once a "
+        "loader copies it there (a staged update?)",
+        image.start,
+    )
+
+
+def _vector_checks(
+    target: TargetImage,
+    image: Image,
+    memories: Mapping[int, MemoryMap],
+    board: BoardFacts,
+    entry: int | None,
+    flash_loader: bool,
+) -> tuple[list[Finding], bool]:
+    """The vector-table findings of one (already cut) image, and whether it was checked.
+    ``flash_loader``: the board boots through a bootloader in its flash (ST's demo, Cube,
+    dapboot), which tests the stack pointer with a mask (§5.2) — a ROM loader does not."""
+    memory = memories[target.alt]
+    strict = is_application(replace(target, image=image), memories, board.app_address, entry)
+    if not strict and not (
+        _table_start(image, memory) and looks_like_vector_table(image, image.start)
+    ):
+        return [], False
+    staged = _staged(image, target, memories)
+    if staged is not None:
+        return [staged], True
+    findings = check_vector_table(
+        image,
+        load_address=image.start,
+        board=board,
+        memories=list(memories.values()),
+        sp_mask_note=flash_loader,
+    )
+    if target.left_out or image is not target.image:  # a full backup: the board had no app
+        findings = [_no_app_in_backup(f) if f.code == "vector.erased" else f for f in findings]
+    return findings, True
+
+
+def _no_app_in_backup(finding: Finding) -> Finding:
+    return Finding(
+        "info",
+        "vector.erased",
+        f"this backup holds no application at 0x{finding.address or 0:08x} (erased flash): "
+        "the board will stay in its bootloader",
+        finding.address,
+    )
+
+
 def _check_target(
     target: TargetImage,
     memories: Mapping[int, MemoryMap],
-    sram: tuple[int, int] | None,
-    app_address: int | None,
+    board: BoardFacts,
+    *,
+    entry: int | None,
+    device_compared: bool,
+    flash_loader: bool,
 ) -> tuple[list[Finding], bool]:
     memory = memories.get(target.alt)
     if memory is None:
@@ -79,44 +185,64 @@ def _check_target(
     wrong = _wrong_memory(target, memory, memories)
     if wrong is not None:
         return [wrong], False
-    findings = check_placement(target.image, memory)
+    findings: list[Finding] = []
+    mismatch = name_mismatch(target, memory, memories)
+    if mismatch is not None:
+        findings.append(mismatch)
+    findings += left_out_findings(memory.label, target.left_out)
+    image = target.image
+    if not device_compared and not target.left_out:
+        image, notes = leave_out_backup(image, memory)
+        findings += notes
+    if not image:
+        return findings, False
+    findings += check_placement(image, memory)
     findings += check_element_order(target, memory)
-    application = is_application(target, memory, app_address)
-    if application and sram is not None:
-        findings += check_vector_table(
-            target.image,
-            load_address=target.image.start,
-            sram_start=sram[0],
-            sram_end=sram[1],
-            flash=memory,
-            # Only a loader with a fixed application address (ST's demo, Cube, dapboot) tests
-            # the stack pointer with a mask; a ROM (app_address None) jumps without it.
-            sp_mask_note=app_address is not None,
-        )
-    elif application:
-        findings.append(
-            Finding("info", "vector.skipped", "SRAM range unknown: vector table not checked")
-        )
-    return findings, application
+    vectors, application = _vector_checks(target, image, memories, board, entry, flash_loader)
+    return findings + vectors, application
+
+
+def _behind_a_loader(memories: Mapping[int, MemoryMap]) -> bool:
+    """Whether the layout shows a bootloader in the internal flash (a read-only run first)."""
+    alt = application_alt(memories)
+    if alt is None:
+        return False
+    start = inferred_app_address(memories[alt])
+    return start is not None and start > memories[alt].start
 
 
 def preflight(
     targets: Sequence[TargetImage],
     memories: Mapping[int, MemoryMap],
     *,
-    sram: tuple[int, int] | None,
-    app_address: int | None,
+    sram: RamRange | Sequence[RamRange] | None = None,
+    app_address: int | None = None,
+    entry: int | None = None,
+    device_compared: bool = False,
 ) -> CheckReport:
     """Check every target against the memory of its alternate setting.
 
-    ``memories`` maps alternate numbers to their maps; ``sram`` is ``(start, end_exclusive)``;
-    ``app_address`` is the board's fixed application address or None (see the module
-    docstring for how applications are recognised).
+    ``memories`` maps alternate numbers to their maps; ``sram`` is the board's RAM, one
+    ``(start, end_exclusive)`` range or several (None: unknown, the Cortex-M architectural
+    regions are used); ``app_address`` is the bootloader's fixed application address (None:
+    inferred from the layout); ``entry`` is where a ``leave`` after the write will jump.
+    ``device_compared`` says the caller compared read-only bytes with the device and left out
+    the identical ones (``TargetImage.left_out``); otherwise a full read-back's read-only bytes
+    are notes (what flash will do with them), see :mod:`pydfuse.checks.backup`.
     """
+    board = BoardFacts(ram_ranges(sram), app_address_of(memories, app_address))
+    flash_loader = app_address is not None or _behind_a_loader(memories)
     reports: list[TargetReport] = []
     overlaps = check_target_overlap(targets)
     for index, target in enumerate(targets):
-        findings, application = _check_target(target, memories, sram, app_address)
+        findings, application = _check_target(
+            target,
+            memories,
+            board,
+            entry=entry,
+            device_compared=device_compared,
+            flash_loader=flash_loader,
+        )
         findings = overlaps.get(index, []) + findings
         memory = memories.get(target.alt)
         reports.append(

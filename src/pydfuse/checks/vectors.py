@@ -2,12 +2,25 @@
 
 Layer: checks. May import ``pydfuse.layout``, ``pydfuse.formats``, ``pydfuse.spec`` and
 ``pydfuse.errors``. Pure.
+
+The rule needs no board profile: the reset handler and every other non-zero exception handler
+of a table must point inside the image that holds it, as Thumb addresses. An application linked
+for another address than the one it is loaded at fails that at any offset, on any board. The
+initial stack pointer is checked against the board's RAM when it is known, else against the
+Cortex-M architectural SRAM and CCM regions (:mod:`pydfuse.checks.board`).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
+from pydfuse.checks.board import (
+    ARCHITECTURAL_RAM,
+    BoardFacts,
+    in_ranges,
+    is_executable,
+)
 from pydfuse.checks.findings import Finding
 from pydfuse.formats.image import Image
 from pydfuse.layout import MemoryMap
@@ -35,7 +48,7 @@ VECTOR_NAMES = {
 FLASH_BASE = 0x08000000  # §5.4
 
 
-def _word(image: Image, address: int) -> int | None:
+def word_at(image: Image, address: int) -> int | None:
     """The little-endian word at ``address``, or None when any byte is not in the image."""
     for segment in image:
         if segment.address <= address and address + 4 <= segment.end:
@@ -49,8 +62,26 @@ def _in_image(image: Image, address: int) -> bool:
     return any(s.address <= address < s.end for s in image)
 
 
+def _handler_like(value: int | None) -> bool:
+    """Zero (unused) or a Thumb address where code may run."""
+    return value == 0 or (value is not None and bool(value & 1) and is_executable(value & ~1))
+
+
+def looks_like_vector_table(image: Image, address: int) -> bool:
+    """Whether the first words at ``address`` look like a Cortex-M vector table (§5.1): a
+    word-aligned stack pointer in the architectural SRAM/CCM regions, a non-zero Thumb reset
+    vector where code may run, and NMI and HardFault entries that are zero or Thumb addresses.
+    Random data passes this with a chance of about 1 in 8000."""
+    sp, reset = word_at(image, address), word_at(image, address + 4)
+    if sp is None or reset is None or sp % 4 or not in_ranges(sp, ARCHITECTURAL_RAM):
+        return False
+    if reset == 0 or not _handler_like(reset):
+        return False
+    return all(_handler_like(word_at(image, address + offset)) for offset in (0x08, 0x0C))
+
+
 def _stack_findings(
-    sp: int, sram_start: int, sram_end: int, table: int, *, sp_mask_note: bool = True
+    sp: int, board: BoardFacts, table: int, *, sp_mask_note: bool = True
 ) -> list[Finding]:
     if sp == ERASED_WORD:
         return [
@@ -62,14 +93,16 @@ def _stack_findings(
                 table,
             )
         ]
-    if not sram_start <= sp <= sram_end:
+    ranges = board.stack_ranges()
+    if not in_ranges(sp, ranges):
+        tops = ", ".join(f"0x{hi:08x}" for _, hi in ranges)
         return [
             Finding(
                 "error",
                 "vector.stack",
-                f"initial stack pointer 0x{sp:08x} (word 0 at 0x{table:08x}) is outside SRAM "
-                f"0x{sram_start:08x}..0x{sram_end - 1:08x}; it must be the top of the stack, "
-                f"at most 0x{sram_end:08x} — check the image's load address and linker script",
+                f"initial stack pointer 0x{sp:08x} (word 0 at 0x{table:08x}) is outside "
+                f"{board.describe_ram()}; it must be the top of the stack, at most {tops} — "
+                "check the image's load address and linker script",
                 table,
             )
         ]
@@ -98,26 +131,47 @@ def _stack_findings(
     return out
 
 
+def _link_base(
+    table: int, targets: list[int], image: Image, memories: Sequence[MemoryMap]
+) -> int | None:
+    """The address the image was linked for, if one explains every handler: the highest sector
+    start at or below the lowest handler such that moving every handler by ``table - base``
+    lands it inside the image (§5.3)."""
+    low = min(targets)
+    starts = {s.address for m in memories for s in m.sectors if s.address <= low}
+    starts |= {FLASH_BASE} if low >= FLASH_BASE else set()
+    starts.add(low & ~0x7FF)
+    for base in sorted(starts, reverse=True):
+        if base != table and all(_in_image(image, t + table - base) for t in targets):
+            return base
+    return None
+
+
 def _relocation_finding(
-    table: int, base: int, entries: list[tuple[str, int]], image: Image
+    table: int, entries: list[tuple[str, int]], image: Image, memories: Sequence[MemoryMap]
 ) -> Finding | None:
-    """One finding in the user's terms when every stray vector sits exactly ``table - base``
-    below a place inside the image: the image was linked for ``base`` (§5.3)."""
-    delta = table - base
-    if delta <= 0 or not entries:
+    """One finding in the user's terms when the reset handler lies outside the image and one
+    link address explains every handler: the image was linked for another address."""
+    if not all(value & 1 for _, value in entries):
+        return None  # not all Thumb addresses: no code was linked like this
+    targets = [value & ~1 for _, value in entries]
+    base = _link_base(table, targets, image, memories)
+    if base is None:
         return None
-    for _, value in entries:
-        target = value & ~1
-        if not (base <= target < table and _in_image(image, target + delta)):
-            return None
-    shown = entries[0][1] & ~1
+    advice = f"move FLASH ORIGIN in your linker script to 0x{table:08x}"
+    if FLASH_BASE < table < FLASH_BASE + 0x00200000:  # §5.3: an offset into internal flash
+        offset = table - FLASH_BASE
+        advice += (
+            f" and set VTOR to 0x{offset:x} (SCB->VTOR = 0x{table:08x}, or VECT_TAB_OFFSET "
+            f"0x{offset:x} in system_stm32f10x.c)"
+        )
+    else:
+        advice += f" and set VTOR to 0x{table:08x}"
     return Finding(
         "error",
         "vector.linked-elsewhere",
-        f"this image's vectors point at 0x{shown:08x}: it was linked for 0x{base:08x} but is "
-        f"being loaded at 0x{table:08x}; move FLASH ORIGIN in your linker script to "
-        f"0x{table:08x} and set VTOR to 0x{delta:x} (SCB->VTOR = 0x{table:08x}, or "
-        f"VECT_TAB_OFFSET 0x{delta:x} in system_stm32f10x.c)",
+        f"this image's vectors point at 0x{targets[0]:08x}: it was linked for 0x{base:08x} but "
+        f"is being loaded at 0x{table:08x}; {advice}",
         table,
     )
 
@@ -125,7 +179,7 @@ def _relocation_finding(
 def _handler_entries(image: Image, table: int, table_size: int) -> list[tuple[str, int]]:
     entries: list[tuple[str, int]] = []
     for offset in range(0x08, table_size, 4):
-        value = _word(image, table + offset)
+        value = word_at(image, table + offset)
         if value is None or value in (0, ERASED_WORD):
             continue
         name = VECTOR_NAMES.get(offset, f"vector at +0x{offset:02x}")
@@ -134,27 +188,30 @@ def _handler_entries(image: Image, table: int, table_size: int) -> list[tuple[st
     return entries
 
 
-def _stray_finding(name: str, target: int, image: Image, flash: MemoryMap | None) -> Finding:
+def _stray_finding(name: str, target: int, image: Image, board: BoardFacts) -> Finding:
     image_range = f"0x{image.start:08x}..0x{image.end - 1:08x}"
-    if name != "Reset" and flash is not None and flash.contains(target):
+    if name != "Reset" and in_ranges(target, board.stack_ranges()):
         return Finding(
             "warning",
             "vector.outside",
-            f"{name} vector points at 0x{target:08x}, inside {flash.label} but outside this "
-            f"image ({image_range}); a handler there belongs to other code",
+            f"{name} vector points at 0x{target:08x}, in RAM outside this image "
+            f"({image_range}): fine only if the program copies that handler there first",
             target,
         )
-    region = f"this image ({image_range})" if name == "Reset" or flash is None else flash.label
     return Finding(
         "error",
         "vector.outside",
-        f"{name} vector points at 0x{target:08x}, outside {region}",
+        f"{name} vector points at 0x{target:08x}, outside this image ({image_range})",
         target,
     )
 
 
 def _vector_findings(
-    image: Image, table: int, flash: MemoryMap | None, entries: list[tuple[str, int]]
+    image: Image,
+    table: int,
+    board: BoardFacts,
+    memories: Sequence[MemoryMap],
+    entries: list[tuple[str, int]],
 ) -> list[Finding]:
     """Thumb bit and destination of the reset vector (first entry) and the handlers."""
     out: list[Finding] = []
@@ -171,17 +228,16 @@ def _vector_findings(
                     target,
                 )
             )
-        inside = _in_image(image, target)
-        if not inside:
+        if not _in_image(image, target):
             stray.append((name, value))
     if not stray:
         return out
-    base = flash.start if flash is not None else FLASH_BASE
-    relocation = _relocation_finding(table, base, stray, image)
-    if relocation is not None:
-        return [*out, relocation]
+    if stray[0][0] == "Reset":
+        relocation = _relocation_finding(table, entries, image, memories)
+        if relocation is not None:
+            return [*out, relocation]
     for name, value in stray:
-        out.append(_stray_finding(name, value & ~1, image, flash))
+        out.append(_stray_finding(name, value & ~1, image, board))
     return out
 
 
@@ -189,25 +245,24 @@ def check_vector_table(
     image: Image,
     *,
     load_address: int,
-    sram_start: int,
-    sram_end: int,
-    flash: MemoryMap | None,
+    board: BoardFacts | None = None,
+    memories: Sequence[MemoryMap] = (),
     table_size: int = SYSTEM_TABLE_SIZE,
     sp_mask_note: bool = True,
 ) -> list[Finding]:
     """Check the vector table at ``load_address`` (§5.1, §5.2).
 
-    ``sp_mask_note`` adds the info about ST's demo bootloaders' stack-pointer mask test; pass
-    False for a bootloader known not to make it (a ROM bootloader jumps without that test).
-
-    ``sram_end`` is exclusive; a stack top equal to it is valid. Word 0 must be a stack pointer
-    in SRAM; the reset vector must be a Thumb address inside the image; the other non-zero
-    entries up to ``table_size`` bytes must point into ``flash`` (or the image when no flash map
-    is known). Vectors that all point exactly ``load_address - flash.start`` too low are
-    reported once, as an image linked for the start of flash (§5.3).
+    Word 0 must be a stack pointer in the board's RAM (``board``; the architectural SRAM/CCM
+    regions when it is unknown; the exclusive end of a range is a valid stack top). The reset
+    vector and every other non-zero entry up to ``table_size`` bytes must be Thumb addresses
+    inside the image. When one link address explains every handler (``memories`` give the
+    sector starts to try), that is reported once, as an image linked elsewhere (§5.3).
+    ``sp_mask_note`` adds the info about the stack-pointer mask test of ST's demo bootloaders;
+    pass False for a bootloader known not to make it (a ROM bootloader jumps without it).
     """
-    sp = _word(image, load_address)
-    reset = _word(image, load_address + 4)
+    board = board if board is not None else BoardFacts()
+    sp = word_at(image, load_address)
+    reset = word_at(image, load_address + 4)
     if sp is None or reset is None:
         return [
             Finding(
@@ -218,11 +273,11 @@ def check_vector_table(
                 load_address,
             )
         ]
-    out = _stack_findings(sp, sram_start, sram_end, load_address, sp_mask_note=sp_mask_note)
+    out = _stack_findings(sp, board, load_address, sp_mask_note=sp_mask_note)
     if sp == ERASED_WORD:
         return out
     entries = [("Reset", reset), *_handler_entries(image, load_address, table_size)]
-    rest = _vector_findings(image, load_address, flash, entries)
+    rest = _vector_findings(image, load_address, board, memories, entries)
     wrong = list(dict.fromkeys(f.message.split(" vector", 1)[0] for f in rest))
     if len(wrong) > 1 and any(f.code == "vector.stack" and f.severity == "error" for f in out):
         return [*out, _not_a_table(rest, wrong, load_address)]

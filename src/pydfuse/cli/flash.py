@@ -2,8 +2,8 @@
 pydfuse.ops, pydfuse.formats, pydfuse.errors, the sim profiles, the other cli modules, click).
 
 Accepts dfu-util's spelling too (``-D FILE -s ADDR:leave``). A single image given without -a
-goes to the alternate whose memory holds its first byte, as ``dfuse check`` assumes, so the two
-commands agree about a NOR image at 0x64000000.
+goes to the alternate whose memory holds its first byte (``pydfuse.ops`` decides), as
+``dfuse check`` assumes, so the two commands agree about a NOR image at 0x64000000.
 """
 
 from __future__ import annotations
@@ -34,13 +34,9 @@ from pydfuse.cli.session import (
     board_line,
     environment,
     lookup_profile,
-    matches,
     reset_after,
     sim_dict,
-    sim_profile,
 )
-from pydfuse.errors import DfuseError
-from pydfuse.formats import load_image
 
 JSON = json_option
 
@@ -92,7 +88,13 @@ def _dfu_util_address(text: str) -> tuple[int | None, set[str]]:
     "--profile",
     "profile_name",
     metavar="BOARD",
-    help="Board profile for the vector-table check on real hardware (SRAM, app address).",
+    help="Board profile: its exact SRAM and application address sharpen the check.",
+)
+@click.option(
+    "--no-profile",
+    is_flag=True,
+    help="Check only with what the device reports, even on a --sim board (as on a board "
+    "pydfuse has no profile for).",
 )
 @JSON
 def flash_command(
@@ -114,6 +116,7 @@ def flash_command(
     reset: bool,
     full: bool,
     profile_name: str | None,
+    no_profile: bool,
     as_json: bool,
 ) -> int | None:
     """Write FILE to the device: a .dfu (every target to its alternate, in one session),
@@ -148,7 +151,10 @@ def flash_command(
     if address is not None and source.suffix.lower() == ".dfu":
         address = None if dfuse_address is not None else address  # dfu-util ignores -s for .dfu
     leave = leave or leave_address is not None  # a jump address says what to do after writing
-    profile = lookup_profile(profile_name, option="--profile") if profile_name else sim_profile()
+    if no_profile and profile_name:
+        raise click.UsageError("give --profile BOARD or --no-profile, not both")
+    # Without --profile the --sim board's facts come with its environment (ops.sim_environment)
+    profile = lookup_profile(profile_name, option="--profile") if profile_name else None
     options: dict[str, Any] = {
         "address": address,
         "verify": verify,
@@ -163,14 +169,13 @@ def flash_command(
     if all_boards and reset:
         raise click.UsageError("-R works on one device; leave --all out, or use :leave")
     if all_boards:
-        return _flash_all(source, device, serials, paths, alt, options, as_json=as_json)
+        return _flash_all(
+            source, device, serials, paths, alt, options, as_json=as_json, facts=not no_profile
+        )
     with (
-        environment() as env,
+        environment(profile_facts=not no_profile) as env,
         device_progress(env, as_json=as_json) as view,
     ):
-        sel = one_selector(device, serials, paths, alt)
-        if alt is None:
-            alt = _alt_holding(env, sel, source, address)
         one = one_selector(device, serials, paths, alt)
         result = ops.flash(env, one, source, progress=view, **options)
         reset_record, reset_text = (
@@ -212,35 +217,13 @@ def _flash_all(
     options: dict[str, Any],
     *,
     as_json: bool,
+    facts: bool,
 ) -> int:
     """``flash --all``: every matching device at once, one summary row (or record) each."""
-    with environment() as env, boards_view(env, as_json=as_json) as view:
+    with environment(profile_facts=facts) as env, boards_view(env, as_json=as_json) as view:
         selectors = many_selectors(device, serials, paths, alt)
-        if alt is None:
-            first = ops.select_devices(env, selectors)[0]
-            sel = ops.DeviceSelector(serial=first.serial, path=first.path)
-            alt = _alt_holding(env, sel, source, options["address"])
-            selectors = many_selectors(device, serials, paths, alt)
         outcomes = ops.flash_many(env, selectors, source, progress=view, **options)
     return finish(outcomes, verb="flash", as_json=as_json, describe=flash_details)
-
-
-def _alt_holding(
-    env: ops.Environment, sel: ops.DeviceSelector, source: Path, address: int | None
-) -> str | None:
-    """For a single image without -a: the alternate whose memory holds its first byte (as
-    ``dfuse check`` picks it), else None (the device's first alternate)."""
-    if source.suffix.lower() == ".dfu":
-        return None  # a DfuSe file names the alternate of every target
-    try:
-        image = load_image(source, address=address)
-    except DfuseError:
-        return None  # ops.flash reads the file again and reports what is wrong with it
-    devices = [d for d in ops.list_devices(env) if d.mode == "dfu" and matches(d, sel)]
-    if len(devices) != 1 or not image:
-        return None
-    holding = ops.alternate_holding(devices[0].alternates, image.start)
-    return str(holding.alt) if holding is not None else None
 
 
 def _render_flash(result: ops.FlashResult, board_text: str | None, *, modeled: bool) -> None:

@@ -246,6 +246,12 @@ def render_report(
     metavar="BOARD",
     help="Board profile to check against (default: the --sim board, or the connected device).",
 )
+@click.option(
+    "--no-profile",
+    is_flag=True,
+    help="Check against the connected device's own layouts, even with --sim (as flash does on "
+    "a board pydfuse has no profile for).",
+)
 @click.option("--address", type=ADDRESS, help="Load address of a raw .bin (or plain .dfu).")
 @click.option("--alt", type=click.IntRange(0, 255), help="Alternate setting of a single image.")
 @click.option("-S", "--serial", help="With no profile: the connected device with this serial.")
@@ -272,6 +278,7 @@ def render_report(
 def check(
     file: Path,
     profile: str | None,
+    no_profile: bool,
     address: int | None,
     alt: int | None,
     serial: str | None,
@@ -282,34 +289,47 @@ def check(
 ) -> int:
     """Check FILE against a board before flashing: placement, bootloader overlap, vector table.
 
-    The board is a --profile, the --sim board, or else the one DFU device connected (its own
-    memory layouts). With --run the application is also started on the board's Cortex-M core
-    (no board needed). Exit code 0 when it is safe to flash, 3 when a check found an error.
+    The board is a --profile, the --sim board, or else the one DFU device connected: then the
+    check is the one flash makes (its own layouts; read-only bytes it already holds are left
+    out, as flash leaves them out). With --run the application is also started on the board's
+    Cortex-M core (no board needed). Exit code 0 when it is safe to flash, 3 when a check found
+    an error.
     """
     if not run_app and (budget is not None or symbols is not None):
         raise click.UsageError("--budget and --symbols go with --run")
+    if no_profile and profile:
+        raise click.UsageError("give --profile BOARD or --no-profile, not both")
     run_profile = _run_profile(profile) if run_app else None
-    board = _resolve_board(profile, ops.DeviceSelector(serial=serial))
-    targets = load_targets(file, address=address, alt=alt, board=board)
-    report = preflight(targets, board.memories, sram=board.sram, app_address=board.app_address)
-    plans = plan_targets(board, targets, report)
+    notes: tuple[str, ...] = ()
+    if no_profile or (profile is None and settings().sim_profile is None):
+        result = _check_on_device(file, address, ops.DeviceSelector(serial=serial, alt=alt))
+        report, plans, name, notes = (
+            result.report,
+            list(result.plans),
+            result.device,
+            result.warnings,
+        )
+        images = [(t.info.alt, t.image) for t in result.targets]
+    else:
+        board = _resolve_board(profile)
+        targets = load_targets(file, address=address, alt=alt, board=board)
+        report = preflight(targets, board.memories, sram=board.sram, app_address=board.app_address)
+        plans, name = plan_targets(board, targets, report), board.name
+        images = [(t.alt, t.image) for t in targets]
     run = None
     if run_profile is not None:
-        run = run_image(
-            run_profile,
-            [(t.alt, t.image) for t in targets],
-            budget=budget,
-            symbols=_symbols_for(file, symbols),
-        )
+        run = run_image(run_profile, images, budget=budget, symbols=_symbols_for(file, symbols))
     if as_json:
-        data = {"file": str(file), "profile": board.name, **report.to_dict()}
+        data = {"file": str(file), "profile": name, **report.to_dict()}
         for entry, plan in zip(data["targets"], plans, strict=True):
             entry["plan"] = plan.to_dict() if plan is not None else None
         if run is not None:
             data["run"] = run.to_dict()
             data["ok"] = report.ok and run.ok
-        emit_json(data)
+        emit_json({**data, "notes": list(notes)})
     else:
+        for note in notes:
+            console(err=True).print(f"note: {note}", markup=False)
         render_report(console(), report, quiet=settings().quiet, plans=plans)
         if run is not None:
             render_run(console(), run, quiet=settings().quiet)
@@ -336,6 +356,21 @@ def _symbols_for(file: Path, given: Path | None) -> Symbols | None:
     except OSError:
         return None
     return read_symbols(file) if is_elf else None
+
+
+def _check_on_device(file: Path, address: int | None, sel: ops.DeviceSelector) -> ops.DeviceCheck:
+    """``ops.check_firmware`` on the one connected DFU-mode device (the ``--sim`` board with
+    ``--no-profile``), which knows only what the device reports."""
+    with environment(profile_facts=False) as env:
+        try:
+            return ops.check_firmware(env, sel, file, address=address)
+        except DeviceNotFoundError as error:
+            known = ", ".join(sorted(PROFILES))
+            raise DeviceNotFoundError(
+                f"which board? {error}",
+                hint=f"give --profile BOARD (known: {known}), or connect the board in DFU mode "
+                "(select one with -S SERIAL)",
+            ) from None
 
 
 # --------------------------------------------------------------------------------------- map

@@ -112,18 +112,20 @@ def sim_profile() -> BoardProfile | None:
 
 
 @contextmanager
-def environment() -> Iterator[ops.Environment]:
+def environment(*, profile_facts: bool = True) -> Iterator[ops.Environment]:
     """USB hardware, or the ``--sim`` board (saved back to ``--sim-state`` afterwards), narrated
-    with ``-v``/``-vv`` and recorded with ``--trace FILE`` (:mod:`pydfuse.cli.observe`)."""
+    with ``-v``/``-vv`` and recorded with ``--trace FILE`` (:mod:`pydfuse.cli.observe`). The
+    ``--sim`` board brings its profile's board facts for the checks unless ``profile_facts``
+    is false."""
     from pydfuse.cli.observe import check_trace_path, observed
 
     check_trace_path()
-    with _bare_environment() as env, observed(env) as seen:
+    with _bare_environment(profile_facts) as env, observed(env) as seen:
         yield seen
 
 
 @contextmanager
-def _bare_environment() -> Iterator[ops.Environment]:
+def _bare_environment(profile_facts: bool) -> Iterator[ops.Environment]:
     profile = sim_profile()
     if profile is None:
         yield ops.usb_environment()
@@ -138,6 +140,7 @@ def _bare_environment() -> Iterator[ops.Environment]:
         realtime=found.sim_realtime,
         time_scale=found.sim_time_scale,
         boards=boards,
+        profile_facts=profile_facts,
     ) as env:
         for board in env.boards:
             loaded = board.profile.name
@@ -183,10 +186,11 @@ def reset_after(env: ops.Environment, sel: ops.DeviceSelector) -> tuple[dict[str
 
 
 def board_facts(profile: BoardProfile | None) -> dict[str, Any]:
-    """SRAM range and application address for the vector-table checks, when known."""
+    """SRAM ranges and application address of ``profile`` for the checks (none: empty)."""
     if profile is None:
         return {}
-    return {"sram": (profile.sram_start, profile.sram_end), "app_address": profile.app_address}
+    facts = ops.facts_of_profile(profile)
+    return {"sram": facts.ram, "app_address": facts.app_address}
 
 
 def board_line(env: ops.Environment, *, after_leave: bool = False) -> str | None:

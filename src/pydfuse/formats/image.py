@@ -101,6 +101,23 @@ class Image:
         """A new image holding both; overlaps are an error."""
         return Image.from_segments((*self.segments, *other.segments), source=source)
 
+    def without(self, start: int, end: int) -> Image:
+        """A new image without the bytes in ``[start, end)``."""
+        pieces: list[Segment] = []
+        for seg in self.segments:
+            if seg.end <= start or seg.address >= end:
+                pieces.append(seg)
+                continue
+            if seg.address < start:
+                pieces.append(Segment(seg.address, seg.data[: start - seg.address]))
+            if seg.end > end:
+                pieces.append(Segment(end, seg.data[end - seg.address :]))
+        return Image(tuple(pieces))
+
+    def covers(self, start: int, end: int) -> bool:
+        """Whether every byte of ``[start, end)`` is in the image."""
+        return any(s.address <= start and end <= s.end for s in self.segments)
+
     def read(self, address: int, length: int, fill: int = 0xFF) -> bytes:
         """``length`` bytes from ``address``; gaps read as ``fill``."""
         out = bytearray([fill]) * length

@@ -137,20 +137,36 @@ def _protected_from_start(memory: MemoryMap, address: int) -> bool:
     return True
 
 
+def _too_large_message(memory: MemoryMap, size: int, writable: int) -> str:
+    """``this image holds 510 KiB: 10 KiB too large for the 500 KiB writable behind the
+    bootloader (from 0x08003000)`` — measured against the writable part (§3.4)."""
+    over = format_size(size - writable)
+    start = first_writable_after(memory, memory.start)
+    if start is not None and start > memory.start and _protected_from_start(memory, start - 1):
+        where = f"behind the bootloader (from 0x{start:08x})"
+    else:
+        where = f"in {memory.label} ({memory.describe_spans()})"
+    return (
+        f"this image holds {format_size(size)}: {over} too large for the "
+        f"{format_size(writable)} writable {where}"
+    )
+
+
 def placement_problems(image: Image, memory: MemoryMap) -> tuple[PlacementProblem, ...]:
     """Reasons the image cannot be written into ``memory`` as it is (empty when it can):
-    larger than the memory, bytes outside every sector, bytes in sectors without write right."""
+    more bytes to write than the memory's writable sectors hold, bytes outside every sector,
+    bytes in sectors without write right."""
     problems: list[PlacementProblem] = []
-    if image.size > memory.size:
+    runs = image_runs(image, memory)
+    writable = sum(s.size for s in memory.sectors if s.writable)
+    # Bytes in read-only sectors are their own problem (and a full backup's are left out when
+    # the device holds them): the size counts what would have to be written.
+    wanted = sum(r.end - r.address for r in runs if r.kind != "protected")
+    if wanted > writable:
         problems.append(
-            PlacementProblem(
-                "too-large",
-                image.start,
-                f"this image holds {format_size(image.size)} but {memory.label} has only "
-                f"{format_size(memory.size)} ({memory.describe_spans()})",
-            )
+            PlacementProblem("too-large", image.start, _too_large_message(memory, wanted, writable))
         )
-    for run in image_runs(image, memory):
+    for run in runs:
         if run.kind == "unmapped":
             problems.append(
                 PlacementProblem(

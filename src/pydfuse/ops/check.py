@@ -3,10 +3,10 @@ writing anything (layer: ops).
 
 The same resolution and checks as :func:`pydfuse.ops.flash` (each target to its alternate,
 read-only bytes the device already holds left out, :func:`pydfuse.ops.preflight.
-preflight_report`), but the whole report is returned instead of the first error being raised,
-so a caller (the GUI's device panel) can show every finding before it offers to flash. Imports
-``pydfuse.checks``, ``pydfuse.plan``, ``pydfuse.layout``, ``pydfuse.formats`` and the sibling
-ops modules.
+device_report`), but the whole report is returned instead of the first error being raised, so
+``dfuse check`` on a device and the GUI's device panel show every finding, and say exactly what
+``flash`` will do. Imports ``pydfuse.checks``, ``pydfuse.plan``, ``pydfuse.layout``,
+``pydfuse.formats`` and the sibling ops modules.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydfuse.checks import CheckReport
+from pydfuse.checks import CheckReport, RamRange
 from pydfuse.formats import Image
 from pydfuse.layout import MemoryMap
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import FirmwareSource, load_firmware, suffix_problem
-from pydfuse.ops.flash import resolve_targets
-from pydfuse.ops.preflight import preflight_report
+from pydfuse.ops.preflight import device_report
 from pydfuse.ops.records import AltInfo, DeviceSelector
 from pydfuse.ops.session import open_session
 from pydfuse.plan import Plan, make_plan
@@ -51,6 +50,10 @@ class DeviceCheck:
     def ok(self) -> bool:
         return self.report.ok
 
+    @property
+    def plans(self) -> tuple[Plan | None, ...]:
+        return tuple(t.plan for t in self.targets)
+
     def to_dict(self) -> dict[str, Any]:
         data = {"device": self.device, **self.report.to_dict(), "notes": list(self.warnings)}
         for entry, target in zip(data["targets"], self.targets, strict=True):
@@ -64,17 +67,22 @@ def check_firmware(
     firmware: FirmwareSource,
     *,
     address: int | None = None,
-    sram: tuple[int, int] | None = None,
+    sram: RamRange | tuple[RamRange, ...] | None = None,
     app_address: int | None = None,
+    leave: bool = False,
+    leave_address: int | None = None,
 ) -> DeviceCheck:
-    """Check ``firmware`` against the selected DfuSe device's own memory layouts.
+    """Check ``firmware`` against the selected DfuSe device's own memory layouts, as
+    :func:`pydfuse.ops.flash` would before writing (``leave``/``leave_address``: and the image
+    a leave would start). ``sram`` and ``app_address`` default to the environment's board
+    facts, else they are inferred (:mod:`pydfuse.checks.board`).
 
     Nothing is written. The device must be in DFU mode (a running application is not
     detached: that would change the device); its status is cleared to dfuIDLE so that the
-    read-only sectors can be compared. Raises what ``flash`` raises before writing
-    (FormatError, DeviceNotFoundError, PlanError for a target the device lacks or a file that
-    holds nothing new).
+    read-only sectors can be compared. Raises what ``flash`` raises before checking
+    (FormatError, DeviceNotFoundError, PlanError for a target the device lacks).
     """
+    sram, app_address = env.board_facts(sram, app_address)
     loaded = load_firmware(firmware, address=address)
     with open_session(env, selector, auto_detach=False) as session:
         device = session.found.describe()
@@ -86,12 +94,19 @@ def check_firmware(
         if not session.found.dfuse:
             notes.append("a plain DFU device has no memory layout: there is nothing to check")
             return DeviceCheck(device, CheckReport(()), (), alternates, tuple(notes))
-        resolved, more = resolve_targets(session, loaded, selector)
-        report = preflight_report(resolved, alternates, sram=sram, app_address=app_address)
+        resolved, report, more = device_report(
+            session,
+            loaded,
+            selector,
+            sram=sram,
+            app_address=app_address,
+            leave=leave,
+            leave_address=leave_address,
+        )
         targets = []
-        for (info, memory, image), result in zip(resolved, report.targets, strict=True):
+        for r, result in zip(resolved, report.targets, strict=True):
             plan = None
-            if result.ok:
-                plan = make_plan(image, memory, transfer_size=session.dfu.transfer_size)
-            targets.append(CheckedTarget(info, memory, image, plan))
+            if result.ok and r.image:
+                plan = make_plan(r.image, r.memory, transfer_size=session.dfu.transfer_size)
+            targets.append(CheckedTarget(r.info, r.memory, r.image, plan))
         return DeviceCheck(device, report, tuple(targets), alternates, tuple(notes + more))

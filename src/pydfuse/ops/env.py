@@ -1,6 +1,7 @@
 """Where devices come from: real USB (libusb) or a virtual board (layer: ops).
 
-Imports ``pydfuse.host`` and, lazily inside :func:`sim_environment`, ``pydfuse.sim``. Backends
+Imports ``pydfuse.host``, ``pydfuse.checks`` (board facts) and, lazily inside
+:func:`sim_environment`, ``pydfuse.sim``. Backends
 and clocks are passed in explicitly, never probed (design.md, principle 5).
 """
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydfuse.checks import BoardFacts, RamRange
 from pydfuse.errors import FormatError
 from pydfuse.host.clock import Clock, SystemClock
 from pydfuse.host.trace import Sink, TracingBackend
@@ -20,10 +22,34 @@ from pydfuse.host.usb import libusb_backend
 
 @dataclass(frozen=True, slots=True)
 class Environment:
-    """A pyusb backend (None = libusb through libusb_package's bundled library) and a clock."""
+    """A pyusb backend (None = libusb through libusb_package's bundled library), a clock, and
+    what is known about the board beyond its layout strings (``facts``: SRAM, application
+    address; None on real hardware, where the checks infer them).
+
+    Usable in a ``with`` statement (``with ops.usb_environment() as env:``), like
+    :func:`sim_environment`.
+    """
 
     backend: Any = None
     clock: Clock = field(default_factory=SystemClock)
+    facts: BoardFacts | None = None
+
+    def __enter__(self) -> Environment:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def board_facts(
+        self, sram: RamRange | tuple[RamRange, ...] | None, app_address: int | None
+    ) -> tuple[RamRange | tuple[RamRange, ...] | None, int | None]:
+        """``sram`` and ``app_address`` as given, else from :attr:`facts`."""
+        if self.facts is None:
+            return sram, app_address
+        return (
+            sram if sram is not None else (self.facts.ram or None),
+            app_address if app_address is not None else self.facts.app_address,
+        )
 
     def resolved_backend(self) -> Any:
         """The backend to hand to pyusb; loads libusb on first use when none was given."""
@@ -58,7 +84,7 @@ class SimEnvironment(Environment):
             (b for b in self.boards if serial is not None and b.serial == serial), self.board
         )
         backend = self.backend.only(board) if hasattr(self.backend, "only") else self.backend
-        return SimEnvironment(backend, board.clock, board, self.boards)
+        return SimEnvironment(backend, board.clock, self.facts, board, self.boards)
 
 
 def traced(env: Environment, sinks: list[Sink], *, keep_data: bool = False) -> Environment:
@@ -80,6 +106,16 @@ def board_summary(board: Any) -> dict[str, Any]:
     }
 
 
+def facts_of_profile(profile: Any) -> BoardFacts:
+    """The :class:`BoardFacts` of a ``pydfuse.sim.profiles.BoardProfile``: its SRAM (and CCM
+    RAM where the part has it) and the bootloader's fixed application address."""
+    ram: list[RamRange] = [(profile.sram_start, profile.sram_end)]
+    ccm = getattr(profile, "ccm", None)
+    if ccm is not None:
+        ram.append((ccm[0], ccm[1]))
+    return BoardFacts(tuple(ram), profile.app_address, profile.name)
+
+
 def usb_environment() -> Environment:
     """Real hardware: libusb and the system clock."""
     return Environment(backend=libusb_backend(), clock=SystemClock())
@@ -98,6 +134,7 @@ def sim_environment(
     realtime: bool = False,
     time_scale: float = 1.0,
     boards: int = 1,
+    profile_facts: bool = True,
 ) -> Iterator[SimEnvironment]:
     """Virtual boards of ``profile`` behind the simulator's pyusb backend, on ports 1-1, 1-2,
     ... of one bus, each on its own virtual clock (``realtime``: the wall clock, so every
@@ -107,6 +144,10 @@ def sim_environment(
     an existing directory) in ``board-01.json``, ``board-02.json``, ... in the directory
     ``state_path``, each with its own serial. A board is loaded from its file if that exists
     and saved back on exit, also after a failure, so the files always tell the truth.
+
+    The environment carries the profile's board facts (SRAM, application address) for the
+    checks; ``profile_facts=False`` leaves them out, so the checks know only what the device
+    reports, as on a board pydfuse has no profile for.
     """
     from pydfuse.sim.backend import get_backend
 
@@ -124,7 +165,8 @@ def sim_environment(
         for number, file in enumerate(files, start=1)
     ]
     try:
-        yield SimEnvironment(get_backend(*made), made[0].clock, made[0], tuple(made))
+        facts = facts_of_profile(made[0].profile) if profile_facts else None
+        yield SimEnvironment(get_backend(*made), made[0].clock, facts, made[0], tuple(made))
     finally:
         for board, file in zip(made, files, strict=True):
             if file is not None:

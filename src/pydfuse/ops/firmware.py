@@ -10,8 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-from pydfuse.errors import FormatError, PlanError
-from pydfuse.formats import DfuseFile, DfuSuffix, Image, PlainDfuFile, load_image, read_dfu
+from pydfuse.errors import FormatError
+from pydfuse.formats import (
+    DfuseFile,
+    DfuSuffix,
+    Image,
+    PlainDfuFile,
+    Segment,
+    load_image,
+    read_dfu,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +39,13 @@ already-read :class:`DfuseFile` / :class:`PlainDfuFile`."""
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One image for one alternate."""
+    """One image for one alternate; ``elements`` are a DfuSe target's elements in file order
+    (for the element-order check, §4.9)."""
 
     alt: int | str | None
     name: str | None
     image: Image
+    elements: tuple[Segment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +83,11 @@ def load_firmware(source: FirmwareSource, *, address: int | None = None) -> Firm
 
 
 def _from_dfuse(dfu: DfuseFile) -> Firmware:
-    jobs = tuple(Job(t.alt, t.name, t.image) for t in dfu.targets if t.elements)
+    if not dfu.targets:
+        raise FormatError("the .dfu file has no targets: there is nothing in it")
+    jobs = tuple(Job(t.alt, t.name, t.image, tuple(t.elements)) for t in dfu.targets if t.elements)
     if not jobs:
-        raise PlanError("the .dfu file holds no data: nothing to write")
+        raise FormatError("the .dfu file holds no data: its targets have no elements")
     return Firmware(jobs=jobs, suffix=dfu.suffix, warnings=tuple(dfu.warnings))
 
 

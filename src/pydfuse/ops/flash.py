@@ -10,94 +10,21 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from pydfuse.errors import DeviceNotFoundError, PlanError, VerifyError
-from pydfuse.formats import Image
+from pydfuse.checks import RamRange, left_out_note
+from pydfuse.errors import PlanError, VerifyError
 from pydfuse.host.dfuse import DfuseClient, resets_after_write
-from pydfuse.layout import MemoryMap
 from pydfuse.ops.delta import delta_plans
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix_problem
 from pydfuse.ops.plainflash import flash_plain
-from pydfuse.ops.preflight import run_preflight
+from pydfuse.ops.preflight import device_report, enforce, unreadable_layouts
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
-from pydfuse.ops.protected import drop_identical_protected
 from pydfuse.ops.protection import check_write_protection, load_block
-from pydfuse.ops.records import AltInfo, DeviceSelector, FlashResult, TargetPlan, TargetResult
+from pydfuse.ops.records import DeviceSelector, FlashResult, TargetPlan, TargetResult
 from pydfuse.ops.session import Session, open_session
 from pydfuse.plan import make_plan
 
 DETACHED_NOTE = "the device was running its application: sent DFU_DETACH and continued in DFU mode"
-
-
-def _resolve(
-    session: Session, firmware: Firmware, selector: DeviceSelector
-) -> tuple[list[tuple[AltInfo, Image]], list[str]]:
-    """(alternate, image) per job; with ``selector.alt`` set, only that alternate's jobs."""
-    out: list[tuple[AltInfo, Image]] = []
-    warnings: list[str] = []
-    only = session.alternate(selector.alt) if selector.alt is not None else None
-    for job in firmware.jobs:
-        if job.alt is None:
-            info = only or session.alternate(None)
-        else:
-            if only is not None and isinstance(job.alt, int) and job.alt != only.alt:
-                warnings.append(f"skipped the target for alternate {job.alt} ({job.name})")
-                continue
-            info = _alternate_of_target(session, job.alt)
-            if only is not None and info.alt != only.alt:
-                warnings.append(f"skipped the target for alternate {info.alt} ({info.name})")
-                continue
-        out.append((info, job.image))
-    if not out:
-        raise PlanError("no target of the file is for the selected alternate")
-    merged: dict[int, tuple[AltInfo, Image]] = {}
-    for info, image in out:  # several targets for one alternate: one image, erased once (§4.9)
-        prev = merged.get(info.alt)
-        merged[info.alt] = (info, prev[1].merged_with(image) if prev else image)
-    return [merged[k] for k in sorted(merged)], warnings
-
-
-def _unreadable_layouts(session: Session) -> list[str]:
-    """One sentence per alternate whose layout string could not be read (issue #9: a memory
-    never becomes unusable without a word)."""
-    return [
-        f"alternate {a.alt} ({a.name!r}) cannot be flashed: its memory layout string "
-        f"{a.layout!r} could not be read ({a.layout_error})"
-        for a in session.all_alternates()
-        if a.layout_error is not None
-    ]
-
-
-def _alternate_of_target(session: Session, alt: int | str) -> AltInfo:
-    """The device's alternate for a file target; a file made for another board is a placement
-    problem (exit 3, like ``check``), not a missing device."""
-    try:
-        return session.alternate(alt)
-    except DeviceNotFoundError as error:
-        raise PlanError(
-            f"the file has a target for alternate {alt}, which this device lacks: {error}",
-            hint="was the file made for another board? `dfuse info FILE` lists its targets",
-        ) from None
-
-
-def resolve_targets(
-    session: Session, firmware: Firmware, selector: DeviceSelector
-) -> tuple[list[tuple[AltInfo, MemoryMap, Image]], list[str]]:
-    """Each target of ``firmware`` with the device's alternate and memory map, less the
-    read-only bytes the device already holds (:func:`drop_identical_protected`); and notes.
-    PlanError when nothing is left to write."""
-    pairs, warnings = _resolve(session, firmware, selector)
-    warnings = _unreadable_layouts(session) + warnings
-    resolved = []
-    for info, image in pairs:
-        memory = session.memory_map(info)
-        image, notes = drop_identical_protected(session, info, memory, image)
-        warnings += notes
-        if image:
-            resolved.append((info, memory, image))
-    if not resolved:
-        raise PlanError("the device already holds every byte of the file: nothing to write")
-    return resolved, warnings
 
 
 def plan_targets(
@@ -107,31 +34,44 @@ def plan_targets(
     *,
     force: bool,
     mass: bool,
-    sram: tuple[int, int] | None = None,
+    sram: RamRange | tuple[RamRange, ...] | None = None,
     app_address: int | None = None,
+    leave: bool = False,
+    leave_address: int | None = None,
 ) -> tuple[list[TargetPlan], list[str]]:
-    """Resolve, pre-flight check and plan every target of ``firmware`` on the session's device."""
-    resolved, warnings = resolve_targets(session, firmware, selector)
+    """Resolve, pre-flight check and plan every target of ``firmware`` on the session's device
+    (:func:`pydfuse.ops.preflight.device_report`, shared with ``check``)."""
+    resolved, report, warnings = device_report(
+        session,
+        firmware,
+        selector,
+        sram=sram,
+        app_address=app_address,
+        leave=leave,
+        leave_address=leave_address,
+    )
+    warnings += [left_out_note(r.info.name, lo, hi) for r in resolved for lo, hi in r.left_out]
+    resolved = [r for r in resolved if r.image]
+    if not resolved:
+        raise PlanError("the device already holds every byte of the file: nothing to write")
     try:
-        warnings += run_preflight(
-            resolved, session.all_alternates(), force=force, sram=sram, app_address=app_address
-        )
+        warnings += enforce(report, force=force)
     except PlanError as error:
-        unreadable = _unreadable_layouts(session)
+        unreadable = unreadable_layouts(session)
         if not unreadable:
             raise
         raise PlanError(f"{error}; also, {'; '.join(unreadable)}", hint=error.hint) from None
     plans = []
-    for index, (info, memory, image) in enumerate(resolved):
+    for index, r in enumerate(resolved):
         plan = make_plan(
-            image,
-            memory,
+            r.image,
+            r.memory,
             transfer_size=session.dfu.transfer_size,
             force=force,
             mass_erase=mass and index == 0,  # DfuSe mass erase clears the internal flash (§2.2)
         )
         warnings += list(plan.warnings)
-        plans.append(TargetPlan(info, memory, image, plan))
+        plans.append(TargetPlan(r.info, r.memory, r.image, plan))
     return plans, warnings
 
 
@@ -314,11 +254,19 @@ def flash(
     force: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
-    sram: tuple[int, int] | None = None,
+    sram: RamRange | tuple[RamRange, ...] | None = None,
     app_address: int | None = None,
     delta: bool = True,
 ) -> FlashResult:
     """Write ``firmware`` to the selected device (see the package docstring for the steps).
+
+    Every image is checked against the device's own layout first, as ``dfuse flash`` does:
+    read-only and unmapped bytes, sizes, and the vector table of every image that holds one —
+    an application linked for another address than where it goes is refused on any board.
+    ``sram`` (the board's RAM: one ``(start, end)`` range or several) and ``app_address`` (the
+    bootloader's fixed application address) sharpen the check; by default they come from the
+    environment's board facts (a ``sim_environment`` board) or are inferred (module
+    :mod:`pydfuse.checks.board`).
 
     ``delta`` (the default, as on the command line; ``--full`` turns it off): read back the
     sectors the image touches first and leave out those already holding exactly their final
@@ -327,6 +275,7 @@ def flash(
     Raises PlanError (refused placement; nothing written), DfuStatusError (after clearing the
     device back to dfuIDLE), VerifyError (first differing address), TransportError subclasses.
     """
+    sram, app_address = env.board_facts(sram, app_address)
     loaded = load_firmware(firmware, address=address)
     with open_session(env, selector, recover=not dry_run) as session:
         problem = suffix_problem(loaded.suffix, [(session.found.vid, session.found.pid)])
@@ -351,6 +300,8 @@ def flash(
             mass=mass_erase,
             sram=sram,
             app_address=app_address,
+            leave=leave,
+            leave_address=leave_address,
         )
         # ST ROMs: read protection refuses everything, write protection ignores silently (#12)
         check_write_protection(session, options, [(tp.info, _touched(tp)) for tp in plans])

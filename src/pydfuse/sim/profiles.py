@@ -139,6 +139,7 @@ class BoardProfile:
     bus_reset_reboots: bool = False  # True: §1.6 'further rules'; False: ST keeps the state
     manifest_poll_ms: int = 1  # §2.8 'Leave' column
     uid: tuple[int, int, int] = (0x33343536, 0x39383741, 0x2A2B2C2D)  # UID words (§2.9)
+    ccm: tuple[int, int] | None = None  # core-coupled RAM [start, end), a legitimate stack (§5.5)
     # bwPollTimeout the device reports per operation ("erase", "program", "command",
     # "mass_erase") instead of the honest modeled duration; empty = honest (the default).
     # ``fixed_poll_timeout_ms`` (the demo's 50 ms for everything, §2.8) takes precedence.
@@ -355,6 +356,7 @@ STM32F4_ROM = BoardProfile(
     ),
     sram_start=0x20000000,
     sram_end=0x20020000,  # §5.5: 112 + 16 KB contiguous, stack top 0x20020000
+    ccm=(0x10000000, 0x10010000),  # §5.5: 64 KB CCM data RAM
     app_address=None,  # ROM: leave jumps to the pointer (§2.5)
     protected_until=0,  # the ROM lives in system memory, all of flash is the user's
     runtime=_DEMO_RUNTIME,
