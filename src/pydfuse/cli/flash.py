@@ -179,7 +179,7 @@ def flash_command(
         one = one_selector(device, serials, paths, alt)
         result = ops.flash(env, one, source, progress=view, **options)
         reset_record, reset_text = (
-            reset_after(env, sel) if reset and not result.left and not dry_run else (None, None)
+            reset_after(env, one) if reset and not result.left and not dry_run else (None, None)
         )
         line = board_line(env, after_leave=result.left)
         sim = sim_dict(env)
