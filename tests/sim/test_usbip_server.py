@@ -151,7 +151,11 @@ def test_leave_closes_the_connection_and_offers_the_application() -> None:
         assert (device["pid"], device["interfaces"]) == (0xDF12, [(0xFE, 0x01, 0x01)])
         assert device["devnum"] != dev.info["devnum"]  # a new address
         assert served.kinds().count("offered") == 2
-        assert any(e.kind == "offered" and e.running == "application" for e in served.events)
+        offers = [(e.message, e.running) for e in served.events if e.kind == "offered"]
+        assert offers == [
+            ("offering bus id 1-1, 0483:df11 in DFU mode", "bootloader"),
+            ("re-enumerated: offering bus id 1-1, 0483:df12 in run-time mode", "application"),
+        ]
 
         # Run-time mode: DFU_DETACH with bitWillDetach brings it back in DFU mode.
         _, app = import_device(served.port)

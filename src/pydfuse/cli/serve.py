@@ -174,7 +174,8 @@ async def _serve(
             return
         fields = {k: v for k, v in asdict(event).items() if v is not None and k != "kind"}
         where = f"{event.peer}: " if event.peer else ""
-        printer.event(event.kind, where + event.message, **fields)
+        hint = " (attach it again)" if event.kind == "offered" and not attach else ""
+        printer.event(event.kind, where + event.message + hint, **fields)
         if attach and event.kind == "offered":
             schedule_attach()
 

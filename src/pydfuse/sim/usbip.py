@@ -220,14 +220,15 @@ class UsbipServer:
         device, seen, running = await self._on_board(look)
         if self._offered == seen:
             return
-        self._offered = seen
+        first, self._offered = self._offered, seen
         if device is None:
             self._emit("gone", "the board is off the bus (cable pulled)", running=running)
             return
         mode = "DFU mode" if running == "bootloader" else "run-time mode"
+        again = "re-enumerated: offering" if first is not None else "offering"
         self._emit(
             "offered",
-            f"bus id {BUSID}: {device.id_vendor:04x}:{device.id_product:04x} in {mode}",
+            f"{again} bus id {BUSID}, {device.id_vendor:04x}:{device.id_product:04x} in {mode}",
             running=running,
         )
 
