@@ -97,7 +97,7 @@ def test_text_output_names_the_linux_and_windows_commands() -> None:
     port = int(lines[0].split("127.0.0.1:")[1].split(",")[0])
     assert f"usbip --tcp-port {port} attach -r 127.0.0.1 -b 1-1" in text
     assert f"usbip.exe --tcp-port {port} attach -r 127.0.0.1 -b 1-1" in text
-    assert "untested" in text and "Ctrl-C" in text
+    assert "untested" in text and "Ctrl-C" in text and "SIGHUP power-cycles" in text
     assert "stopped (board running bootloader)" in text
 
 
@@ -139,3 +139,17 @@ def test_vv_narrates_every_urb_on_stderr() -> None:
         _, err = process.communicate(timeout=30)
     assert "usbip: #1 ep0 IN  80 06 0100 0000 18" in err
     assert "usbip: #1 -> status 0, 18 bytes" in err
+
+
+def test_sighup_power_cycles_the_board(tmp_path: Path) -> None:
+    state = tmp_path / "board.json"
+    with _server("--sim", PROFILE, "--sim-state", str(state)) as (process, serving):
+        assert process.stdout is not None
+        process.send_signal(signal.SIGHUP)
+        assert _json_line(process.stdout)["event"] == "power-cycle"
+        offered = _json_line(process.stdout)
+        assert offered["event"] == "offered" and offered["running"] == "bootloader"
+        assert devlist(serving["port"])[0]["pid"] == 0xDF11
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0

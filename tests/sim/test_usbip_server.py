@@ -197,3 +197,31 @@ def test_one_client_at_a_time_imports_and_a_detach_frees_the_board() -> None:
         assert status == 0 and again is not None
         assert struct.unpack("<H", again.ctrl_transfer(*descriptor(1), 18)[10:12]) == (0xDF11,)
         again.close()
+
+
+def test_power_cycle_after_a_pulled_cable_offers_the_board_again() -> None:
+    board = VirtualBoard("stm3210e-eval")
+    with serving(board) as served:
+        _, dev = import_device(served.port)
+        assert dev is not None
+        board.faults.disconnect_after(1)
+        getstatus(dev)
+        assert closed_by_peer(dev.sock) and devlist(served.port) == []
+        served.call(served.server.power_cycle())
+        (device,) = devlist(served.port)
+        assert device["pid"] == 0xDF11
+        status, again = import_device(served.port)
+        assert status == 0 and again is not None
+        assert getstatus(again).status == Status.ERR_FIRMWARE  # a fresh boot of the demo
+        again.close()
+    assert served.kinds()[-1] != "gone" and board.running == "bootloader"
+
+
+def test_power_cycle_closes_the_import_of_the_old_device() -> None:
+    board = VirtualBoard("stm3210e-eval")
+    with serving(board) as served:
+        _, dev = import_device(served.port)
+        assert dev is not None
+        served.call(served.server.power_cycle())
+        assert closed_by_peer(dev.sock)
+        assert import_device(served.port)[0] == 0

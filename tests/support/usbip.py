@@ -12,7 +12,7 @@ import asyncio
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -223,8 +223,15 @@ class Served:
     def port(self) -> int:
         return self.server.port
 
+    loop: asyncio.AbstractEventLoop | None = None
+
     def kinds(self) -> list[str]:
         return [event.kind for event in self.events]
+
+    def call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``coroutine`` on the server's event loop and wait for its result."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
 
 
 @contextmanager
@@ -245,7 +252,7 @@ def serving(board: VirtualBoard, **options: Any) -> Iterator[Served]:
     thread.start()
     assert started.wait(10), "the server did not start"
     try:
-        yield Served(server, events)
+        yield Served(server, events, loop)
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)

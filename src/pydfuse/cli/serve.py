@@ -106,7 +106,7 @@ def _next_steps(printer: _Printer, board: Any, host: str, port: int, state: Path
     click.echo("  dfu-util -l          (or: dfuse list)")
     click.echo(f"on Windows with usbip-win2 (untested): {windows}")
     saved = f" and saves the board to {state}" if state is not None else ""
-    click.echo(f"Ctrl-C stops the server{saved}.")
+    click.echo(f"Ctrl-C stops the server{saved}; SIGHUP power-cycles the board.")
 
 
 async def _attach(printer: _Printer, host: str, port: int) -> None:
@@ -164,6 +164,16 @@ async def _serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows: KeyboardInterrupt
             loop.add_signal_handler(signum, stop.set)
     tasks: set[asyncio.Task[None]] = set()
+
+    def power_cycle() -> None:
+        printer.event("power-cycle", "SIGHUP: power-cycling the board (cable plugged back in)")
+        task = loop.create_task(server.power_cycle())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    if hasattr(signal, "SIGHUP"):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, power_cycle)
 
     announced = False  # the first offer is part of the "serving" line and the next steps
 
@@ -236,7 +246,8 @@ def serve_command(host: str, port: int, max_clients: int, attach: bool, as_json:
 
     After a DfuSe leave the board re-enumerates in run-time mode, after a detach in DFU mode:
     the server then closes the connection (the client sees an unplug) and offers the new
-    device under the same bus id; attach again, or give --attach.
+    device under the same bus id; attach again, or give --attach. A pulled-cable fault takes
+    the board off the bus; SIGHUP (kill -HUP PID) power-cycles it, as plugging it back in.
     """
     if sim_profile() is None:
         raise click.UsageError("sim serve exports the virtual board: give --sim PROFILE")

@@ -178,6 +178,15 @@ class UsbipServer:
         finally:
             await self.close()
 
+    async def power_cycle(self) -> None:
+        """Power the board off and on (a pulled cable plugged back in): a connection to the old
+        device is closed by its next transfer, and the board is offered again."""
+        await self._on_board(self.board.power_cycle)
+        importer = self._importer
+        if importer is not None:
+            importer.writer.close()  # the device it imported is gone: the client sees an unplug
+        await self._offer()
+
     async def close(self) -> None:
         """Stop accepting, drop every connection, and let a running board call finish."""
         if self._server is not None:
