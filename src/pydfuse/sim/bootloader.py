@@ -77,6 +77,8 @@ class _Work:
     then_reset: bool = False
 
 
+_REQUESTS = {int(r): r for r in Request}  # bRequest -> Request, without an enum call per transfer
+
 _EVENT_OF_REQUEST = {
     Request.DETACH: Event.DETACH,
     Request.UPLOAD: Event.UPLOAD,
@@ -140,10 +142,7 @@ class DfuFunction:
         """A class request: its shape is checked first (DFU 1.1 table 3.1), then the §1.6 table
         decides; a malformed one never reaches a handler."""
         self.settle()
-        try:
-            request = Request(setup.bRequest)
-        except ValueError:
-            request = None
+        request = _REQUESTS.get(setup.bRequest)
         if request is None or not well_formed(
             request, setup.bmRequestType, setup.wIndex, setup.wLength
         ):

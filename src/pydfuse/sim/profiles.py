@@ -171,9 +171,11 @@ _F1_TIMING_2K = FlashTiming(2, 52.5, MappingProxyType({2048: 30.0}), 30.0)
 # §6.3 M25P64: 256-byte page program 1.4 ms typ; 64 KB sector erase 1 s typ; bulk erase 68 s typ
 # (the M25PX64 figure; [UNCONFIRMED] for M25P64).
 _SPI_TIMING = FlashTiming(256, 1400.0, MappingProxyType({65536: 1000.0}), 68000.0)
-# §6.4 M29W128F: 16 µs per word (the M29W128G figure); block erase 0.8 s typ (sibling M29W400D,
-# [UNCONFIRMED] for this part); chip erase taken as 256 blocks x 0.8 s [derived].
-_NOR_TIMING = FlashTiming(2, 16.0, MappingProxyType({65536: 800.0}), 256 * 800.0)
+# §6.4 M29W128F: 10 µs per byte/word typ — the M29W128FH/FL datasheet (ST, Rev 6, November
+# 2006, feature summary "Programming time: 10 µs per Byte/Word (typical)"); §6.4's 16 µs is the
+# successor M29W128G's figure. Block erase 0.8 s typ (sibling M29W400D, Table 4; [UNCONFIRMED] for
+# this part); chip erase taken as 256 blocks x 0.8 s [derived].
+_NOR_TIMING = FlashTiming(2, 10.0, MappingProxyType({65536: 800.0}), 256 * 800.0)
 # §6.2 STM32F405/407 at x32 parallelism (VDD 2.7-3.6 V, what the ROM uses): 16 µs per word;
 # 250 ms / 550 ms / 1 s per 16 / 64 / 128 KB sector; 8 s mass erase (typ).
 _F4_TIMING = FlashTiming(

@@ -6,6 +6,7 @@ spend: bus time (§6.5) plus erase and program time (§6).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 __all__ = ["BUS_BYTES_PER_S", "SimStats", "control_transfer_bus_s"]
@@ -18,6 +19,7 @@ CONTROL_OVERHEAD_BYTES = 45
 EXTRA_PACKET_OVERHEAD_BYTES = 13
 
 
+@functools.lru_cache(maxsize=256)  # a handful of sizes recur for every block
 def control_transfer_bus_s(payload: int, max_packet_size0: int = 64) -> float:
     """Seconds a control transfer with ``payload`` data bytes occupies a full-speed bus."""
     packets = max(1, -(-payload // max_packet_size0))
