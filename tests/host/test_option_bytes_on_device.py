@@ -12,6 +12,7 @@ from pydfuse.errors import OptionBytesError, PlanError, ReadProtectedError
 from pydfuse.formats import Image
 from pydfuse.ops import (
     DeviceSelector,
+    ImageSource,
     flash,
     list_devices,
     option_bytes,
@@ -157,3 +158,30 @@ def test_a_family_that_does_not_fit_is_refused() -> None:
     with pytest.raises(OptionBytesError, match=r"keeps 16 option bytes at 0x1FFFF800"):
         set_option_bytes(rig.env, ANY, ["rdp=1"], family="stm32f0")
     assert rig.board.rdp_level == 0
+
+
+def _options(block: str, address: int = 0x1FFFC000) -> ImageSource:
+    return ImageSource(Image.from_segments([(address, bytes.fromhex(block))]), alt="option")
+
+
+def test_flash_of_option_bytes_follows_the_same_rules() -> None:
+    rig = make_rig("stm32f4-rom")
+    with pytest.raises(PlanError, match="level 2, which can never be undone"):
+        flash(rig.env, ANY, _options("ffcc0033ffcc0033ffff0000ffff0000"))
+    with pytest.raises(PlanError, match="holds 8 of the 16 option bytes"):
+        flash(rig.env, ANY, _options("ffaa0055ffaa0055"))
+    assert _option_writes(rig) == [] and rig.board.rdp_level == 0
+    result = flash(rig.env, ANY, _options("ffbb0044ffbb0044ffff0000ffff0000"))
+    assert any("turn read protection ON" in w for w in result.warnings)
+    assert rig.board.rdp_level == 1
+
+
+def test_flash_refuses_f0_option_bytes_with_a_bad_complement_unless_forced() -> None:
+    rig = make_rig("stm32f072-rom")
+    bad = "aa00ff00ff00ff00ff00ff00ff00ff00"  # RDP complement wrong: loads as 0xFF (level 1)
+    with pytest.raises(PlanError, match="does not match its complement"):
+        flash(rig.env, ANY, _options(bad, 0x1FFFF800))
+    assert _option_writes(rig) == []
+    result = flash(rig.env, ANY, _options(bad, 0x1FFFF800), force=True)
+    assert any("written anyway, --force" in w for w in result.warnings)
+    assert rig.board.rdp_level == 1

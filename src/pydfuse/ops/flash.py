@@ -19,7 +19,7 @@ from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix
 from pydfuse.ops.plainflash import flash_plain
 from pydfuse.ops.preflight import device_report, enforce, unreadable_layouts
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
-from pydfuse.ops.protection import check_write_protection, load_block
+from pydfuse.ops.protection import check_option_targets, check_write_protection, load_block
 from pydfuse.ops.records import DeviceSelector, FlashResult, TargetPlan, TargetResult
 from pydfuse.ops.session import Session, open_session
 from pydfuse.plan import make_plan
@@ -305,7 +305,10 @@ def flash(
         )
         # ST ROMs: read protection refuses everything, write protection ignores silently (#12)
         check_write_protection(session, options, [(tp.info, _touched(tp)) for tp in plans])
-        warnings = list(loaded.warnings) + warnings
+        option_notes = check_option_targets(
+            options, [(tp.info, tp.image) for tp in plans], force=force
+        )
+        warnings = list(loaded.warnings) + warnings + option_notes
         if session.detached:
             warnings.insert(0, DETACHED_NOTE)
         if problem is not None:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from pydfuse.errors import DfuseError, DfuStatusError, PlanError, ReadProtectedError
+from pydfuse.formats import Image
 from pydfuse.layout import MemoryMap
 from pydfuse.ops.env import Environment
 from pydfuse.ops.records import (
@@ -186,6 +187,58 @@ def check_write_protection(
         "writes without an error, so nothing was written",
         hint="lift the protection first: dfuse option-bytes set wrp=" + units_text(keep),
     )
+
+
+def check_option_targets(
+    block: OptionBlock | None, images: list[tuple[AltInfo, Image]], *, force: bool
+) -> list[str]:
+    """The rules of ``option-bytes set`` for a ``flash`` whose file holds option bytes:
+    never RDP level 2 (only ``option-bytes set`` with its long flag), never a partial block
+    (the ROM erases the rest, AN3156 §5.1) or mismatching complements (loaded as 0xFF: read
+    protection) unless ``force``; turning read protection on is said loudly. Returns warnings."""
+    if block is None:
+        return []
+    warnings: list[str] = []
+    for info, image in images:
+        if info.alt != block.alt.alt:
+            continue
+        start, size = block.address, len(block.raw)
+        covered = sum(
+            min(seg.end, start + size) - max(seg.address, start)
+            for seg in image
+            if seg.address < start + size and start < seg.end
+        )
+        new = image.read(start, size)
+        problems: list[str] = []
+        if covered != size:
+            problems.append(
+                f"the file holds {covered} of the {size} option bytes; the ROM erases the whole "
+                "block first, so the rest would become 0xFF (read protection on most chips)"
+            )
+        if block.family is None:
+            warnings.append("option bytes written as they are: this chip's layout is not known")
+        else:
+            decoded = decode(block.family, new)
+            if decoded.rdp_level == 2:
+                raise PlanError(
+                    "the file's option bytes set read protection level 2, which can never be "
+                    "undone; flash never writes that",
+                    hint="if you mean it: dfuse ob set rdp=2 --permanently-lock-this-chip",
+                )
+            problems += decoded.problems()
+            was = block.decoded.rdp_level if block.decoded is not None else 0
+            if decoded.rdp_level == 1 and was == 0:
+                warnings.append(
+                    "the file's option bytes turn read protection ON (RDP level 1): afterwards "
+                    "the ROM refuses every read; " + UNPROTECT_HINT
+                )
+        if problems and not force:
+            raise PlanError(
+                "refusing to write these option bytes: " + "; ".join(problems),
+                hint="write fields with `dfuse option-bytes set`, or add --force if you are sure",
+            )
+        warnings += [f"option bytes: {p} (written anyway, --force)" for p in problems]
+    return warnings
 
 
 def _unit_text(block: OptionBlock, unit: int) -> str:
