@@ -44,7 +44,9 @@ def is_executable(address: int) -> bool:
 @dataclass(frozen=True, slots=True)
 class BoardFacts:
     """A board's RAM ranges (where the initial stack pointer may point) and its bootloader's
-    fixed application address (None: the bootloader jumps where it is told, as ROM loaders do).
+    fixed application address (None: the bootloader jumps where it is told, as ROM loaders do);
+    a profile also knows the layout strings its bootloader reports (``layouts``), which a
+    device running its application does not show.
 
     ``ram`` empty means "unknown": the architectural regions are used instead.
     """
@@ -52,6 +54,7 @@ class BoardFacts:
     ram: tuple[RamRange, ...] = ()
     app_address: int | None = None
     name: str | None = None
+    layouts: tuple[str, ...] = ()  # the alternates' layout strings, by alternate number
 
     @property
     def known_ram(self) -> bool:

@@ -9,7 +9,7 @@ goes to the alternate whose memory holds its first byte (``pydfuse.ops`` decides
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.text import Text
@@ -30,13 +30,15 @@ from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
 from pydfuse.cli.session import (
     RESET_OPTION,
-    board_facts,
     board_line,
     environment,
     lookup_profile,
     reset_after,
     sim_dict,
 )
+
+if TYPE_CHECKING:
+    from pydfuse.sim.profiles import BoardProfile
 
 JSON = json_option
 
@@ -153,7 +155,8 @@ def flash_command(
     leave = leave or leave_address is not None  # a jump address says what to do after writing
     if no_profile and profile_name:
         raise click.UsageError("give --profile BOARD or --no-profile, not both")
-    # Without --profile the --sim board's facts come with its environment (ops.sim_environment)
+    # --profile's board facts go with the environment; else the --sim board's (unless
+    # --no-profile), else none: the checks infer them from the device (pydfuse.checks.board)
     profile = lookup_profile(profile_name, option="--profile") if profile_name else None
     options: dict[str, Any] = {
         "address": address,
@@ -164,16 +167,23 @@ def flash_command(
         "force": force,
         "dry_run": dry_run,
         "delta": not full,
-        **board_facts(profile),
     }
     if all_boards and reset:
         raise click.UsageError("-R works on one device; leave --all out, or use :leave")
     if all_boards:
         return _flash_all(
-            source, device, serials, paths, alt, options, as_json=as_json, facts=not no_profile
+            source,
+            device,
+            serials,
+            paths,
+            alt,
+            options,
+            as_json=as_json,
+            facts=not no_profile,
+            profile=profile,
         )
     with (
-        environment(profile_facts=not no_profile) as env,
+        environment(profile_facts=not no_profile, profile=profile) as env,
         device_progress(env, as_json=as_json) as view,
     ):
         one = one_selector(device, serials, paths, alt)
@@ -218,9 +228,13 @@ def _flash_all(
     *,
     as_json: bool,
     facts: bool,
+    profile: BoardProfile | None,
 ) -> int:
     """``flash --all``: every matching device at once, one summary row (or record) each."""
-    with environment(profile_facts=facts) as env, boards_view(env, as_json=as_json) as view:
+    with (
+        environment(profile_facts=facts, profile=profile) as env,
+        boards_view(env, as_json=as_json) as view,
+    ):
         selectors = many_selectors(device, serials, paths, alt)
         outcomes = ops.flash_many(env, selectors, source, progress=view, **options)
     return finish(outcomes, verb="flash", as_json=as_json, describe=flash_details)
@@ -231,10 +245,15 @@ def _render_flash(result: ops.FlashResult, board_text: str | None, *, modeled: b
     for warning in result.warnings:
         console(err=True).print(Text.assemble(("warning:", "yellow"), f" {warning}"))
     if result.dry_run:
-        out.print(f"dry run on {result.device}: nothing written")
+        out.print(f"dry run on {result.device}: nothing written", markup=False)
+        steps = list(result.steps)
+        if steps and steps[0].startswith("would send DFU_DETACH"):
+            out.print(f"  {steps.pop(0)}", markup=False)
         for plan in result.plans:
             for line in plan.describe():
-                out.print(f"  {line}")
+                out.print(f"  {line}", markup=False)
+        for step in steps:
+            out.print(f"  {step}", markup=False)
         return
     if settings().quiet:
         return

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from pydfuse import ops
 from pydfuse.checks import CheckReport, TargetImage, preflight
+from pydfuse.checks.backup import leave_out_backup
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
@@ -176,16 +177,18 @@ STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 def plan_targets(
     board: Board, targets: Sequence[TargetImage], report: CheckReport
 ) -> list[Plan | None]:
-    """The plan of each target that passed its checks (None for the others)."""
+    """The plan of each target that passed its checks (None for the others); a full backup's
+    read-only bytes are left out, as flash leaves them out."""
     plans: list[Plan | None] = []
     for target, result in zip(targets, report.targets, strict=True):
         memory = board.memories.get(target.alt)
-        if not result.ok or memory is None or not target.image:
+        image = leave_out_backup(target.image, memory)[0] if memory is not None else None
+        if not result.ok or memory is None or not image:
             plans.append(None)
             continue
         plans.append(
             make_plan(
-                target.image,
+                image,
                 memory,
                 transfer_size=board.transfer_size,
                 timing=board.timings.get(target.alt),

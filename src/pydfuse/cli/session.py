@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -112,16 +113,19 @@ def sim_profile() -> BoardProfile | None:
 
 
 @contextmanager
-def environment(*, profile_facts: bool = True) -> Iterator[ops.Environment]:
+def environment(
+    *, profile_facts: bool = True, profile: BoardProfile | None = None
+) -> Iterator[ops.Environment]:
     """USB hardware, or the ``--sim`` board (saved back to ``--sim-state`` afterwards), narrated
-    with ``-v``/``-vv`` and recorded with ``--trace FILE`` (:mod:`pydfuse.cli.observe`). The
-    ``--sim`` board brings its profile's board facts for the checks unless ``profile_facts``
-    is false."""
+    with ``-v``/``-vv`` and recorded with ``--trace FILE`` (:mod:`pydfuse.cli.observe`).
+
+    The environment carries board facts for the checks: those of ``profile`` (``--profile``)
+    when given, else the ``--sim`` board's unless ``profile_facts`` is false."""
     from pydfuse.cli.observe import check_trace_path, observed
 
     check_trace_path()
     with _bare_environment(profile_facts) as env, observed(env) as seen:
-        yield seen
+        yield seen if profile is None else replace(seen, facts=ops.facts_of_profile(profile))
 
 
 @contextmanager
@@ -183,14 +187,6 @@ def reset_after(env: ops.Environment, sel: ops.DeviceSelector) -> tuple[dict[str
     if after.mode == "dfu":
         text += " (it started no application on the bus reset; :leave or dfuse leave does)"
     return {"mode": after.mode, "id": after.id_text}, text
-
-
-def board_facts(profile: BoardProfile | None) -> dict[str, Any]:
-    """SRAM ranges and application address of ``profile`` for the checks (none: empty)."""
-    if profile is None:
-        return {}
-    facts = ops.facts_of_profile(profile)
-    return {"sram": facts.ram, "app_address": facts.app_address}
 
 
 def board_line(env: ops.Environment, *, after_leave: bool = False) -> str | None:

@@ -108,12 +108,14 @@ def board_summary(board: Any) -> dict[str, Any]:
 
 def facts_of_profile(profile: Any) -> BoardFacts:
     """The :class:`BoardFacts` of a ``pydfuse.sim.profiles.BoardProfile``: its SRAM (and CCM
-    RAM where the part has it) and the bootloader's fixed application address."""
+    RAM where the part has it), the bootloader's fixed application address and the layout
+    strings of its alternates."""
     ram: list[RamRange] = [(profile.sram_start, profile.sram_end)]
     ccm = getattr(profile, "ccm", None)
     if ccm is not None:
         ram.append((ccm[0], ccm[1]))
-    return BoardFacts(tuple(ram), profile.app_address, profile.name)
+    layouts = tuple(alt.layout for alt in profile.alternates)
+    return BoardFacts(tuple(ram), profile.app_address, profile.name, layouts)
 
 
 def usb_environment() -> Environment:

@@ -9,11 +9,13 @@ dfuse-spec.md.
 from __future__ import annotations
 
 from bisect import bisect_right
+from dataclasses import replace
 
 from pydfuse.checks import RamRange, left_out_note
 from pydfuse.errors import PlanError, VerifyError
 from pydfuse.host.dfuse import DfuseClient, resets_after_write
 from pydfuse.ops.delta import delta_plans
+from pydfuse.ops.dryrun import dry_run_on_application, leave_step
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix_problem
 from pydfuse.ops.plainflash import flash_plain
@@ -21,7 +23,7 @@ from pydfuse.ops.preflight import device_report, enforce, unreadable_layouts
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
 from pydfuse.ops.protection import check_option_targets, check_write_protection, load_block
 from pydfuse.ops.records import DeviceSelector, FlashResult, TargetPlan, TargetResult
-from pydfuse.ops.session import Session, open_session
+from pydfuse.ops.session import Session, open_session, peek
 from pydfuse.plan import make_plan
 
 DETACHED_NOTE = "the device was running its application: sent DFU_DETACH and continued in DFU mode"
@@ -277,7 +279,21 @@ def flash(
     """
     sram, app_address = env.board_facts(sram, app_address)
     loaded = load_firmware(firmware, address=address)
-    with open_session(env, selector, recover=not dry_run) as session:
+    if dry_run:  # a dry run sends nothing that changes the device: no DFU_DETACH either
+        found = peek(env, selector)
+        if found.mode != "dfu":
+            return dry_run_on_application(
+                found,
+                loaded,
+                env.facts,
+                sram=sram,
+                app_address=app_address,
+                force=force,
+                leave=leave,
+                leave_address=leave_address,
+            )
+    # recover: CLRSTATUS/ABORT to dfuIDLE (§7.1) change no memory; a dry run reads too
+    with open_session(env, selector, recover=True, auto_detach=not dry_run) as session:
         problem = suffix_problem(loaded.suffix, [(session.found.vid, session.found.pid)])
         if not session.found.dfuse:
             return flash_plain(
@@ -289,8 +305,6 @@ def flash(
                 dry_run=dry_run,
                 tracker=Tracker(progress),
             )
-        if dry_run:
-            session.dfu.recover()  # reading the option bytes needs dfuIDLE; nothing is changed
         options = load_block(session)  # a read-protected ROM says so here, before planning
         plans, warnings = plan_targets(
             session,
@@ -316,8 +330,6 @@ def flash(
         started = env.clock.monotonic()
         tracker = Tracker(progress)
         if delta:
-            if dry_run:
-                session.dfu.recover()  # reading back needs dfuIDLE; no memory is touched
             with disconnect_context(tracker):
                 plans, notes = delta_plans(session, plans, tracker)
             warnings += notes
@@ -331,7 +343,7 @@ def flash(
                 "the device reset itself after its option bytes were written (§7.14): they were "
                 "not read back" + (" and leave was not needed" if leave else "")
             )
-        return _result(
+        result = _result(
             session.found.describe(),
             plans,
             warnings,
@@ -340,6 +352,10 @@ def flash(
             left=left,
             elapsed_s=env.clock.monotonic() - started,
         )
+        if dry_run and leave:
+            to = leave_address if leave_address is not None else _application_start(plans)
+            result = replace(result, steps=(leave_step(to),))
+        return result
 
 
 def _touched(tp: TargetPlan) -> list[tuple[int, int]]:

@@ -285,6 +285,7 @@ class FlashResult:
     elapsed_s: float
     warnings: tuple[str, ...] = ()
     plans: tuple[Plan, ...] = ()  # what was (or, with dry_run, would be) done, per target
+    steps: tuple[str, ...] = ()  # with dry_run: what else the real run would do (detach, leave)
 
     @property
     def bytes_written(self) -> int:
@@ -303,6 +304,7 @@ class FlashResult:
             "elapsed_s": round(self.elapsed_s, 6),
             "warnings": list(self.warnings),
             "plan": [line for plan in self.plans for line in plan.describe()],
+            "steps": list(self.steps),
         }
 
 

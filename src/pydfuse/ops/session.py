@@ -161,6 +161,13 @@ def _pick_once(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice,
     )
 
 
+def peek(env: Environment, selector: DeviceSelector) -> FoundDevice:
+    """What the one selected device is (mode, identity), without opening a session on it."""
+    found, dev = pick(env, selector)
+    dev.close()
+    return found
+
+
 def _detach_and_pick(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice, UsbDevice]:
     """DETACH the run-time device and open its DFU-mode self (found by its new identity)."""
     from pydfuse.ops.detach import detach  # detach builds on this module
