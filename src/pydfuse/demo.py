@@ -55,7 +55,7 @@ def run(out: Path) -> None:
     firmware = out / "firmware.dfu"
     sim = ["--sim", PROFILE, "--sim-state", str(state)]
     print("pydfuse demo: one .dfu with three memories, flashed in one update on a virtual")
-    print(f"{PROFILE} (STM32F103ZE, 12 KB DFU bootloader, application at 0x08003000).")
+    print(f"{PROFILE} (STM32F103ZE, 12 KiB DFU bootloader, application at 0x08003000).")
     print(f"Inputs in {out}/: app.hex (linked for 0x08003000), SPI and NOR data images.")
     _run(
         [

@@ -209,7 +209,7 @@ _ST_DEMO_ATTRS = Attributes.CAN_DNLOAD | Attributes.CAN_UPLOAD | Attributes.WILL
 
 STM3210E_EVAL = BoardProfile(
     name="stm3210e-eval",
-    description="ST USB-FS-Device_Lib V4.0.0 DFU demo on STM3210E-EVAL (STM32F103ZE, 512 KB)",
+    description="ST USB-FS-Device_Lib V4.0.0 DFU demo on STM3210E-EVAL (STM32F103ZE, 512 KiB)",
     vid=0x0483,
     pid=0xDF11,
     bcd_device=0x0200,  # §2.9
@@ -258,7 +258,7 @@ STM3210E_EVAL = BoardProfile(
 
 STM3210B_EVAL = BoardProfile(
     name="stm3210b-eval",
-    description="ST USB-FS-Device_Lib V4.0.0 DFU demo on STM3210B-EVAL (STM32F103VB, 128 KB)",
+    description="ST USB-FS-Device_Lib V4.0.0 DFU demo on STM3210B-EVAL (STM32F103VB, 128 KiB)",
     vid=0x0483,
     pid=0xDF11,
     bcd_device=0x0200,
@@ -299,7 +299,7 @@ STM3210B_EVAL = BoardProfile(
 
 STM32F4_ROM = BoardProfile(
     name="stm32f4-rom",
-    description="STM32F405/407 system-memory DFU bootloader (1 MB flash, ROM)",
+    description="STM32F405/407 system-memory DFU bootloader (1 MiB flash, ROM)",
     vid=0x0483,
     pid=0xDF11,
     bcd_device=0x2100,  # §2.12
@@ -376,7 +376,7 @@ STM32F4_ROM = BoardProfile(
 # F1 flash (same half-word programming rule, RM0091 §3.2). SRAM 16 KB (STM32F072 datasheet).
 STM32F072_ROM = BoardProfile(
     name="stm32f072-rom",
-    description="STM32F072 system-memory DFU bootloader (128 KB flash, ROM)",
+    description="STM32F072 system-memory DFU bootloader (128 KiB flash, ROM)",
     vid=0x0483,
     pid=0xDF11,
     bcd_device=0x2200,
@@ -435,7 +435,7 @@ ST_DEMO_POLL_MS = 50
 
 PLAIN_DFU = BoardProfile(
     name="plain-dfu",
-    description="a generic DFU 1.1 device (not DfuSe): sequential blocks into one 64 KB flash",
+    description="a generic DFU 1.1 device (not DfuSe): sequential blocks into one 64 KiB flash",
     vid=0x1209,  # pid.codes
     pid=0x0001,  # pid.codes test PID
     bcd_device=0x0100,
