@@ -20,6 +20,7 @@ from pydfuse.demoapp import build_demo_app
 from pydfuse.formats import DfuseFile, PlainDfuFile, read_dfu, save_image
 from pydfuse.ops import ProgressEvent
 from pydfuse.sim.board import VirtualBoard
+from support.clocks import StepClock
 
 PROFILE = "stm3210e-eval"
 
@@ -117,19 +118,8 @@ def test_erase_of_a_read_only_sector_leaves_the_bootloader(
     assert after == before
 
 
-class _StepClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def test_progress_rates_use_the_environment_clock() -> None:
-    clock = _StepClock()
+    clock = StepClock(100.0)
     with ProgressView(enabled=True, clock=clock) as view:
         for done in range(0, 8193, 1024):
             view(ProgressEvent("program", done, 8192))

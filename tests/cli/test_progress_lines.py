@@ -19,6 +19,7 @@ from pydfuse.cli.progress import ProgressLines
 from pydfuse.demoapp import build_demo_app
 from pydfuse.formats import save_image
 from pydfuse.ops import ProgressEvent
+from support.clocks import StepClock
 
 PROFILE = "stm3210e-eval"
 LINE = re.compile(
@@ -27,19 +28,8 @@ LINE = re.compile(
 )
 
 
-class _StepClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
 def _lines(step_s: float, steps: int = 100) -> list[str]:
-    clock, out = _StepClock(), io.StringIO()
+    clock, out = StepClock(), io.StringIO()
     view = ProgressLines(clock, modeled=False, stream=out)
     for n in range(steps + 1):
         view(ProgressEvent("program", n * 1024, steps * 1024))
