@@ -19,7 +19,7 @@ import pytest
 from pydfuse.cli.main import main
 from pydfuse.sim.board import VirtualBoard
 from support.rawdfu import abort, erase, to_idle, write
-from support.usbip import devlist, import_device
+from support.usbip import attach, devlist
 
 PROFILE = "stm3210e-eval"
 
@@ -67,8 +67,7 @@ def test_serve_until_a_signal_then_save_what_the_client_wrote(
                                      "127.0.0.1", "-b", "1-1"]  # fmt: skip
         assert serving["sim"]["running"] == "bootloader"
         assert devlist(port)[0]["pid"] == 0xDF11
-        _, dev = import_device(port)
-        assert dev is not None
+        dev = attach(port)
         dev.ctrl_transfer(0x01, 0x0B, 1, 0, None)  # alt 1: SPI flash
         board_clock = VirtualBoard(PROFILE)  # the rawdfu helpers only sleep on a clock
         to_idle(dev)
@@ -131,8 +130,7 @@ def test_serve_needs_a_virtual_board(capsys: pytest.CaptureFixture[str]) -> None
 
 def test_vv_narrates_every_urb_on_stderr() -> None:
     with _server("-vv", "--sim", PROFILE) as (process, serving):
-        _, dev = import_device(serving["port"])
-        assert dev is not None
+        dev = attach(serving["port"])
         dev.ctrl_transfer(0x80, 0x06, 0x0100, 0, 18)
         dev.close()
         process.send_signal(signal.SIGTERM)

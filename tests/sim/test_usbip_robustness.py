@@ -12,7 +12,7 @@ import pytest
 
 from pydfuse.sim.board import VirtualBoard
 from support.rawdfu import getstatus
-from support.usbip import closed_by_peer, connect, devlist, import_device, serving
+from support.usbip import attach, closed_by_peer, connect, devlist, import_device, serving
 
 OP_IMPORT = struct.pack(">HHI", 0x0111, 0x8003, 0) + b"1-1".ljust(32, b"\0")
 
@@ -58,8 +58,7 @@ def test_a_malformed_operation_closes_only_that_connection(payload: bytes) -> No
 def test_a_malformed_urb_closes_the_import_and_frees_the_board(packet: bytes) -> None:
     board = VirtualBoard("stm3210e-eval")
     with serving(board) as served:
-        status, dev = import_device(served.port)
-        assert status == 0 and dev is not None
+        dev = attach(served.port)
         dev.sock.sendall(packet)
         assert closed_by_peer(dev.sock)
         dev.close()
@@ -74,8 +73,7 @@ def test_a_malformed_urb_closes_the_import_and_frees_the_board(packet: bytes) ->
 def test_a_truncated_packet_is_a_disconnect_not_a_crash() -> None:
     board = VirtualBoard("stm3210e-eval")
     with serving(board) as served:
-        _, dev = import_device(served.port)
-        assert dev is not None
+        dev = attach(served.port)
         dev.sock.sendall(urb(1, direction=0, length=64)[:30])
         dev.sock.shutdown(socket.SHUT_WR)
         assert closed_by_peer(dev.sock)
@@ -116,8 +114,7 @@ def test_more_clients_than_allowed_are_turned_away() -> None:
 def test_too_many_outstanding_urbs_close_the_connection() -> None:
     board = VirtualBoard("stm3210e-eval")
     with serving(board, max_pending=4) as served:
-        _, dev = import_device(served.port)
-        assert dev is not None
+        dev = attach(served.port)
         board.faults.timeout_next()  # the first URB hangs: the others queue up behind it
         request = b"\xa1\x03\x00\x00\x00\x00\x06\x00"
         flood = b"".join(

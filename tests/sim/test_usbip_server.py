@@ -25,6 +25,7 @@ from support.usbip import (
     ECONNRESET,
     EPIPE,
     Stalled,
+    attach,
     closed_by_peer,
     devlist,
     import_device,
@@ -56,8 +57,7 @@ def test_import_answers_descriptors_exactly_as_the_board_holds_them() -> None:
     board = VirtualBoard("stm3210e-eval")
     assert board.usb is not None
     with serving(board) as served:
-        status, dev = import_device(served.port)
-        assert status == 0 and dev is not None
+        dev = attach(served.port)
         assert dev.info["pid"] == 0xDF11
         assert dev.ctrl_transfer(*descriptor(1), 18) == board.usb.device.to_bytes()
         config = board.usb.config.to_bytes()
@@ -72,8 +72,7 @@ def test_import_answers_descriptors_exactly_as_the_board_holds_them() -> None:
 def test_stall_is_epipe_and_the_device_answers_the_next_request() -> None:
     board = VirtualBoard("stm3210e-eval")
     with serving(board) as served:
-        _, dev = import_device(served.port)
-        assert dev is not None
+        dev = attach(served.port)
         reply = dev.control(*descriptor(6), 10)  # device qualifier: full-speed only
         assert (reply.status, reply.actual, reply.data) == (EPIPE, 0, b"")
         with pytest.raises(Stalled):
@@ -85,8 +84,7 @@ def test_stall_is_epipe_and_the_device_answers_the_next_request() -> None:
 def test_a_transfer_on_another_endpoint_or_with_crossed_directions_stalls() -> None:
     board = VirtualBoard("stm3210e-eval")
     with serving(board) as served:
-        _, dev = import_device(served.port)
-        assert dev is not None
+        dev = attach(served.port)
         seq = dev.submit(b"\x80\x06\x00\x01\x00\x00\x12\x00", direction=1, length=18, ep=1)
         assert dev.reply_to(seq).status == EPIPE
         # An IN request (GET_DESCRIPTOR) submitted as an OUT URB.
@@ -99,8 +97,7 @@ def test_dfuse_write_and_read_back_over_usbip_on_every_alternate() -> None:
     board = VirtualBoard("stm3210e-eval")
     targets = {0: 0x08004000, 1: 0x00010000, 2: 0x64020000}
     with serving(board) as served:
-        _, dev = import_device(served.port)
-        assert dev is not None
+        dev = attach(served.port)
         for alt, address in targets.items():
             dev.ctrl_transfer(0x01, 0x0B, alt, 0, None)  # SET_INTERFACE
             to_idle(dev)
@@ -116,8 +113,7 @@ def test_dfuse_write_and_read_back_over_usbip_on_every_alternate() -> None:
 def test_unlink_cancels_a_request_the_device_never_answers() -> None:
     board = VirtualBoard("stm3210e-eval")
     with serving(board) as served:
-        _, dev = import_device(served.port)
-        assert dev is not None
+        dev = attach(served.port)
         board.faults.timeout_next()
         hung = dev.submit(b"\xa1\x03\x00\x00\x00\x00\x06\x00", direction=1, length=6)
         dev.in_seqnums.discard(hung)
@@ -140,8 +136,7 @@ def test_leave_closes_the_connection_and_offers_the_application() -> None:
     board = VirtualBoard("stm3210e-eval")
     board.memory(0).load(APP, vectors(0x20010000, APP + 0x131))
     with serving(board) as served:
-        _, dev = import_device(served.port)
-        assert dev is not None
+        dev = attach(served.port)
         to_idle(dev)
         assert set_address(dev, board, APP).state == State.DFU_DNLOAD_IDLE
         dnload(dev, 0, b"")
@@ -158,8 +153,7 @@ def test_leave_closes_the_connection_and_offers_the_application() -> None:
         ]
 
         # Run-time mode: DFU_DETACH with bitWillDetach brings it back in DFU mode.
-        _, app = import_device(served.port)
-        assert app is not None
+        app = attach(served.port)
         assert getstatus(app).state == State.APP_IDLE
         app.ctrl_transfer(0x21, 0x00, 1000, 0, None)
         assert closed_by_peer(app.sock)
@@ -171,8 +165,7 @@ def test_leave_closes_the_connection_and_offers_the_application() -> None:
 def test_a_pulled_cable_closes_the_connection_and_offers_nothing() -> None:
     board = VirtualBoard("stm3210e-eval")
     with serving(board) as served:
-        _, dev = import_device(served.port)
-        assert dev is not None
+        dev = attach(served.port)
         board.faults.disconnect_after(1)
         assert getstatus(dev).status == Status.ERR_FIRMWARE  # this one still went through
         assert closed_by_peer(dev.sock)
@@ -185,8 +178,7 @@ def test_a_pulled_cable_closes_the_connection_and_offers_nothing() -> None:
 def test_one_client_at_a_time_imports_and_a_detach_frees_the_board() -> None:
     board = VirtualBoard("stm3210e-eval")
     with serving(board) as served:
-        _, first = import_device(served.port)
-        assert first is not None
+        first = attach(served.port)
         assert import_device(served.port) == (2, None)  # ST_DEV_BUSY
         assert import_device(served.port, "2-1")[0] == 4  # no such bus id
         first.close()  # usbip detach
@@ -202,16 +194,14 @@ def test_one_client_at_a_time_imports_and_a_detach_frees_the_board() -> None:
 def test_power_cycle_after_a_pulled_cable_offers_the_board_again() -> None:
     board = VirtualBoard("stm3210e-eval")
     with serving(board) as served:
-        _, dev = import_device(served.port)
-        assert dev is not None
+        dev = attach(served.port)
         board.faults.disconnect_after(1)
         getstatus(dev)
         assert closed_by_peer(dev.sock) and devlist(served.port) == []
         served.call(served.server.power_cycle())
         (device,) = devlist(served.port)
         assert device["pid"] == 0xDF11
-        status, again = import_device(served.port)
-        assert status == 0 and again is not None
+        again = attach(served.port)
         assert getstatus(again).status == Status.ERR_FIRMWARE  # a fresh boot of the demo
         again.close()
     assert served.kinds()[-1] != "gone" and board.running == "bootloader"
@@ -220,8 +210,7 @@ def test_power_cycle_after_a_pulled_cable_offers_the_board_again() -> None:
 def test_power_cycle_closes_the_import_of_the_old_device() -> None:
     board = VirtualBoard("stm3210e-eval")
     with serving(board) as served:
-        _, dev = import_device(served.port)
-        assert dev is not None
+        dev = attach(served.port)
         served.call(served.server.power_cycle())
         assert closed_by_peer(dev.sock)
         assert import_device(served.port)[0] == 0

@@ -212,6 +212,13 @@ def import_device(port: int, busid: str = "1-1") -> tuple[int, ImportedDevice | 
     return 0, ImportedDevice(sock, info)
 
 
+def attach(port: int, busid: str = "1-1") -> ImportedDevice:
+    """Import ``busid``, which must succeed."""
+    status, device = import_device(port, busid)
+    assert status == 0 and device is not None, f"import refused with status {status}"
+    return device
+
+
 @dataclass
 class Served:
     """A server in a background thread: its port and the events it reported."""
