@@ -17,47 +17,18 @@ Run: ``.venv/bin/python bench/boards.py [SCALE]`` (or ``make bench``).
 from __future__ import annotations
 
 import sys
-import threading
 import time
-from typing import Any
 
 from common.datasheet import verdict
+from common.meters import SimCpu
 from pydfuse import ops
 from pydfuse.demoapp import build_demo_app
-from pydfuse.sim.backend import SimBackend
 
 PROFILE = "stm3210e-eval"
 BOARDS = 16
 SCALE = 10.0
 WALL_TARGET = 1.3
 HOST_CPU_TARGET_MS = 0.5
-
-
-class SimCpu:
-    """CPU time of every thread inside the simulator's backend (so host = total - this)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._lock = threading.Lock()
-        self._original = SimBackend.ctrl_transfer
-
-    def __enter__(self) -> SimCpu:
-        original, meter = self._original, self
-
-        def ctrl_transfer(backend: SimBackend, *args: Any) -> Any:
-            start = time.thread_time()
-            try:
-                return original(backend, *args)
-            finally:
-                spent = time.thread_time() - start
-                with meter._lock:
-                    meter.seconds += spent
-
-        SimBackend.ctrl_transfer = ctrl_transfer  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        SimBackend.ctrl_transfer = self._original  # type: ignore[method-assign]
 
 
 def flash_boards(count: int, scale: float) -> tuple[float, float, float, int, float]:

@@ -16,12 +16,11 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
 from common.datasheet import verdict
+from common.meters import SimCpu
 from pydfuse import ops
 from pydfuse.demoapp import build_demo_app
-from pydfuse.sim.backend import SimBackend
 
 PROFILE = "stm3210e-eval"
 BLOCKS = 500
@@ -30,33 +29,9 @@ HOST_TARGET_US = 300.0
 RUNS = 5
 
 
-class SimClock:
-    """CPU time spent inside the simulator's backend (wraps SimBackend.ctrl_transfer)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._original = SimBackend.ctrl_transfer
-
-    def __enter__(self) -> SimClock:
-        original, meter = self._original, self
-
-        def ctrl_transfer(backend: SimBackend, *args: Any) -> Any:
-            start = time.thread_time()
-            try:
-                return original(backend, *args)
-            finally:
-                meter.seconds += time.thread_time() - start
-
-        SimBackend.ctrl_transfer = ctrl_transfer  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        SimBackend.ctrl_transfer = self._original  # type: ignore[method-assign]
-
-
 def measure(work: Callable[[ops.SimEnvironment], object]) -> tuple[float, float]:
     """(simulator, host) CPU seconds of ``work`` on a board that already holds the app."""
-    with ops.sim_environment(PROFILE) as env, SimClock() as sim:
+    with ops.sim_environment(PROFILE) as env, SimCpu() as sim:
         start = time.thread_time()
         work(env)
         total = time.thread_time() - start

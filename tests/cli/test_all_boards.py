@@ -118,3 +118,14 @@ def test_sim_boards_state_must_be_a_directory(
     assert main(["--sim-boards", "2", "list"]) == ExitCode.USAGE  # needs --sim
     code = main(["--sim", "stm3210e-eval", "--sim-time-scale", "50", "list"])
     assert code == ExitCode.USAGE  # a time scale needs --sim-realtime
+
+
+def test_dry_run_on_all_boards_says_what_each_would_do(
+    sim: list[str], app: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "flash", str(app), "--all", "-p", "1-2"]) == 0
+    capsys.readouterr()
+    assert main([*sim, "flash", str(app), "--all", "--dry-run"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "dry run:" in line]
+    assert len(rows) == 4
+    assert sum("would write 0 B, erase 0 sector(s), skip 4 unchanged" in r for r in rows) == 1

@@ -259,6 +259,11 @@ def flash_details(outcome: BoardOutcome[ops.FlashResult]) -> str:
     assert result is not None
     skipped = sum(len(t.skipped_sectors) for t in result.targets)
     erased = sum(len(t.erased_sectors) for t in result.targets)
+    if result.dry_run:
+        return (
+            f"dry run: would write {human_size(result.bytes_written)}, erase {erased} "
+            f"sector(s)" + (f", skip {skipped} unchanged" if skipped else "")
+        )
     text = f"wrote {human_size(result.bytes_written)}, {erased} sector(s) erased"
     text += f", {skipped} unchanged" if skipped else ""
     text += ", verified" if result.verified else ""
