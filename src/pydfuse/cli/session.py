@@ -145,6 +145,7 @@ def _bare_environment(profile_facts: bool) -> Iterator[ops.Environment]:
         time_scale=found.sim_time_scale,
         boards=boards,
         profile_facts=profile_facts,
+        on_wait=_waiting,
     ) as env:
         for board in env.boards:
             loaded = board.profile.name
@@ -154,6 +155,12 @@ def _bare_environment(profile_facts: bool) -> Iterator[ops.Environment]:
                     hint=f"use --sim {loaded}, or another --sim-state file",
                 )
         yield env
+
+
+def _waiting() -> None:
+    """Another command has the --sim-state file: say why nothing happens yet."""
+    if not settings().quiet:
+        click.echo("waiting for the virtual board (in use by another command)", err=True)
 
 
 def _check_state_path(state: Path, boards: int) -> None:

@@ -7,8 +7,8 @@ and clocks are passed in explicitly, never probed (design.md, principle 5).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,7 @@ def sim_environment(
     time_scale: float = 1.0,
     boards: int = 1,
     profile_facts: bool = True,
+    on_wait: Callable[[], None] | None = None,
 ) -> Iterator[SimEnvironment]:
     """Virtual boards of ``profile`` behind the simulator's pyusb backend, on ports 1-1, 1-2,
     ... of one bus, each on its own virtual clock (``realtime``: the wall clock, so every
@@ -145,7 +146,10 @@ def sim_environment(
     One board is kept in the file ``state_path``; several (``boards`` > 1, or ``state_path``
     an existing directory) in ``board-01.json``, ``board-02.json``, ... in the directory
     ``state_path``, each with its own serial. A board is loaded from its file if that exists
-    and saved back on exit, also after a failure, so the files always tell the truth.
+    and saved back on exit, also after a failure, so the files always tell the truth. Each
+    file is locked while the environment is open (another command using it waits; ``on_wait``
+    is called when it has to) and journals every memory change as it happens, so a command
+    killed mid-flash leaves a file showing what the board holds (:mod:`pydfuse.sim.boardfile`).
 
     The environment carries the profile's board facts (SRAM, application address) for the
     checks; ``profile_facts=False`` leaves them out, so the checks know only what the device
@@ -162,39 +166,45 @@ def sim_environment(
         files: list[Path | None] = list(board_files(Path(state_path), boards))
     else:
         files = [state_path] + [None] * (boards - 1)
-    made = [
-        _board(profile, file, number, realtime=realtime, time_scale=time_scale)
-        for number, file in enumerate(files, start=1)
-    ]
-    try:
+    with ExitStack() as stack:
+        made = [
+            _board(stack, profile, file, number, realtime, time_scale, on_wait)
+            for number, file in enumerate(files, start=1)
+        ]
         facts = facts_of_profile(made[0].profile) if profile_facts else None
         yield SimEnvironment(get_backend(*made), made[0].clock, facts, made[0], tuple(made))
-    finally:
-        for board, file in zip(made, files, strict=True):
-            if file is not None:
-                board.save(file)
 
 
 def _board(
-    profile: str, file: Path | None, number: int, *, realtime: bool, time_scale: float
+    stack: ExitStack,
+    profile: str,
+    file: Path | None,
+    number: int,
+    realtime: bool,
+    time_scale: float,
+    on_wait: Callable[[], None] | None,
 ) -> Any:
-    """Board ``number``: loaded from ``file`` if it exists, else a fresh one."""
+    """Board ``number``: loaded from ``file`` (kept open in ``stack``), else a fresh one."""
     from pydfuse.sim.board import VirtualBoard, board_serial
+    from pydfuse.sim.boardfile import open_board
     from pydfuse.sim.clock import RealTimeClock
     from pydfuse.sim.profiles import get_profile
 
-    if file is not None and Path(file).exists():
-        try:
-            clock = RealTimeClock(time_scale) if realtime else None
-            return VirtualBoard.load(file, clock=clock)
-        except (ValueError, OSError) as error:
-            # The sim reports a damaged or foreign file as ValueError (layer rule: sim never
-            # imports pydfuse.errors); the user sees one line naming the file, not a traceback.
-            detail = str(error).removeprefix(f"{file}: ")
-            raise FormatError(
-                detail,
-                path=str(file),
-                hint="delete the file to start from a fresh board, or give another --sim-state",
-            ) from error
-    serial = board_serial(get_profile(profile), number) if file is not None else None
-    return VirtualBoard(profile, serial=serial, realtime=realtime, time_scale=time_scale)
+    def fresh() -> Any:
+        serial = board_serial(get_profile(profile), number) if file is not None else None
+        return VirtualBoard(profile, serial=serial, realtime=realtime, time_scale=time_scale)
+
+    if file is None:
+        return fresh()
+    clock = RealTimeClock(time_scale) if realtime else None
+    try:
+        return stack.enter_context(open_board(Path(file), fresh, clock=clock, on_wait=on_wait))
+    except (ValueError, OSError) as error:
+        # The sim reports a damaged or foreign file as ValueError (layer rule: sim never
+        # imports pydfuse.errors); the user sees one line naming the file, not a traceback.
+        detail = str(error).removeprefix(f"{file}: ")
+        raise FormatError(
+            detail,
+            path=str(file),
+            hint="delete the file to start from a fresh board, or give another --sim-state",
+        ) from error

@@ -412,9 +412,9 @@ class VirtualBoard:
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Write the board's persistent state to ``path`` atomically (see sim.state)."""
-        from pydfuse.sim.state import save_board
+        from pydfuse.sim.boardfile import save_open_board
 
-        save_board(self, Path(path))
+        save_open_board(self, Path(path))
 
     @classmethod
     def load(
@@ -424,7 +424,8 @@ class VirtualBoard:
         clock: Clock | None = None,
         profile: BoardProfile | None = None,
     ) -> VirtualBoard:
-        """A board restored from :meth:`save`'s file, back in the mode it was saved in."""
-        from pydfuse.sim.state import load_board
+        """A board restored from :meth:`save`'s file, back in the mode it was saved in (with
+        the changes a killed command journaled, sim.boardfile)."""
+        from pydfuse.sim.boardfile import load_board_file
 
-        return load_board(Path(path), clock=clock, profile=profile)
+        return load_board_file(Path(path), clock=clock, profile=profile)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pydfuse.sim.profiles import AltProfile
@@ -63,6 +63,9 @@ class Memory:
         self.sectors = tuple(sorted(sectors, key=lambda s: s.address))
         self._starts = [s.address for s in self.sectors]
         self._data: dict[int, bytearray] = {}
+        # Told of every change right after it is made: ("W", address, bytes written) or
+        # ("E", sector address, size). A --sim-state file's journal listens (sim.boardfile).
+        self.on_change: Callable[[str, int, bytes | int], None] | None = None
 
     # -- geometry -------------------------------------------------------------------------
     def sector_at(self, address: int) -> Sector | None:
@@ -123,6 +126,13 @@ class Memory:
             ]
             offset += stop - cursor
             cursor = stop
+        if self.on_change is not None:
+            self.on_change("W", address, bytes(data))
+
+    def _drop(self, sector: Sector) -> None:
+        """Erase ``sector`` (its bytes read 0xFF again)."""
+        if self._data.pop(sector.address, None) is not None and self.on_change is not None:
+            self.on_change("E", sector.address, sector.size)
 
     def used_sectors(self) -> Iterator[tuple[int, bytes]]:
         """(address, contents) of every sector holding anything but 0xFF, address order; in a
@@ -164,7 +174,7 @@ class Memory:
         ):
             # §2.6: erase at a non-allowed address -> errTARGET
             return OpResult(Status.ERR_TARGET, 0.0, address=address)
-        self._data.pop(sector.address, None)
+        self._drop(sector)
         return OpResult(Status.OK, self.erase_time_s(sector), units=1, address=sector.address)
 
     def mass_erase(self) -> OpResult:
@@ -174,7 +184,7 @@ class Memory:
         count = 0
         for sector in self.sectors:
             if self._allowed(sector, MemoryRights.ERASABLE):
-                self._data.pop(sector.address, None)
+                self._drop(sector)
                 count += 1
         return OpResult(Status.OK, self.alt.timing.mass_erase_ms / 1000.0, units=count)
 
