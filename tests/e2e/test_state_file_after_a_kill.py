@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from pydfuse import ops
+from pydfuse.ops.env import facts_of_profile
 from pydfuse.formats import save_image
 from pydfuse.sim.backend import get_backend
 from pydfuse.sim.board import VirtualBoard
@@ -39,15 +40,14 @@ def _states(base: Path, new_image: Path) -> tuple[list[bytes], int]:
     flash = board.memory(0)
     events: list[tuple[str, int, bytes | int]] = []
     flash.on_change = lambda kind, address, what: events.append((kind, address, what))
-    env = ops.SimEnvironment(get_backend(board), board.clock, board, (board,))
-    profile = get_profile(PROFILE)
-    ops.flash(
-        env,
-        ops.DeviceSelector(),
-        new_image,
-        sram=(profile.sram_start, profile.sram_end),
-        app_address=profile.app_address,
+    env = ops.SimEnvironment(
+        backend=get_backend(board),
+        clock=board.clock,
+        facts=facts_of_profile(get_profile(PROFILE)),
+        board=board,
+        boards=(board,),
     )
+    ops.flash(env, ops.DeviceSelector(), new_image)
     flash.on_change = None
     start, end = flash.sectors[0].address, flash.sectors[-1].end
     memory = bytearray(VirtualBoard.load(base).memory(0).read(start, end - start))
