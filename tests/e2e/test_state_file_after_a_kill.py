@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from pydfuse import ops
-from pydfuse.ops.env import facts_of_profile
 from pydfuse.formats import save_image
+from pydfuse.ops.env import facts_of_profile
 from pydfuse.sim.backend import get_backend
 from pydfuse.sim.board import VirtualBoard
 from pydfuse.sim.profiles import get_profile
