@@ -197,3 +197,14 @@ def test_dash_e_detaches_a_running_application(
     assert main([*sim, "-e", "-d", "0483:df12"]) == 0
     assert _status(sim, capsys)["running"] == "bootloader"
     assert main([*sim, "-e", "-U", "x.bin"]) == 2  # one action at a time, as dfu-util
+
+
+def test_s_force_writes_where_the_check_refuses(
+    sim: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = tmp_path / "linked-for-0x08000000.bin"  # the classic mistake, behind the loader
+    save_image(build_demo_app(link_address=0x08000000, size=2048), wrong)
+    assert main([*sim, "-a", "0", "-s", hex(APP), "-D", str(wrong)]) == ExitCode.UNSAFE
+    capsys.readouterr()
+    code, record = _json(capsys, *sim, "-a", "0", "-s", f"{hex(APP)}:force", "-D", str(wrong))
+    assert code == 0 and record["bytes_written"] == 2048  # :force is --force, loudly
