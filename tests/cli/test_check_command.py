@@ -167,3 +167,14 @@ def test_micropython_f4_image_keeping_its_filesystem_is_quietly_safe(
     assert code == ExitCode.OK
     assert "OK: safe to flash (0 warnings)" in text
     assert "covering 4 whole sectors" in text and "stack-mask" not in text
+
+
+def test_a_dfu_with_no_targets_is_a_clean_error(tmp_path: Path, capsys: Capsys) -> None:
+    empty = _dfu(tmp_path)
+    for command in ("check", "map"):
+        code = main([command, empty, "--profile", "stm3210e-eval", "--json"])
+        assert code == ExitCode.ERROR, command
+        error = json.loads(capsys.readouterr().out)
+        assert "has no targets" in error["error"] and "alt None" not in error["error"]
+    assert main(["--sim", "stm3210e-eval", "check", empty, "--no-profile"]) == ExitCode.ERROR
+    assert "has no targets" in capsys.readouterr().err

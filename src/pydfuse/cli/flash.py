@@ -16,7 +16,7 @@ from rich.text import Text
 
 from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
-from pydfuse.cli.dfuutil import parse_dfuse_address
+from pydfuse.cli.dfuutil import DfuseAddress, parse_dfuse_address
 from pydfuse.cli.fleet import (
     boards_view,
     finish,
@@ -43,11 +43,24 @@ if TYPE_CHECKING:
 JSON = json_option
 
 
-def _dfu_util_address(text: str) -> tuple[int | None, set[str]]:
-    """dfu-util's ``-s ADDRESS[:MODIFIER...]`` (modifiers: leave, mass-erase, unprotect,
-    force, will-reset, or a length, which flash ignores)."""
+def _flash_modifiers(text: str, source: Path) -> DfuseAddress:
+    """dfu-util's ``-s ADDRESS[:MODIFIER...]`` as flash takes it: an address only for a raw
+    image (dfu-util refuses one with a .dfu, whose targets carry theirs), no LENGTH (flash
+    writes the whole image; a length is for upload). Nothing given is silently ignored."""
     parsed = parse_dfuse_address(text)
-    return parsed.address, set(parsed.modifiers)
+    if parsed.address is not None and source.suffix.lower() == ".dfu":
+        raise click.BadParameter(
+            f"{text!r}: a .dfu file carries its own addresses, so -s takes no address with it "
+            "(dfu-util refuses it too); give only modifiers, e.g. -s :leave",
+            param_hint="-s",
+        )
+    if parsed.length is not None:
+        raise click.BadParameter(
+            f"{text!r}: flash writes the whole image, a LENGTH is for upload (dfuse upload -s "
+            "ADDR:LENGTH); leave it out",
+            param_hint="-s",
+        )
+    return parsed
 
 
 @click.command("flash")
@@ -140,8 +153,10 @@ def flash_command(
         if given.address is not None and address is not None and given.address != address:
             raise click.UsageError("give the address once: FILE@ADDR or --address")
         source, address = given.path, given.address if given.address is not None else address
+    will_reset = False
     if dfuse_address is not None:
-        s_address, modifiers = _dfu_util_address(dfuse_address)
+        modifiers = _flash_modifiers(dfuse_address, source)
+        s_address = modifiers.address
         if "unprotect" in modifiers:
             sel = one_selector(device, serials, paths, alt)
             _unprotect_instead(source, sel, as_json=as_json)
@@ -150,8 +165,7 @@ def flash_command(
         leave = leave or "leave" in modifiers
         mass_erase = mass_erase or "mass-erase" in modifiers
         force = force or "force" in modifiers
-    if address is not None and source.suffix.lower() == ".dfu":
-        address = None if dfuse_address is not None else address  # dfu-util ignores -s for .dfu
+        will_reset = "will-reset" in modifiers
     leave = leave or leave_address is not None  # a jump address says what to do after writing
     if no_profile and profile_name:
         raise click.UsageError("give --profile BOARD or --no-profile, not both")
@@ -167,6 +181,7 @@ def flash_command(
         "force": force,
         "dry_run": dry_run,
         "delta": not full,
+        "will_reset": will_reset,
     }
     if all_boards and reset:
         raise click.UsageError("-R works on one device; leave --all out, or use :leave")

@@ -150,6 +150,12 @@ def load_targets(
         if isinstance(parsed, DfuseFile):
             if address is not None:
                 raise click.UsageError("--address is for raw images; a DfuSe file has its own")
+            if not parsed.targets:
+                raise FormatError(
+                    "the .dfu file has no targets: there is nothing in it to check",
+                    path=str(path),
+                    hint="`dfuse info FILE` shows what it holds; rebuild it with dfuse pack",
+                )
             targets = [
                 TargetImage(t.alt, t.name, t.image, t.elements)
                 for t in parsed.targets

@@ -91,6 +91,8 @@ def check_firmware(
         if problem is not None:
             notes.append(problem)
         alternates = session.all_alternates()
+        if session.found.dfuse and loaded.plain is not None:
+            raise loaded.addresses_error()
         if not session.found.dfuse:
             notes.append("a plain DFU device has no memory layout: there is nothing to check")
             return DeviceCheck(device, CheckReport(()), (), alternates, tuple(notes))

@@ -17,9 +17,13 @@ from pydfuse.formats import (
     Image,
     PlainDfuFile,
     Segment,
+    detect_format,
+    inspect_suffix,
     load_image,
     read_dfu,
+    split_suffix,
 )
+from pydfuse.formats.dfuse import read_file_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,22 @@ class Firmware:
     plain: PlainDfuFile | None = None
     suffix: DfuSuffix | None = None
     warnings: tuple[str, ...] = ()
+    raw_path: str | None = None  # a raw .bin given without an address (``plain`` holds it)
+
+    def addresses_error(self) -> FormatError:
+        """Why this firmware cannot go to a DfuSe device: it has no addresses."""
+        if self.raw_path is not None:
+            return FormatError(
+                "a raw binary file needs a load address",
+                path=self.raw_path,
+                hint="give it as FILE@ADDR (e.g. app.bin@0x08003000) or with --address; only a "
+                "plain DFU 1.1 device takes one without",
+            )
+        return FormatError(
+            "a plain DFU file (firmware + suffix) has no addresses, and this DfuSe device "
+            "needs them",
+            hint="strip the suffix (dfuse suffix remove) and flash the payload as FILE@ADDR",
+        )
 
 
 def load_firmware(source: FirmwareSource, *, address: int | None = None) -> Firmware:
@@ -79,12 +99,42 @@ def load_firmware(source: FirmwareSource, *, address: int | None = None) -> Firm
         if isinstance(loaded, DfuseFile):
             return _from_dfuse(loaded)
         return Firmware(plain=loaded, suffix=loaded.suffix, warnings=loaded.warnings)
+    data = read_file_bytes(path)
+    if detect_format(path, data) in ("bin", None):  # .bin, or nothing else it could be
+        return _load_raw(path, data, address)
     return Firmware(jobs=(Job(None, None, load_image(path, address=address)),))
+
+
+def _load_raw(path: Path, data: bytes, address: int | None) -> Firmware:
+    """A raw binary: its DFU suffix, if any, is stripped (never written as firmware, as
+    dfu-util strips it) and said so; without an address it is a payload for a plain DFU
+    device (a DfuSe device refuses it: :meth:`Firmware.addresses_error`)."""
+    suffix: DfuSuffix | None = None
+    warnings: tuple[str, ...] = ()
+    if inspect_suffix(data, path=str(path)) is not None:
+        payload, suffix = split_suffix(data, path=str(path))  # a bad CRC: ChecksumError
+        stripped = len(data) - len(payload)
+        warnings = (
+            f"{path.name} ends with a {stripped}-byte DFU suffix (VID 0x{suffix.vid:04x}, PID "
+            f"0x{suffix.pid:04x}): it was stripped, only the {len(payload)} bytes before it "
+            "are firmware",
+        )
+        data = bytes(payload)
+    if not data:
+        raise FormatError("the file holds no firmware (only a DFU suffix)", path=str(path))
+    if address is None:
+        plain = PlainDfuFile(data, suffix if suffix is not None else DfuSuffix())
+        return Firmware(plain=plain, suffix=suffix, warnings=warnings, raw_path=str(path))
+    image = Image.from_segments([(address, data)], source=str(path))
+    return Firmware(jobs=(Job(None, None, image),), suffix=suffix, warnings=warnings)
 
 
 def _from_dfuse(dfu: DfuseFile) -> Firmware:
     if not dfu.targets:
-        raise FormatError("the .dfu file has no targets: there is nothing in it")
+        raise FormatError(
+            "the .dfu file has no targets: there is nothing in it",
+            hint="`dfuse info FILE` shows what it holds; rebuild it with dfuse pack",
+        )
     jobs = tuple(Job(t.alt, t.name, t.image, tuple(t.elements)) for t in dfu.targets if t.elements)
     if not jobs:
         raise FormatError("the .dfu file holds no data: its targets have no elements")

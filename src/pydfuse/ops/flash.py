@@ -212,12 +212,14 @@ def _execute(
     verify: bool,
     leave: bool,
     to: int | None,
+    will_reset: bool = False,
 ) -> tuple[bool, bool]:
     """Erase, program, verify, leave. Returns (left, reset). A target whose writing resets the
-    device (option bytes, §7.14) is written last, after everything else has been verified."""
+    device (option bytes, §7.14) is written last, after everything else has been verified;
+    with ``will_reset`` (dfu-util's ``:will-reset``) every target is taken to reset it."""
     dfuse = session.dfuse
-    normal = [tp for tp in plans if not _resets(tp)]
-    resetting = [tp for tp in plans if _resets(tp)]
+    normal = [] if will_reset else [tp for tp in plans if not _resets(tp)]
+    resetting = plans if will_reset else [tp for tp in plans if _resets(tp)]
     with disconnect_context(tracker):
         _erase(session, dfuse, plans, tracker)
         _program(session, dfuse, normal, tracker)
@@ -259,6 +261,7 @@ def flash(
     sram: RamRange | tuple[RamRange, ...] | None = None,
     app_address: int | None = None,
     delta: bool = True,
+    will_reset: bool = False,
 ) -> FlashResult:
     """Write ``firmware`` to the selected device (see the package docstring for the steps).
 
@@ -274,24 +277,29 @@ def flash(
     sectors the image touches first and leave out those already holding exactly their final
     bytes (:mod:`pydfuse.ops.delta`). Ignored with ``mass_erase``.
 
+    ``will_reset`` (dfu-util's ``:will-reset``): the device resets itself after the last block,
+    so it is not waited for, and nothing is read back or left (the reset starts what it starts).
+
     Raises PlanError (refused placement; nothing written), DfuStatusError (after clearing the
     device back to dfuIDLE), VerifyError (first differing address), TransportError subclasses.
     """
     sram, app_address = env.board_facts(sram, app_address)
     loaded = load_firmware(firmware, address=address)
-    if dry_run:  # a dry run sends nothing that changes the device: no DFU_DETACH either
-        found = peek(env, selector)
-        if found.mode != "dfu":
-            return dry_run_on_application(
-                found,
-                loaded,
-                env.facts,
-                sram=sram,
-                app_address=app_address,
-                force=force,
-                leave=leave,
-                leave_address=leave_address,
-            )
+    found = peek(env, selector) if dry_run or loaded.plain is not None else None
+    if found is not None and found.dfuse and loaded.plain is not None:
+        raise loaded.addresses_error()  # before anything is sent (a detach included)
+    # a dry run sends nothing that changes the device: no DFU_DETACH to an application
+    if dry_run and found is not None and found.mode != "dfu":
+        return dry_run_on_application(
+            found,
+            loaded,
+            env.facts,
+            sram=sram,
+            app_address=app_address,
+            force=force,
+            leave=leave,
+            leave_address=leave_address,
+        )
     # recover: CLRSTATUS/ABORT to dfuIDLE (§7.1) change no memory; a dry run reads too
     with open_session(env, selector, recover=True, auto_detach=not dry_run) as session:
         problem = suffix_problem(loaded.suffix, [(session.found.vid, session.found.pid)])
@@ -305,6 +313,8 @@ def flash(
                 dry_run=dry_run,
                 tracker=Tracker(progress),
             )
+        if loaded.plain is not None:
+            raise loaded.addresses_error()
         options = load_block(session)  # a read-protected ROM says so here, before planning
         plans, warnings = plan_targets(
             session,
@@ -336,9 +346,20 @@ def flash(
         left, reset = False, False
         if not dry_run:
             left, reset = _execute(
-                session, plans, tracker, verify=verify, leave=leave, to=leave_address
+                session,
+                plans,
+                tracker,
+                verify=verify,
+                leave=leave,
+                to=leave_address,
+                will_reset=will_reset,
             )
-        if reset:
+        if reset and will_reset:
+            warnings.append(
+                "not verified: with will-reset the device resets after the last block, so "
+                "nothing was read back" + (" and leave was not sent" if leave else "")
+            )
+        elif reset:
             warnings.append(
                 "the device reset itself after its option bytes were written (§7.14): they were "
                 "not read back" + (" and leave was not needed" if leave else "")
@@ -347,7 +368,7 @@ def flash(
             session.found.describe(),
             plans,
             warnings,
-            verified=verify and not dry_run,
+            verified=verify and not dry_run and not will_reset,
             dry_run=dry_run,
             left=left,
             elapsed_s=env.clock.monotonic() - started,

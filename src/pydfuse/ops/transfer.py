@@ -17,7 +17,7 @@ from pydfuse.ops.env import Environment
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
 from pydfuse.ops.protection import read_protection_explained
 from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, UploadResult
-from pydfuse.ops.session import Session, open_session
+from pydfuse.ops.session import Session, alternate_holding, open_session
 from pydfuse.plan import check_mass_erase
 
 
@@ -27,8 +27,39 @@ def _with_alt(selector: DeviceSelector, alt: int | str | None) -> DeviceSelector
     return replace(selector, alt=alt)
 
 
+def _alternate_for(session: Session, explicit: bool, address: int | None) -> AltInfo:
+    """The alternate to work on: the one named (``-a``); else the one whose memory holds
+    ``address``, as ``flash`` places an image; else the session's (the first)."""
+    info = session.alternate(session.current_alt)
+    if explicit or address is None or not session.found.dfuse:
+        return info
+    holding = alternate_holding(session.all_alternates(), address)
+    if holding is None or holding.alt == info.alt:
+        return info
+    session.select(holding.alt)
+    return holding
+
+
+def _not_in(memory: MemoryMap, address: int, alternates: tuple[AltInfo, ...]) -> PlanError:
+    """``address`` is outside ``memory``; the hint names the alternate that holds it."""
+    holding = alternate_holding(alternates, address)
+    hint = (
+        f"0x{address:08x} is in {holding.name}: use -a {holding.alt}"
+        if holding is not None
+        else f"{memory.label} is {memory.describe_spans()}"
+    )
+    return PlanError(
+        f"0x{address:08x} is not in {memory.label} ({memory.describe_spans()})",
+        address=address,
+        hint=hint,
+    )
+
+
 def _readable_spans(
-    memory: MemoryMap, address: int | None, length: int | None
+    memory: MemoryMap,
+    address: int | None,
+    length: int | None,
+    alternates: tuple[AltInfo, ...] = (),
 ) -> list[tuple[int, int]]:
     """Readable (start, end) ranges to read: the whole readable memory, or the given range
     (``length`` without an address starts at the first readable byte)."""
@@ -46,10 +77,10 @@ def _readable_spans(
         if not spans:
             raise PlanError(f"{memory.label} has no readable sectors")
         return spans
+    first = memory.sector_at(address)
+    if first is None:
+        raise _not_in(memory, address, alternates)
     if length is None:
-        first = memory.sector_at(address)
-        if first is None:
-            raise PlanError(f"0x{address:08x} is not in {memory.label} ({memory.describe_spans()})")
         end = first.end
         while (nxt := memory.sector_at(end)) is not None and nxt.readable:
             end = nxt.end  # up to the end of the readable run, as dfu-util does (§2.4)
@@ -75,7 +106,7 @@ def _upload_session(
     if not session.found.dfuse:
         data = plain_dfu.upload(session.dfu, limit=length, progress=tracker.step)
         return Image.from_segments([(address or 0, data)])
-    spans = _readable_spans(session.memory_map(info), address, length)
+    spans = _readable_spans(session.memory_map(info), address, length, session.all_alternates())
     tracker.start("upload", sum(end - start for start, end in spans))
     dfuse = session.dfuse
     with read_protection_explained(session):  # RDP level 1: the ROM refuses with errVENDOR
@@ -92,9 +123,12 @@ def upload(
     length: int | None = None,
     progress: Progress | None = None,
 ) -> UploadResult:
-    """Read memory: the whole readable memory of the alternate, or ``address`` [+ ``length``]."""
+    """Read memory: the whole readable memory of the alternate, or ``address`` [+ ``length``].
+    Without an alternate (``alt``, ``selector.alt``) the one whose memory holds ``address`` is
+    read, as ``flash`` places an image."""
+    explicit = alt is not None or selector.alt is not None
     with open_session(env, _with_alt(selector, alt)) as session:
-        info = session.alternate(session.current_alt)
+        info = _alternate_for(session, explicit, address)
         tracker = Tracker(progress)
         tracker.start("upload", length or 0)
         started = env.clock.monotonic()
@@ -119,23 +153,43 @@ def upload_all(
     return out
 
 
-def _erase_sectors(memory: MemoryMap, address: int | None, length: int | None) -> list[Sector]:
+def _erase_sectors(
+    memory: MemoryMap,
+    address: int | None,
+    length: int | None,
+    alternates: tuple[AltInfo, ...] = (),
+) -> list[Sector]:
+    """The sectors to erase: every erasable one, or those holding ``address`` [+ ``length``],
+    which must lie wholly in the memory (a range past its end is refused, not shortened)."""
     if address is None:
         sectors = [s for s in memory.sectors if s.erasable]
-    else:
-        end = address + (length if length is not None else 1)
-        sectors = list(memory.sectors_between(address, end))
         if not sectors:
-            raise PlanError(f"0x{address:08x} is not in {memory.label} ({memory.describe_spans()})")
-        stuck = [s for s in sectors if not s.erasable]
-        if stuck:
-            raise PlanError(
-                f"sector 0x{stuck[0].address:08x} of {memory.label} is not erasable",
-                address=stuck[0].address,
-                hint="the device marks it read-only (e.g. the bootloader); leave it alone",
-            )
-    if not sectors:
-        raise PlanError(f"{memory.label} has no erasable sectors")
+            raise PlanError(f"{memory.label} has no erasable sectors")
+        return sectors
+    end = address + (length if length is not None else 1)
+    sectors = list(memory.sectors_between(address, end))
+    if memory.sector_at(address) is None:
+        raise _not_in(memory, address, alternates)
+    reach = address
+    for sector in sectors:  # how far the memory goes on from address without a hole
+        if sector.address > reach:
+            break
+        reach = sector.end
+    if reach < end:
+        raise PlanError(
+            f"0x{address:08x}..0x{end - 1:08x} runs past {memory.label} "
+            f"({memory.describe_spans()}): nothing was erased",
+            address=reach,
+            hint=f"at most {reach - address} bytes from 0x{address:08x} (--length "
+            f"0x{reach - address:x}), or --all for the whole memory",
+        )
+    stuck = [s for s in sectors if not s.erasable]
+    if stuck:
+        raise PlanError(
+            f"sector 0x{stuck[0].address:08x} of {memory.label} is not erasable",
+            address=stuck[0].address,
+            hint="the device marks it read-only (e.g. the bootloader); leave it alone",
+        )
     return sectors
 
 
@@ -153,9 +207,11 @@ def erase(
     """Erase the sectors overlapping ``address`` [+ ``length``] (all erasable sectors of the
     alternate when no address), each once; or a DfuSe mass erase (§2.2), which is refused like
     ``flash --mass-erase`` when it would wipe sectors the device marks as not erasable (the
-    bootloader), unless ``force``."""
+    bootloader), unless ``force``. Without an alternate (``alt``, ``selector.alt``) the one
+    whose memory holds ``address`` is erased, as ``flash`` places an image."""
+    explicit = alt is not None or selector.alt is not None
     with open_session(env, _with_alt(selector, alt)) as session:
-        info = session.alternate(session.current_alt)
+        info = _alternate_for(session, explicit, address)
         dfuse = session.dfuse
         memory = session.memory_map(info)
         tracker = Tracker(progress)
@@ -168,7 +224,7 @@ def erase(
                 tracker.step(memory.start, memory.size)
                 elapsed = env.clock.monotonic() - started
                 return EraseResult(info.alt, info.name, True, (), memory.size, elapsed, warnings)
-            sectors = _erase_sectors(memory, address, length)
+            sectors = _erase_sectors(memory, address, length, session.all_alternates())
             tracker.start("erase", sum(s.size for s in sectors))
             for sector in sectors:
                 tracker.address = sector.address
