@@ -6,7 +6,10 @@ stm3210e-eval profile's, with the bootloader's 12 KB at 0x08000000.
 
 from __future__ import annotations
 
+import resource
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +156,32 @@ def test_address_zero_is_the_bootloaders_table_after_a_rom_jump_only() -> None:
 def test_result_survives_a_round_trip_through_its_dict() -> None:
     result = run(elf_image("app-hal-default"))
     assert RunResult.from_dict(result.to_dict()) == result
+
+
+def test_the_core_runs_where_the_address_space_is_limited() -> None:
+    """unicorn's default 1 GiB code buffer ended the whole process under ``ulimit -v``."""
+    script = (
+        "from support.firmware import elf_image, APP\n"
+        "from pydfuse.sim.cortexm import machine_for_profile, run_firmware\n"
+        "from pydfuse.sim.profiles import get_profile\n"
+        "image = elf_image('app-vtor')\n"
+        "spec = machine_for_profile(get_profile('stm3210e-eval'),"
+        " {0: [(s.address, s.data) for s in image]})\n"
+        "print(run_firmware(spec, APP, budget=5_000_000).stop)\n"
+    )
+
+    def limit() -> None:  # 900 MB of address space: ample for Python, not for 1 GiB of TCG
+        resource.setrlimit(resource.RLIMIT_AS, (900_000_000, 900_000_000))
+
+    tests_dir = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tests_dir,
+        preexec_fn=limit,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "wfi"

@@ -94,6 +94,9 @@ class _Stop(Exception):
         self.exception = exception
 
 
+_TCG_BUFFER_BYTES = 32 * 1024 * 1024
+
+
 class Core:
     """One run of one application over ``spec``."""
 
@@ -104,6 +107,10 @@ class Core:
         cpu = spec.chip.cpu
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
         self.uc.ctl_set_cpu_model(_CPU_MODELS[cpu])
+        # unicorn reserves 1 GiB for translated code by default, and where that much address
+        # space is not available (ulimit -v, small guests) it prints an error and ends the whole
+        # process from C. Our applications are at most a few MiB of code: 32 MiB is plenty.
+        self.uc.ctl_set_tcg_buffer_size(_TCG_BUFFER_BYTES)
         self.peripherals = Peripherals(spec.chip)
         self.system = SystemControl(spec.chip.cpuid, vtor_mask=_VTOR_MASKS[cpu])
         remap = spec.chip.remap_register
