@@ -110,7 +110,7 @@ class Core:
         # unicorn reserves 1 GiB for translated code by default, and where that much address
         # space is not available (ulimit -v, small guests) it prints an error and ends the whole
         # process from C. Our applications are at most a few MiB of code: 32 MiB is plenty.
-        self.uc.ctl_set_tcg_buffer_size(_TCG_BUFFER_BYTES)
+        self.uc.ctl_set_tcg_buffer_size(_TCG_BUFFER_BYTES)  # type: ignore[attr-defined]  # 2.1 API, no stub
         self.peripherals = Peripherals(spec.chip)
         self.system = SystemControl(spec.chip.cpuid, vtor_mask=_VTOR_MASKS[cpu])
         remap = spec.chip.remap_register
