@@ -198,3 +198,23 @@ def test_state_file_keeps_an_all_ff_option_block(tmp_path: Path) -> None:
     again = VirtualBoard.load(tmp_path / "board.json")
     assert again.memory(1).read(0x1FFFF800, 16) == b"\xff" * 16
     assert again.rdp_level == 1
+
+
+@pytest.mark.parametrize(
+    ("written", "stored", "level"),
+    [
+        ("cc00ff00ff00ff00ff00ff00ff00ff00", "cc33ff00ff00ff00ff00ff00ff00ff00", 2),
+        ("aa00ff0012ffff00ff00ff00ff00ff00", "aa55ff0012edff00ff00ff00ff00ff00", 0),
+    ],
+)
+def test_f0_chip_writes_each_option_complement_itself(
+    written: str, stored: str, level: int
+) -> None:
+    # RM0091 §3.2.2: "The option byte is automatically complemented into the next flash memory
+    # address before the programming operation starts": the complements in the block are not used.
+    board = VirtualBoard("stm32f072-rom")
+    dev = find(board)
+    to_idle(dev)
+    write_option_block(dev, board, 1, 0x1FFFF800, bytes.fromhex(written))
+    assert board.memory(1).read(0x1FFFF800, 16).hex() == stored
+    assert board.rdp_level == level

@@ -65,9 +65,14 @@ class OptionBytesSpec:
 
     def stored(self, written: bytes) -> bytes:
         """What the option block holds after the ROM wrote ``written`` at its start: all
-        options are erased first (AN3156 §5.1), so a short write leaves the rest erased."""
+        options are erased first (AN3156 §5.1), so a short write leaves the rest erased. F0:
+        the chip writes each complement itself from the value byte (RM0091 §3.2.2), whatever
+        the block held there."""
         if self.storage == "byte-pairs":
-            return bytes(written[: self.size]) + b"\xff" * max(0, self.size - len(written))
+            out = bytearray(b"\xff" * self.size)
+            for offset in range(0, min(len(written), self.size), 2):
+                out[offset], out[offset + 1] = written[offset], written[offset] ^ 0xFF
+            return bytes(out)
         padded = bytes(written) + b"\xff" * max(0, self.size - len(written))
         out = bytearray()
         for offset, ones in zip((0, 8), self.keep_ones, strict=True):
