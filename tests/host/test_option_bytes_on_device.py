@@ -171,17 +171,22 @@ def test_flash_of_option_bytes_follows_the_same_rules() -> None:
     with pytest.raises(PlanError, match="holds 8 of the 16 option bytes"):
         flash(rig.env, ANY, _options("ffaa0055ffaa0055"))
     assert _option_writes(rig) == [] and rig.board.rdp_level == 0
-    result = flash(rig.env, ANY, _options("ffbb0044ffbb0044ffff0000ffff0000"))
+    level1 = _options("ffbb0044ffbb0044ffff0000ffff0000")
+    with pytest.raises(PlanError, match="turn read protection ON"):
+        flash(rig.env, ANY, level1)  # what the user did not say: only with --force
+    result = flash(rig.env, ANY, level1, force=True)
     assert any("turn read protection ON" in w for w in result.warnings)
     assert rig.board.rdp_level == 1
 
 
 def test_flash_refuses_f0_option_bytes_with_a_bad_complement_unless_forced() -> None:
     rig = make_rig("stm32f072-rom")
-    bad = "aa00ff00ff00ff00ff00ff00ff00ff00"  # RDP complement wrong: loads as 0xFF (level 1)
-    with pytest.raises(PlanError, match="does not match its complement"):
+    bad = "aa00ff00ff00ff00ff00ff00ff00ff00"  # RDP complement wrong: no chip holds that
+    with pytest.raises(PlanError, match="RDP disagrees with its complement"):
         flash(rig.env, ANY, _options(bad, 0x1FFFF800))
     assert _option_writes(rig) == []
     result = flash(rig.env, ANY, _options(bad, 0x1FFFF800), force=True)
     assert any("written anyway, --force" in w for w in result.warnings)
-    assert rig.board.rdp_level == 1
+    # RM0091 §3.2.2: the chip writes the complement itself, so the RDP byte 0xAA stays level 0
+    assert rig.board.memory(1).read(0x1FFFF800, 2).hex() == "aa55"
+    assert rig.board.rdp_level == 0

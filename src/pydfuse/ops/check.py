@@ -11,15 +11,16 @@ device_report`), but the whole report is returned instead of the first error bei
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from pydfuse.checks import CheckReport, RamRange
+from pydfuse.checks import CheckReport, Finding, RamRange
 from pydfuse.formats import Image
 from pydfuse.layout import MemoryMap
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import FirmwareSource, load_firmware, suffix_problem
 from pydfuse.ops.preflight import device_report
+from pydfuse.ops.protection import protection_findings
 from pydfuse.ops.records import AltInfo, DeviceSelector
 from pydfuse.ops.session import open_session
 from pydfuse.plan import Plan, make_plan
@@ -111,4 +112,31 @@ def check_firmware(
             if result.ok and r.image:
                 plan = make_plan(r.image, r.memory, transfer_size=session.dfu.transfer_size)
             targets.append(CheckedTarget(r.info, r.memory, r.image, plan))
+        report = _with_protection(report, protection_findings(session, _spans(targets)))
         return DeviceCheck(device, report, tuple(targets), alternates, tuple(notes + more))
+
+
+def _spans(
+    targets: list[CheckedTarget],
+) -> list[tuple[AltInfo, Image, list[tuple[int, int]]]]:
+    """Each target with the [start, end) spans flash would erase or program (#12)."""
+    out = []
+    for t in targets:
+        if t.plan is not None:
+            spans = [(s.address, s.end) for s in t.plan.erases]
+            spans += [(w.address, w.address + len(w.data)) for w in t.plan.writes]
+        else:
+            spans = [(seg.address, seg.end) for seg in t.image]
+        out.append((t.info, t.image, spans))
+    return out
+
+
+def _with_protection(report: CheckReport, found: list[tuple[int, Finding]]) -> CheckReport:
+    """``report`` with the protection findings added to their targets' findings."""
+    if not found:
+        return report
+    targets = tuple(
+        replace(t, findings=t.findings + tuple(f for alt, f in found if alt == t.alt))
+        for t in report.targets
+    )
+    return CheckReport(targets)

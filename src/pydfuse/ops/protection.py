@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
+from pydfuse.checks import Finding
 from pydfuse.errors import DfuseError, DfuStatusError, PlanError, ReadProtectedError
 from pydfuse.formats import Image
 from pydfuse.layout import MemoryMap
@@ -33,6 +34,7 @@ from pydfuse.optionbytes import (
     choose_family,
     decode,
     protected,
+    rdp_candidates,
     unit_span,
     units_text,
 )
@@ -162,10 +164,12 @@ def check_write_protection(
     session: Session,
     block: OptionBlock | None,
     targets: list[tuple[AltInfo, list[tuple[int, int]]]],
+    *,
+    erase_only: bool = False,
 ) -> None:
     """Refuse (PlanError, nothing written) when any (start, end) span a flash would erase or
-    program lies in a write-protected unit of ``block``: the ROM would ignore it without a word
-    (AN3156 §5.1 note 2, §5.3 note)."""
+    program (``erase_only``: an erase would erase) lies in a write-protected unit of
+    ``block``: the ROM would ignore it without a word (AN3156 §5.1 note 2, §5.3 note)."""
     if block is None or block.decoded is None or block.flash is None or block.family is None:
         return
     flash_info = flash_alternate(session)
@@ -182,9 +186,10 @@ def check_write_protection(
         return
     keep = [u for u in prot.units if u not in touched]
     where = ", ".join(_unit_text(block, u) for u in sorted(touched))
+    done, acts = ("erased", "erases") if erase_only else ("written", "writes")
     raise PlanError(
-        f"write-protected {prot.unit}s would be written: {where}; the ROM would ignore those "
-        "writes without an error, so nothing was written",
+        f"write-protected {prot.unit}s would be {done}: {where}; the ROM would ignore those "
+        f"{acts} without an error, so nothing was {done}",
         hint="lift the protection first: dfuse option-bytes set wrp=" + units_text(keep),
     )
 
@@ -192,53 +197,124 @@ def check_write_protection(
 def check_option_targets(
     block: OptionBlock | None, images: list[tuple[AltInfo, Image]], *, force: bool
 ) -> list[str]:
-    """The rules of ``option-bytes set`` for a ``flash`` whose file holds option bytes:
-    never RDP level 2 (only ``option-bytes set`` with its long flag), never a partial block
-    (the ROM erases the rest, AN3156 §5.1) or mismatching complements (loaded as 0xFF: read
-    protection) unless ``force``; turning read protection on is said loudly. Returns warnings."""
+    """The rules of ``option-bytes set`` for a ``flash`` whose file holds option bytes, judged
+    by what the chip will hold and wherever the file puts them (any alternate: a ROM may route
+    writes by address). Never RDP level 2 from any copy of the RDP byte (only ``option-bytes
+    set`` with its long flag); never bytes of a layout we do not know that could be level 2;
+    refused unless ``force``: a partial block (the ROM erases the rest, AN3156 §5.1), copies or
+    complements that disagree, an unknown layout, read protection turned on. Option bytes in
+    another alternate than their own are refused. Returns warnings."""
     if block is None:
         return []
+    start, size = block.address, len(block.raw)
     warnings: list[str] = []
     for info, image in images:
-        if info.alt != block.alt.alt:
-            continue
-        start, size = block.address, len(block.raw)
         covered = sum(
             min(seg.end, start + size) - max(seg.address, start)
             for seg in image
             if seg.address < start + size and start < seg.end
         )
-        new = image.read(start, size)
-        problems: list[str] = []
-        if covered != size:
-            problems.append(
-                f"the file holds {covered} of the {size} option bytes; the ROM erases the whole "
-                "block first, so the rest would become 0xFF (read protection on most chips)"
+        if covered == 0:
+            continue
+        problems = _option_block_problems(block, image.read(start, size), covered)
+        if info.alt != block.alt.alt:
+            raise PlanError(
+                f"this file puts option bytes (0x{start:08x}..0x{start + size - 1:08x}) in alt "
+                f"{info.alt} '{info.name}'; they belong to alt {block.alt.alt} "
+                f"'{block.alt.name}', and nothing else writes them",
+                hint=f"put them in a target for alt {block.alt.alt}, or change fields with "
+                "`dfuse option-bytes set`",
             )
-        if block.family is None:
-            warnings.append("option bytes written as they are: this chip's layout is not known")
-        else:
-            decoded = decode(block.family, new)
-            if decoded.rdp_level == 2:
-                raise PlanError(
-                    "the file's option bytes set read protection level 2, which can never be "
-                    "undone; flash never writes that",
-                    hint="if you mean it: dfuse ob set rdp=2 --permanently-lock-this-chip",
-                )
-            problems += decoded.problems()
-            was = block.decoded.rdp_level if block.decoded is not None else 0
-            if decoded.rdp_level == 1 and was == 0:
-                warnings.append(
-                    "the file's option bytes turn read protection ON (RDP level 1): afterwards "
-                    "the ROM refuses every read; " + UNPROTECT_HINT
-                )
         if problems and not force:
             raise PlanError(
                 "refusing to write these option bytes: " + "; ".join(problems),
-                hint="write fields with `dfuse option-bytes set`, or add --force if you are sure",
+                hint="change fields with `dfuse option-bytes set` (e.g. dfuse ob set rdp=1), or "
+                "add --force if you are sure",
             )
         warnings += [f"option bytes: {p} (written anyway, --force)" for p in problems]
     return warnings
+
+
+_LEVEL2_IN_FILE = (
+    "read protection level 2, which can never be undone; flash never writes that "
+    "(the chip would answer neither DFU nor its debug port again)"
+)
+
+
+def _option_block_problems(block: OptionBlock, new: bytes, covered: int) -> list[str]:
+    """What is wrong with writing ``new`` over ``block`` (PlanError for level 2: never)."""
+    problems: list[str] = []
+    if covered != len(new):
+        problems.append(
+            f"the file holds {covered} of the {len(new)} option bytes; the ROM erases the whole "
+            "block first, so the rest would become 0xFF (read protection on most chips)"
+        )
+    family = block.family
+    if family is None:
+        if 0xCC in new:
+            raise PlanError(
+                "the file's option bytes hold 0xCC and this chip's option-byte layout is not "
+                f"known: that byte could set {_LEVEL2_IN_FILE}",
+                hint="if you mean level 2: dfuse ob set rdp=2 --permanently-lock-this-chip on a "
+                "chip pydfuse recognises",
+            )
+        maybe = f" (it could be {' or '.join(block.candidates)})" if block.candidates else ""
+        return [
+            *problems,
+            f"this chip's option-byte layout is not known{maybe}: pydfuse cannot tell what "
+            "these bytes set, read protection included",
+        ]
+    levels = {family.rdp_level(v) for v in rdp_candidates(family, new)}
+    if 2 in levels:
+        raise PlanError(
+            f"the file's option bytes set {_LEVEL2_IN_FILE}",
+            hint="if you mean it: dfuse ob set rdp=2 --permanently-lock-this-chip",
+        )
+    mixed = [r.register.name for r in decode(family, new).registers if not r.consistent]
+    if mixed:
+        what = "disagree with their" if len(mixed) > 1 else "disagrees with its"
+        problems.append(
+            f"the file's {', '.join(mixed)} {what} complement or copies (no chip holds that; "
+            "which value the chip takes is not known)"
+        )
+    was = block.decoded.rdp_level if block.decoded is not None else 0
+    if 1 in levels and was == 0:
+        may = "" if levels == {1} else "may "
+        problems.append(
+            f"the file's option bytes {may}turn read protection ON (RDP level 1): afterwards "
+            "the ROM refuses every read; " + UNPROTECT_HINT
+        )
+    return problems
+
+
+def protection_findings(
+    session: Session, targets: list[tuple[AltInfo, Image, list[tuple[int, int]]]]
+) -> list[tuple[int, Finding]]:
+    """What ``flash`` would refuse for protection, as (alt, error finding) for ``dfuse check``
+    on a device: read protection, write-protected units among the (start, end) spans a target
+    erases or programs, option bytes it must not write. Reads the option bytes once."""
+    if not targets:
+        return []
+    first = targets[0][0].alt
+    try:
+        block = load_block(session)
+    except ReadProtectedError as error:
+        return [(first, Finding("error", "protection.read", f"{error}; {error.hint}"))]
+    out: list[tuple[int, Finding]] = []
+    try:
+        check_write_protection(session, block, [(info, spans) for info, _, spans in targets])
+    except PlanError as error:
+        flash_info = flash_alternate(session)
+        alt = flash_info.alt if flash_info is not None else first
+        out.append((alt, Finding("error", "protection.write", f"{error}; {error.hint}")))
+    for info, image, _ in targets:
+        try:
+            notes = check_option_targets(block, [(info, image)], force=False)
+        except PlanError as error:
+            out.append((info.alt, Finding("error", "protection.option-bytes", str(error))))
+        else:
+            out += [(info.alt, Finding("warning", "protection.option-bytes", n)) for n in notes]
+    return out
 
 
 def _unit_text(block: OptionBlock, unit: int) -> str:

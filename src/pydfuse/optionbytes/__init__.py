@@ -15,7 +15,14 @@ from pydfuse.optionbytes.changes import (
     parse_units,
     units_text,
 )
-from pydfuse.optionbytes.codec import Decoded, FieldValue, RegisterValue, decode, encode
+from pydfuse.optionbytes.codec import (
+    Decoded,
+    FieldValue,
+    RegisterValue,
+    decode,
+    encode,
+    rdp_candidates,
+)
 from pydfuse.optionbytes.detect import candidates, choose_family
 from pydfuse.optionbytes.families import FAMILIES, get_family
 from pydfuse.optionbytes.model import Family, Field, Register, WrpScheme
@@ -42,6 +49,7 @@ __all__ = [
     "parse_assignments",
     "parse_units",
     "protected",
+    "rdp_candidates",
     "unit_count",
     "unit_span",
     "units_text",

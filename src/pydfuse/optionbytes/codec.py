@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from pydfuse.errors import FormatError
 from pydfuse.optionbytes.model import Family, Field, Register
 
-__all__ = ["Decoded", "FieldValue", "RegisterValue", "decode", "encode", "with_fields"]
+__all__ = [
+    "Decoded",
+    "FieldValue",
+    "RegisterValue",
+    "decode",
+    "encode",
+    "rdp_candidates",
+    "with_fields",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,3 +168,25 @@ def with_fields(decoded: Decoded, changes: Mapping[str, int]) -> bytes:
         current = touched.get(f.register, values[f.register])
         touched[f.register] = (current & ~(f.mask << f.lsb)) | (value << f.lsb)
     return encode(family, decoded.raw, touched)
+
+
+def _copies(storage: str, raw: bytes, reg: Register) -> tuple[int, ...]:
+    """Every value of ``reg`` that ``raw`` holds: the value, its inverted complement(s) and its
+    copies. Written through a ROM, any of them may be the one the chip takes: on F0/F1 the chip
+    writes each complement itself from the value byte (RM0091 §3.2.2); the F2/F4 ROM writes
+    FLASH_OPTCR from the block (RM0090 §3.7.2) and we do not know which copy it reads."""
+    off = reg.offset
+    if storage == "byte-pairs":
+        return raw[off], raw[off + 1] ^ 0xFF
+    width = 2 if storage == "halfword-rows" else 4
+    mask = (1 << (8 * width)) - 1
+    words = [int.from_bytes(raw[off + i : off + i + width], "little") for i in range(0, 8, width)]
+    return tuple(w if i % 2 == 0 else w ^ mask for i, w in enumerate(words))
+
+
+def rdp_candidates(family: Family, raw: bytes) -> set[int]:
+    """Every RDP byte a chip of ``family`` could end up with when the ROM writes ``raw``: a
+    write is judged by the worst of them (level 2 anywhere is refused)."""
+    field = family.field("rdp")
+    reg = family.register(field.register)
+    return {(v >> field.lsb) & field.mask for v in _copies(family.storage, raw, reg)}
