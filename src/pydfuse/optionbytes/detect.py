@@ -21,7 +21,8 @@ def _fits(family: Family, option: MemoryMap, flash: MemoryMap | None, product: s
     if len(option.regions) != 1:
         return False  # dual-bank blocks (G474, F42x) are not in the tables
     region = option.regions[0]
-    if region.address != family.option_address or region.size not in family.sizes:
+    sizes = family.sizes if family.detect_sizes is None else family.detect_sizes
+    if region.address != family.option_address or region.size not in sizes:
         return False
     text = product.lower()
     if family.detect_products and not any(p.lower() in text for p in family.detect_products):

@@ -395,6 +395,9 @@ STM32G4 = Family(
         "reserved bits are kept as read; ST: they are set after the first reprogramming",
         "a write-protected area is empty while its start page is after its end page",
     ),
+    # STM32L4 ROMs show 40 bytes at 0x1FFF7800 too (OPTR..WRP1BR, no SEC1R) with other bits in
+    # OPTR (RM0351): a 40-byte block is only decoded as G4 with --family stm32g4.
+    detect_sizes=(48,),
 )
 
 FAMILIES: Mapping[str, Family] = MappingProxyType(

@@ -117,6 +117,9 @@ class Family:
     detect_products: tuple[str, ...] = ()  # substrings of the USB product string (F1: 0x418)
     reject_products: tuple[str, ...] = ()
     max_flash_sectors: int | None = None  # F2/F4: 12 sectors in bank 1
+    # block sizes that name this family on their own; None: every size in ``sizes``. A size
+    # another family (not in the tables) shares is only decoded when the user names the family.
+    detect_sizes: tuple[int, ...] | None = None
 
     def field(self, name: str) -> Field:
         """The field called ``name`` (or one of its aliases); KeyError otherwise."""
