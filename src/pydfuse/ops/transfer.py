@@ -15,7 +15,7 @@ from pydfuse.host import plain as plain_dfu
 from pydfuse.layout import MemoryMap, Sector
 from pydfuse.ops.env import Environment
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
-from pydfuse.ops.protection import read_protection_explained
+from pydfuse.ops.protection import check_write_protection, load_block, read_protection_explained
 from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, UploadResult
 from pydfuse.ops.session import Session, alternate_holding, open_session
 from pydfuse.plan import check_mass_erase
@@ -217,6 +217,11 @@ def erase(
         tracker = Tracker(progress)
         started = env.clock.monotonic()
         with disconnect_context(tracker), read_protection_explained(session):
+            spans = [(memory.start, memory.end)] if mass else None
+            sectors = (
+                [] if mass else _erase_sectors(memory, address, length, session.all_alternates())
+            )
+            _refuse_write_protected(session, info, spans or [(s.address, s.end) for s in sectors])
             if mass:
                 warnings = tuple(check_mass_erase(memory, force=force))
                 tracker.start("erase", memory.size)
@@ -224,7 +229,6 @@ def erase(
                 tracker.step(memory.start, memory.size)
                 elapsed = env.clock.monotonic() - started
                 return EraseResult(info.alt, info.name, True, (), memory.size, elapsed, warnings)
-            sectors = _erase_sectors(memory, address, length, session.all_alternates())
             tracker.start("erase", sum(s.size for s in sectors))
             for sector in sectors:
                 tracker.address = sector.address
@@ -238,6 +242,16 @@ def erase(
             sum(s.size for s in sectors),
             env.clock.monotonic() - started,
         )
+
+
+def _refuse_write_protected(session: Session, info: AltInfo, spans: list[tuple[int, int]]) -> None:
+    """An ST ROM ignores erases of write-protected sectors without an error (AN3156 §5.3): refuse
+    them first (#12). Reads the option bytes (DfuSe devices with an option-byte alternate)."""
+    if not session.found.dfuse:
+        return
+    block = load_block(session)
+    session.select(info.alt)  # reading the option bytes selected their alternate
+    check_write_protection(session, block, [(info, spans)], erase_only=True)
 
 
 def leave(

@@ -1,0 +1,47 @@
+"""``erase`` never reports erasing write-protected sectors: the ROM ignores such erases without an
+error (AN3156 §5.3 note) and refuses a mass erase while any sector is protected (RM0090 §3.7.4),
+so the host refuses first, naming the sectors and the way out."""
+
+from __future__ import annotations
+
+import pytest
+
+from pydfuse.errors import PlanError
+from pydfuse.ops import DeviceSelector, erase, set_option_bytes
+from support.boards import make_rig
+
+ANY = DeviceSelector()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"address": 0x08000000}, "sector 0 (0x08000000-0x08003fff)"),
+        ({"address": 0x08000000, "length": 0x8000}, "sector 1 (0x08004000-0x08007fff)"),
+        ({}, "sector 1"),  # every erasable sector
+        ({"mass": True}, "sector 0"),
+    ],
+)
+def test_erase_refuses_write_protected_sectors_before_erasing_anything(
+    kwargs: dict[str, object], named: str
+) -> None:
+    rig = make_rig("stm32f4-rom")
+    rig.board.memory(0).load(0x08000000, b"keep")
+    set_option_bytes(rig.env, ANY, ["wrp=0-1"])
+    erases = len(rig.backend.page_erases())
+    with pytest.raises(PlanError) as info:
+        erase(rig.env, ANY, alt=0, **kwargs)  # type: ignore[arg-type]
+    assert named in str(info.value)
+    assert "nothing was erased" in str(info.value)
+    assert (info.value.hint or "").startswith("lift the protection first: dfuse option-bytes set")
+    assert len(rig.backend.page_erases()) == erases and rig.backend.commands(0x41, 1) == []
+    assert rig.board.memory(0).read(0x08000000, 4) == b"keep"
+
+
+def test_erase_of_unprotected_sectors_still_works_beside_protected_ones() -> None:
+    rig = make_rig("stm32f4-rom")
+    rig.board.memory(0).load(0x08008000, b"gone")
+    set_option_bytes(rig.env, ANY, ["wrp=0-1"])
+    result = erase(rig.env, ANY, alt=0, address=0x08008000)
+    assert result.erased_sectors == (0x08008000,)
+    assert rig.board.memory(0).read(0x08008000, 4) == b"\xff" * 4
