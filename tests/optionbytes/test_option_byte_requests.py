@@ -117,3 +117,17 @@ def test_f1_refuses_level_2() -> None:
 def test_units_text() -> None:
     assert units_text([0, 1, 2, 3, 7, 9, 10]) == "0-3,7,9-10"
     assert units_text([]) == "none"
+
+
+@pytest.mark.parametrize(
+    "pair",
+    ["7f00", "ffff"],  # USER with a bad complement (loads 0xFF); USER erased (loads 0xFF)
+)
+def test_f0_request_writes_every_byte_as_the_chip_will_store_it(pair: str) -> None:
+    # RM0091 §3.2.2: the chip writes each complement from the value byte itself, so a byte
+    # left as read would change its value (0x7F) or its complement (0xFF/0x00) once written.
+    raw = bytes.fromhex("aa55" + pair + "ff00ff00ff00ff00ff00ff00")
+    before = decode(F0, raw)
+    new = apply_assignments(before, parse_assignments(["data0=0x12"]), None)
+    assert new.hex() == "aa55ff0012edff00ff00ff00ff00ff00"
+    assert [c.name for c in diff(before, new, None)] == ["data0"]

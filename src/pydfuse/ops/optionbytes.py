@@ -238,7 +238,7 @@ def set_option_bytes(
             dry_run,
             None,
         )
-        if dry_run or new == block.raw:
+        if dry_run or new == block.raw or not changes:  # nothing the user asked changes
             return change
         if before_write is not None:
             before_write(change)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydfuse.errors import OptionBytesError
 from pydfuse.layout import MemoryMap
-from pydfuse.optionbytes.codec import Decoded, decode, with_fields
+from pydfuse.optionbytes.codec import Decoded, decode, encode, with_fields
 from pydfuse.optionbytes.model import Family, Field
 from pydfuse.optionbytes.wrp import protected, runs, unit_count, wrp_fields
 
@@ -120,8 +120,14 @@ def _field(family: Family, name: str) -> Field:
 def apply_assignments(
     decoded: Decoded, assignments: Sequence[tuple[str, str]], flash: MemoryMap | None
 ) -> bytes:
-    """The block of ``decoded`` with the assignments applied (complements kept consistent)."""
+    """The block of ``decoded`` with the assignments applied (complements kept consistent).
+
+    F0/F1 chips write each complement themselves from the value byte (RM0091 §3.2.2): every
+    byte is written as the value the chip loads now, with its complement, so that fields the
+    user did not name keep what they are (a mismatching pair loads 0xFF and stays 0xFF)."""
     family = decoded.family
+    if family.storage == "byte-pairs":
+        decoded = decode(family, encode(family, decoded.raw, decoded.register_values()))
     changes: dict[str, int] = {}
     for name, text in assignments:
         if name == "wrp":
