@@ -43,9 +43,10 @@ random_images = st.lists(
 @given(random_images, st.sampled_from([1, 16, 32, 255]))
 def test_fast_ihex_equals_bincopy(segments: list[tuple[int, bytes]], record_size: int) -> None:
     text = to_ihex(segments, record_size)
-    fast = parse_ihex_fast(text)
-    assert fast is not None
-    assert fast == via_bincopy(text)
+    parsed = parse_ihex_fast(text)
+    assert parsed is not None
+    fast, notes = parsed
+    assert fast == via_bincopy(text) and notes == []
     assert fast == Image.from_segments(segments)
 
 
@@ -61,8 +62,9 @@ def test_fast_ihex_segment_addressing_matches_bincopy() -> None:
             b"",
         ]
     )
-    fast = parse_ihex_fast(text)
-    assert fast is not None
+    parsed = parse_ihex_fast(text)
+    assert parsed is not None
+    fast = parsed[0]
     assert fast == via_bincopy(text)
     assert fast.segments == (Segment(0x10010, b"\x01\x02\x03\x04"), Segment(0x20000, b"\xaa\xbb"))
 
@@ -80,7 +82,7 @@ def test_ihex_unusual_input_falls_back_to_bincopy(tmp_path: Path) -> None:
     text = to_ihex([(0x100, b"hello world")]).decode()
     # Trailing blanks and CRLF are fine for the fast path; indented records are not.
     crlf = text.replace("\n", "  \r\n")
-    assert parse_ihex_fast(crlf.encode()) == Image.from_segments([(0x100, b"hello world")])
+    assert parse_ihex_fast(crlf.encode()) == (Image.from_segments([(0x100, b"hello world")]), [])
     spaced = "".join("  " + line for line in crlf.splitlines(keepends=True))
     assert parse_ihex_fast(spaced.encode()) is None
     path = tmp_path / "a.ihx"
@@ -99,7 +101,9 @@ def test_ihex_overlap_is_an_error(tmp_path: Path) -> None:
     text = text.replace(b":00000001FF\n", b"", 1)
     path = tmp_path / "o.hex"
     path.write_bytes(text)
-    with pytest.raises(FormatError, match="overlapping data at 0x00000102"):
+    with pytest.raises(
+        FormatError, match="overlapping data in Intel HEX file: 0x00000102 is given by line"
+    ):
         load_image(path)
 
 
@@ -114,7 +118,19 @@ def test_srec_load_and_overlap(tmp_path: Path) -> None:
             Segment(0x08001000, b"\x02" * 5),
         )
     records = binfile.as_srec().splitlines()
+    # the same record twice: identical bytes merge, with a note
     (tmp_path / "dup.s19").write_text("\n".join([records[0], records[1], records[1]]))
+    notes: list[str] = []
+    assert load_image(tmp_path / "dup.s19", notes=notes).segments[0] == Segment(
+        0x08000000, b"\x01" * 64
+    )
+    assert notes == [
+        "the S-record file gives identical bytes twice, merged: 0x08000020..0x0800003f (lines 2 "
+        "and 3)"
+    ]
+    other = records[1].replace("0101", "0303", 1)
+    other = other[:-2] + f"{(~sum(bytes.fromhex(other[2:-2]))) & 0xFF:02X}"
+    (tmp_path / "dup.s19").write_text("\n".join([records[0], records[1], other]))
     with pytest.raises(FormatError, match=r"dup\.s19, line 3: overlapping data"):
         load_image(tmp_path / "dup.s19")
     corrupt = records[1][:-2] + ("00" if records[1][-2:] != "00" else "01")

@@ -97,6 +97,8 @@ def pack(
     if as_json:
         emit_json({"output": str(output), **summary})
         return
+    for note in dfu.warnings:
+        click.echo(f"note: {note}", err=True)
     _show(
         f"wrote {output}: {len(dfu.targets)} target(s), "
         f"{sum(len(t.elements) for t in dfu.targets)} element(s), "

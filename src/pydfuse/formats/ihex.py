@@ -14,25 +14,29 @@ import binascii
 import functools
 import io
 from collections.abc import Iterator
+from itertools import pairwise
 
 from pydfuse.errors import ChecksumError, FormatError
-from pydfuse.formats.image import Image, Segment
+from pydfuse.formats.image import Image
+from pydfuse.formats.records import assemble
 
 __all__ = ["ihex_chunks", "parse_ihex_fast"]
 
 _DATA, _EOF, _EXT_SEGMENT, _START_SEGMENT, _EXT_LINEAR, _START_LINEAR = range(6)
 
 
-def parse_ihex_fast(text: bytes, path: str | None = None) -> Image | None:
-    """Decode Intel HEX ``text``; ``None`` if it needs the general (bincopy) reader.
+def parse_ihex_fast(text: bytes, path: str | None = None) -> tuple[Image, list[str]] | None:
+    """Decode Intel HEX ``text`` into an image and notes; ``None`` if it needs the general
+    (record by record) reader — also when bytes are given twice, so that reader names the lines
+    (:func:`pydfuse.formats.records.assemble`).
 
     Raises :class:`ChecksumError` (with the line number) for a bad record checksum and
-    :class:`FormatError` for a record whose length byte disagrees with the line, for
-    overlapping data, or for data beyond 32 bits.
+    :class:`FormatError` for a record whose length byte disagrees with the line, or for data
+    beyond 32 bits.
     """
     # Lines are read lazily and data goes straight into one bytearray per contiguous run, so
     # peak memory stays near the size of the HEX text rather than one object per record.
-    runs: list[tuple[int, bytearray]] = []
+    runs: list[tuple[int, bytearray, int]] = []  # (address, data, line of the first record)
     run_end = -1
     segment_base = linear_base = 0  # bincopy adds both extended bases, and so do we
     ended = False
@@ -65,7 +69,7 @@ def parse_ihex_fast(text: bytes, path: str | None = None) -> Image | None:
         if kind == _DATA:
             address = segment_base + linear_base + ((record[1] << 8) | record[2])
             if address != run_end:
-                runs.append((address, bytearray()))
+                runs.append((address, bytearray(), number))
             runs[-1][1].extend(memoryview(record)[4:-1])
             run_end = address + record[0]
         elif kind == _EXT_LINEAR and record[0] == 2:
@@ -76,7 +80,11 @@ def parse_ihex_fast(text: bytes, path: str | None = None) -> Image | None:
             ended = True
         elif kind not in (_START_SEGMENT, _START_LINEAR):
             return None
-    return Image.from_segments((Segment(start, bytes(data)) for start, data in runs), source=path)
+    ordered = sorted((start, start + len(data)) for start, data, _ in runs if data)
+    if any(after[0] < before[1] for before, after in pairwise(ordered)):
+        return None  # bytes given twice: the record reader names the lines exactly
+    pieces = [(start, bytes(data), line) for start, data, line in runs]
+    return assemble(pieces, what="Intel HEX", path=path)
 
 
 # -- writing ------------------------------------------------------------------------------------

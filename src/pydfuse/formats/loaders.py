@@ -2,7 +2,8 @@
 
 Imports bincopy and pyelftools (inside the functions using them, so a command reading a .dfu
 does not pay for them), pydfuse.errors and the sibling formats modules. HEX and S-record
-go through bincopy (Intel HEX takes the fast path in :mod:`pydfuse.formats.ihex` first), ELF
+records are decoded by bincopy and put together by :mod:`pydfuse.formats.records` (Intel HEX
+takes the fast path in :mod:`pydfuse.formats.ihex` first; both refuse overlapping data), ELF
 through pyelftools using each PT_LOAD segment's *load* address ``p_paddr`` — where the bytes
 must be flashed — not its run address ``p_vaddr`` (they differ for initialised data copied
 from flash to RAM at start-up).
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from pydfuse.errors import ChecksumError, DfuseError, FormatError
+from pydfuse.errors import DfuseError, FormatError
 from pydfuse.formats.atomic import atomic_write
 from pydfuse.formats.dfuse import DFUSE_SIGNATURE, read_file_bytes
 from pydfuse.formats.ihex import ihex_chunks, parse_ihex_fast
@@ -72,15 +73,18 @@ def detect_format(path: str | os.PathLike[str], data: bytes | None = None) -> Im
     return _sniff(data) if data is not None else None
 
 
-def load_image(path: str | os.PathLike[str], *, address: int | None = None) -> Image:
+def load_image(
+    path: str | os.PathLike[str], *, address: int | None = None, notes: list[str] | None = None
+) -> Image:
     """Load a HEX, S-record, ELF or raw binary file (raw needs ``address``).
 
-    Raises :class:`FormatError` for malformed files, overlapping data, a .bin without an
+    Raises :class:`FormatError` for malformed files, overlapping data (identical overlapping
+    bytes of a HEX/S-record file merge, with a note appended to ``notes``), a .bin without an
     address, or a .dfu file (read those with :func:`pydfuse.formats.read_dfu`).
     """
     data = read_file_bytes(path)
     fmt = detect_format(path, data)
-    return image_from_bytes(data, fmt, address=address, path=str(path))
+    return image_from_bytes(data, fmt, address=address, path=str(path), notes=notes)
 
 
 def image_from_bytes(
@@ -89,8 +93,10 @@ def image_from_bytes(
     *,
     address: int | None = None,
     path: str | None = None,
+    notes: list[str] | None = None,
 ) -> Image:
-    """Decode ``data`` in format ``fmt`` (None: sniff; unknown content is raw binary)."""
+    """Decode ``data`` in format ``fmt`` (None: sniff; unknown content is raw binary); notes
+    (identical overlapping bytes merged) are appended to ``notes``."""
     if not data:
         raise FormatError("the file is empty", path=path)
     if fmt is None:
@@ -110,10 +116,8 @@ def image_from_bytes(
             path=path,
             hint="to get its images as files: dfuse unpack FILE -o DIR",
         )
-    if fmt == "ihex":
-        return parse_ihex_fast(data, path) or _load_bincopy(data, "ihex", path)
-    if fmt == "srec":
-        return _load_bincopy(data, "srec", path)
+    if fmt in ("ihex", "srec"):
+        return _load_records(data, fmt, path, notes)
     if fmt == "elf":
         return _load_elf(data, path)
     return _load_bin(data, address, path)
@@ -131,58 +135,33 @@ def _load_bin(data: bytes, address: int | None, path: str | None) -> Image:
     return Image.from_segments([Segment(address, data)], source=path)
 
 
-def _load_bincopy(data: bytes, kind: Literal["ihex", "srec"], path: str | None) -> Image:
-    import bincopy  # imported on use: `dfuse info fw.dfu` starts without it
-
+def _load_records(
+    data: bytes, kind: Literal["ihex", "srec"], path: str | None, notes: list[str] | None
+) -> Image:
+    """An Intel HEX or S-record file: the fast path for plain Intel HEX, else record by record
+    (:mod:`pydfuse.formats.records`); overlapping data is refused on both (identical bytes
+    merge, with a note appended to ``notes``)."""
     what = "Intel HEX" if kind == "ihex" else "S-record"
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError as error:
-        hint = (
-            "it starts with 'DfuSe': it is a .dfu file; rename it .dfu"
-            if data.startswith(b"DfuSe")
-            else ("it is an ELF file; rename it .elf" if data.startswith(b"\x7fELF") else None)
-        )
-        raise FormatError(
-            f"not a text {what} file (non-ASCII byte)", path=path, offset=error.start, hint=hint
-        ) from None
-    binfile = bincopy.BinFile()
-    line = 0
-    try:
-        # Feed line by line so an error can name its line; bincopy keeps the extended
-        # address state only within one call, so Intel HEX goes in one piece and the line is
-        # found afterwards.
-        if kind == "srec":
-            for record in text.splitlines():
-                line += 1
-                binfile.add_srec(record)
-        else:
-            binfile.add_ihex(text)
-    except bincopy.AddDataError as error:
-        raise FormatError(
-            f"overlapping data in {what} file ({error})", path=path, line=line or None
-        ) from None
-    except (bincopy.Error, ValueError) as error:
-        line = line or _first_bad_ihex_line(text)
-        cls = ChecksumError if "crc" in str(error).lower() else FormatError
-        raise cls(f"bad {what} record: {error}", path=path, line=line or None) from None
-    segments = [Segment(s.minimum_address, bytes(s.data)) for s in binfile.segments]
-    return Image.from_segments(segments, source=path)
-
-
-def _first_bad_ihex_line(text: str) -> int:
-    """The first line bincopy's Intel HEX reader refuses (for the error message)."""
-    import bincopy
-
-    for number, record in enumerate(text.splitlines(), 1):
-        record = record.strip()
-        if not record:
-            continue
+    fast = parse_ihex_fast(data, path) if kind == "ihex" else None
+    if fast is None:
         try:
-            bincopy.unpack_ihex(record)
-        except (bincopy.Error, ValueError):
-            return number
-    return 0
+            text = data.decode("ascii")
+        except UnicodeDecodeError as error:
+            hint = (
+                "it starts with 'DfuSe': it is a .dfu file; rename it .dfu"
+                if data.startswith(b"DfuSe")
+                else ("it is an ELF file; rename it .elf" if data.startswith(b"\x7fELF") else None)
+            )
+            raise FormatError(
+                f"not a text {what} file (non-ASCII byte)", path=path, offset=error.start, hint=hint
+            ) from None
+        from pydfuse.formats.records import read_records  # bincopy: only when needed
+
+        fast = read_records(text, kind, path=path)
+    image, found = fast
+    if notes is not None:
+        notes.extend(found)
+    return image
 
 
 def _load_elf(data: bytes, path: str | None) -> Image:

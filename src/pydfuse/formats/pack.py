@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydfuse.errors import FormatError
 from pydfuse.formats.dfuse import DEFAULT_TARGET_NAME, DfuseFile, DfuseTarget
@@ -81,12 +81,15 @@ def build_dfuse(
     pid: int = 0xDF11,
     bcd_device: int = 0xFFFF,
 ) -> DfuseFile:
-    """Load every input (HEX/S-record/ELF/BIN@ADDR) and pack them (see :func:`pack_images`)."""
+    """Load every input (HEX/S-record/ELF/BIN@ADDR) and pack them (see :func:`pack_images`);
+    the loaders' notes (identical overlapping bytes merged) are the file's ``warnings``."""
     items = list(inputs)
-    images = [(i.alt, i.name, load_image(i.path, address=i.address)) for i in items]
+    notes: list[str] = []
+    images = [(i.alt, i.name, load_image(i.path, address=i.address, notes=notes)) for i in items]
     for (alt, _, image), item in zip(images, items, strict=True):
         if not image:
             raise FormatError(f"no data for alt {alt}", path=str(item.path))
-    return pack_images(
+    packed = pack_images(
         images, vid=vid, pid=pid, bcd_device=bcd_device, sources=[str(i.path) for i in items]
     )
+    return replace(packed, warnings=(*packed.warnings, *notes))

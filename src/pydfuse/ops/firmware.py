@@ -102,7 +102,9 @@ def load_firmware(source: FirmwareSource, *, address: int | None = None) -> Firm
     data = read_file_bytes(path)
     if detect_format(path, data) in ("bin", None):  # .bin, or nothing else it could be
         return _load_raw(path, data, address)
-    return Firmware(jobs=(Job(None, None, load_image(path, address=address)),))
+    notes: list[str] = []
+    image = load_image(path, address=address, notes=notes)
+    return Firmware(jobs=(Job(None, None, image),), warnings=tuple(notes))
 
 
 def _load_raw(path: Path, data: bytes, address: int | None) -> Firmware:
