@@ -363,6 +363,7 @@ def _remember(profile: BoardProfile, op: Op, record: _Record) -> None:
                 record.pointers.add(address)
             elif opcode == DfuseCommand.ERASE:
                 record.erase_at.add(address)
+                record.pointers.add(address)  # the ST demo loads its pointer from an erase
         elif not args and opcode in (DfuseCommand.ERASE, DfuseCommand.READ_UNPROTECT):
             record.mass_erase = True
             record.unprotect |= opcode == DfuseCommand.READ_UNPROTECT
@@ -372,10 +373,11 @@ def _remember(profile: BoardProfile, op: Op, record: _Record) -> None:
 
 def _state_of(board: VirtualBoard) -> int | None:
     dfu = board.dfu
-    return None if dfu is None else int(dfu.state)
+    return None if dfu is None else dfu.state_byte
 
 
 def check_state(board: VirtualBoard, where: str) -> None:
+    """Invariant 2: one of the 11 DFU states (0x0F allowed on the ST demo profile)."""
     state = _state_of(board)
     if state is None or state in STATES:
         return

@@ -31,6 +31,7 @@ from pydfuse.sim.flash import Memory, OpResult
 from pydfuse.sim.profiles import BoardProfile
 from pydfuse.sim.protection import Protection
 from pydfuse.sim.stats import SimStats
+from pydfuse.sim.stdemo import CORRUPT_STATE, StDemo, corrupt_cell
 from pydfuse.sim.usbdev import NoResponse, Setup, Stall
 from pydfuse.spec import (
     DFUSE_DATA_BLOCK_OFFSET,
@@ -133,6 +134,8 @@ class DfuFunction:
         self._done: OpResult | None = None
         self._manifested = False
         self._erased: set[int] = set()  # plain DFU: sectors erased in this download
+        self._demo = StDemo(self) if self._st_demo else None
+        self.corrupt = False  # the ST demo's state byte holds 0x0F (sim.stdemo)
 
     # -- ClassHandler -----------------------------------------------------------------------
     def select_alternate(self, alternate: int) -> None:
@@ -151,9 +154,11 @@ class DfuFunction:
             event = Event.DNLOAD if setup.wLength > 0 else Event.DNLOAD_ZERO
         else:
             event = _EVENT_OF_REQUEST[request]
-        cell = self.table[(self.state, event)]
+        if self._demo is not None and event is Event.UPLOAD and setup.wLength == 0:
+            return self._demo.upload_nothing()
+        cell = corrupt_cell(event) if self.corrupt else self.table[(self.state, event)]
         if cell is Cell.STAY:
-            return self._get_status() if event is Event.GETSTATUS else bytes((self.state,))
+            return self._get_status() if event is Event.GETSTATUS else bytes((self.state_byte,))
         if cell is not Cell.ACCEPT:
             return self._refuse(cell)
         return self._accept(event, setup, data)
@@ -174,7 +179,15 @@ class DfuFunction:
 
     def _fail(self, status: Status) -> None:
         self.state, self.status = State.DFU_ERROR, status
+        self.corrupt = False
         self._download = self._work = self._done = None
+
+    fail = _fail  # for sim.stdemo
+
+    @property
+    def state_byte(self) -> int:
+        """The bState the device reports (the ST demo can report 0x0F, sim.stdemo)."""
+        return CORRUPT_STATE if self.corrupt else int(self.state)
 
     def _accept(self, event: Event, setup: Setup, data: bytes) -> bytes:
         if event is Event.DETACH:
@@ -230,7 +243,7 @@ class DfuFunction:
     # -- replies ---------------------------------------------------------------------------
     def _status_bytes(self, poll_ms: int = 0) -> bytes:
         poll = min(max(poll_ms, 0), 0xFFFFFF)
-        return struct.pack("<BI", self.status, poll)[:4] + bytes((self.state, 0))
+        return struct.pack("<BI", self.status, poll)[:4] + bytes((self.state_byte, 0))
 
     def _get_status(self) -> bytes:
         return self._status_bytes()
@@ -241,6 +254,7 @@ class DfuFunction:
             return self._manifest()
         if self._download is not None:
             download, self._download = self._download, None
+            pointer = self.pointer  # the demo times the command by the pointer before it
             work = self._execute(download)
             if work is None:  # refused outright: the first answer is already dfuERROR
                 return self._status_bytes()
@@ -249,7 +263,11 @@ class DfuFunction:
             self._start_busy(work.result.duration_s)
             if work.then_reset:
                 self.after_status.append(self.hooks.system_reset)
-            return self._status_bytes(self._poll_ms(work))
+            if self._demo is not None:
+                poll = self._demo.poll_ms(pointer, download.block, download.data)
+            else:
+                poll = self._poll_ms(work)
+            return self._status_bytes(poll)
         done, self._done = self._done, None
         if done is not None and not done.ok:
             self._fail(done.status)
@@ -309,6 +327,8 @@ class DfuFunction:
     def _execute(self, download: _Download) -> _Work | None:
         if not self.profile.dfuse:
             return self._plain_block(download)
+        if self._demo is not None:
+            return _Work(self._demo.execute(download.block, download.data), "program")
         if download.block == 0:
             return self._command(download.data)
         if download.block == 1:  # §2.1: wValue 1 is not used
@@ -405,6 +425,8 @@ class DfuFunction:
             return self._refuse(Cell.STALL_ERROR)
         if length > self.profile.transfer_size:
             return self._refuse(Cell.STALL_ERROR)
+        if self._demo is not None:
+            return self._demo.upload(block, length)
         first = self.state == State.DFU_IDLE
         if self.profile.dfuse and block == 0:
             reply = self.profile.get_commands[:length]  # §2.4

@@ -146,6 +146,11 @@ class BoardProfile:
     reported_poll_timeouts_ms: Mapping[str, int] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    # The ST demo's poll timeouts (sim.stdemo): media index ((pointer >> 26) & 3: 0 SPI, 1 NOR,
+    # 2 internal flash) -> (erase ms, any other request ms). Used with st_demo_requests only.
+    demo_poll_ms: Mapping[int, tuple[int, int]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     # ROM option bytes: factory block, RDP and write protection (sim.optionspec); None = the
     # board has no option-byte alternate or its protection is not modeled.
     option_bytes: OptionBytesSpec | None = None
@@ -491,11 +496,14 @@ PLAIN_DFU = BoardProfile(
 STM3210E_EVAL_QUIRKS = replace(
     STM3210E_EVAL,
     name="stm3210e-eval-quirks",
-    description="stm3210e-eval as ST's demo really behaves: fixed 50 ms poll timeouts, the "
-    "demo's request handling (§2.9, §7.8, §7.9), the 'a' loader pages not enforced",
+    description="stm3210e-eval as ST's demo really behaves: its poll timeouts by media (internal "
+    "50/50 ms, SPI 3000/20, NOR 1000/25, §2.8), its request handling and silent errors (§2.9, "
+    "§7.7-§7.10), routing by address, the 'a' loader pages not enforced",
     fixed_poll_timeout_ms=ST_DEMO_POLL_MS,
     st_demo_requests=True,
     enforce_readonly=False,
+    # §2.8: (erase, program) per media of the pointer: 0 SPI M25P64, 1 NOR M29W128F, 2 internal.
+    demo_poll_ms=MappingProxyType({0: (3000, 20), 1: (1000, 25), 2: (50, 50)}),
 )
 STM32F4_ROM_QUIRKS = replace(
     STM32F4_ROM,
