@@ -5,28 +5,13 @@ plugs the board back in."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from pydfuse.cli.main import ExitCode, main
-from pydfuse.demoapp import build_demo_app
-from pydfuse.formats import save_image
 from pydfuse.sim.faults import Faults
 
 PROFILE = "stm3210e-eval"
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> list[str]:
-    return ["--sim", PROFILE, "--sim-state", str(tmp_path / "board.json")]
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> str:
-    path = tmp_path / "app.hex"
-    save_image(build_demo_app(size=6 * 1024), path)
-    return str(path)
 
 
 def _faults(sim: list[str], capsys: pytest.CaptureFixture[str]) -> list[str]:

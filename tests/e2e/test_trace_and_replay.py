@@ -13,22 +13,8 @@ from typing import Any
 import pytest
 
 from pydfuse.cli.main import ExitCode, main
-from pydfuse.demoapp import build_demo_app
-from pydfuse.formats import save_image
 
 PROFILE = "stm3210e-eval"
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> list[str]:
-    return ["--sim", PROFILE, "--sim-state", str(tmp_path / "board.json")]
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> str:
-    path = tmp_path / "app.hex"
-    save_image(build_demo_app(size=6 * 1024), path)
-    return str(path)
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
