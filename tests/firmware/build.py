@@ -63,6 +63,11 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...], str]] = {
         (*VECTOR_TABLE_SET, "SETTINGS_PAGE=0x08000000u"),
         "erases a 'settings' page that is the bootloader's first page",
     ),
+    "app-error-trap": (
+        BEHIND_LOADER,
+        (*VECTOR_TABLE_SET, "ERROR_TRAP"),
+        "finds its settings page erased and ends in Error_Handler() with interrupts off",
+    ),
     "app-64k": (
         BEHIND_LOADER,
         (*VECTOR_TABLE_SET, "BIG_TABLE"),

@@ -117,9 +117,29 @@ def test_stack_pointer_outside_sram_faults_before_the_first_instruction() -> Non
 
 def test_budget_stop_reports_the_busy_loop() -> None:
     result = run(elf_image("app-64k"), budget=200_000)
-    assert result.stop == "budget" and result.main_loop and result.loop is not None
+    # Cut off inside its start-up (the table checksum): not known to be in its main loop.
+    assert result.stop == "budget" and not result.main_loop and result.loop is not None
     lo, hi = result.loop
     assert inside("app-64k", "table_crc32", lo) and inside("app-64k", "table_crc32", hi)
+
+
+def test_error_trap_with_interrupts_off_is_a_hang_not_a_main_loop() -> None:
+    result = run(elf_image("app-error-trap"))
+    assert result.stop == "loop" and inside("app-error-trap", "Error_Handler", result.pc)
+    assert result.masked is True and result.stuck and not result.main_loop
+    assert inside("app-error-trap", "settings_load", result.lr)
+
+
+def test_loop_on_itself_with_an_interrupt_enabled_is_a_main_loop() -> None:
+    # The correct application's banner and LED set-up, then a plain "b ." as its main loop.
+    image = elf_image("app-vtor")
+    lo, _ = function_range("app-vtor", "main")
+    wfi = lo + image.read(lo, 0x70).index(b"\x30\xbf") - image.start  # WFI -> "b ."
+    data = bytearray(image.read(image.start, image.end - image.start))
+    data[wfi : wfi + 2] = b"\xfe\xe7"
+    result = run(Image.from_segments([(APP, bytes(data))]))
+    assert result.stop == "loop" and result.masked is False and "SysTick" in result.sources
+    assert result.main_loop and not result.stuck
 
 
 def test_64k_application_reaches_its_main_loop_within_the_default_budget() -> None:

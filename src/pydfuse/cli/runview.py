@@ -25,9 +25,18 @@ def run_summary(report: RunReport) -> str:
     errors = [f for f in report.findings if f.severity == "error"]
     if errors:
         return f"{errors[0].code}: {errors[0].message}"
+    vtor = f"VTOR {hex32(result.vtor)}"
     if result.main_loop:
-        vtor = f"VTOR {hex32(result.vtor)}"
         return f"reached its main loop ({result.stop}), {vtor}"
+    if result.stop == "budget":
+        return (
+            f"still running after {result.budget:,} instructions (its main loop, or a wait), {vtor}"
+        )
+    warnings = [f for f in report.findings if f.severity == "warning"]
+    if warnings:
+        return f"{warnings[0].code}: {warnings[0].message}"
+    if result.stop == "exception":
+        return f"stopped where the core takes the {result.exception} exception, {vtor}"
     return f"stopped: {result.stop}"
 
 
@@ -38,12 +47,22 @@ def board_run_note(board: Any) -> str:
     from pydfuse.ops.run import report_run
 
     report = report_run(board.app_run, board.profile)
+    result = report.result
     errors = [f.code for f in report.findings if f.severity == "error"]
     if errors:
         return f"; its run found {', '.join(errors)} (dfuse sim status shows what to fix)"
-    if report.result.stop == "not-run":
+    if result.stop == "not-run":
         return "; not run (pip install 'pydfuse[run]')"
-    return "; it reached its main loop" if report.result.main_loop else ""
+    if result.main_loop:
+        return "; it reached its main loop"
+    if result.stop == "budget":
+        return (
+            f"; still running after {result.budget:,} instructions (dfuse sim status shows where)"
+        )
+    warnings = [f.code for f in report.findings if f.severity == "warning"]
+    if warnings:
+        return f"; its run warns {', '.join(dict.fromkeys(warnings))} (dfuse sim status)"
+    return ""
 
 
 def render_run(out: Console, report: RunReport, *, quiet: bool = False) -> None:

@@ -192,30 +192,27 @@ _FAULT_FIXES = {
 def _stop_findings(result: RunResult, names: _Names, plan: LinkPlan) -> list[RunFinding]:
     where = names(result.pc)
     if result.stop == "wfi":
-        return [RunFinding("info", "run.main-loop", f"reached its main loop: WFI at {where}")]
+        return [
+            RunFinding("info", "run.main-loop", f"reached its main loop: WFI at {where}", result.pc)
+        ]
     if result.stop == "loop":
-        if result.reset_handler is not None and names.function(result.pc) == names.function(
-            result.reset_handler
-        ):
-            return [
-                RunFinding(
-                    "warning",
-                    "run.main-returned",
-                    f"main() returned: the start-up code's loop at {where} holds the core",
-                    result.pc,
-                )
-            ]
-        return [RunFinding("info", "run.main-loop", f"stopped in a loop on itself at {where}")]
+        return [_loop_finding(result, names)]
     if result.stop == "budget":
         span = ""
         if result.loop is not None:
             span = f", busy in {names(result.loop[0])}..0x{result.loop[1]:08X}"
+        waiting = ""
+        if result.sources and not result.masked:
+            waiting = (
+                "; the virtual core delivers no interrupts, so a wait for one (HAL_Delay's "
+                "SysTick tick, a flag an interrupt handler sets) never ends here"
+            )
         return [
             RunFinding(
                 "info",
                 "run.budget",
                 f"still running after {result.budget:,} instructions{span}: its main loop, or "
-                "a wait for something the virtual board does not model",
+                f"a wait for something the virtual board does not model{waiting}",
                 result.pc,
             )
         ]
@@ -241,6 +238,51 @@ def _stop_findings(result: RunResult, names: _Names, plan: LinkPlan) -> list[Run
     if result.stop == "not-run":
         return [RunFinding("info", "run.not-run", result.detail)]
     return [_fault_finding(result, names, plan)]
+
+
+def _loop_finding(result: RunResult, names: _Names) -> RunFinding:
+    """A loop on itself: main() returned, a hang nothing can leave, or a main loop that
+    leaves the work to interrupts."""
+    where = names(result.pc)
+    caller = ""
+    if result.lr is not None and result.lr != 0xFFFFFFFF:
+        caller = f", called from {names(result.lr & ~1)}"
+    function = names.function(result.pc)
+    if function is not None and function == names.function(result.reset_handler):
+        return RunFinding(
+            "warning",
+            "run.main-returned",
+            f"main() returned: the start-up code's loop at {where} holds the core",
+            result.pc,
+        )
+    if result.masked:
+        return RunFinding(
+            "error",
+            "run.hang",
+            f"stuck in a loop on itself at {where} with interrupts disabled (PRIMASK set)"
+            f"{caller}: nothing can ever leave it. This is an error trap such as "
+            "Error_Handler(): the code before it gave up",
+            result.pc,
+            (
+                "look at why the caller gave up (a start-up step that failed, a check of the "
+                "board or of its settings)",
+            ),
+        )
+    if not result.sources:
+        return RunFinding(
+            "warning",
+            "run.hang",
+            f"ends in a loop on itself at {where} with no interrupt enabled{caller}: nothing "
+            "can leave it, so the application does nothing more",
+            result.pc,
+        )
+    return RunFinding(
+        "info",
+        "run.main-loop",
+        f"stopped in a loop on itself at {where} with interrupts enabled "
+        f"({', '.join(result.sources)}): a main loop that leaves the work to interrupts",
+        result.pc,
+    )
 
 
 def _fault_finding(result: RunResult, names: _Names, plan: LinkPlan) -> RunFinding:
@@ -278,6 +320,7 @@ def _vtor_findings(result: RunResult, plan: LinkPlan, names: _Names) -> list[Run
         for write in result.vtor_writes
     ]
     fix = tuple(f"{who}: {what}" for who, what in plan.vector_table_recipe())
+    at_rest = result.stop in ("wfi", "loop", "budget")  # it ran on, unharmed
     bad = result.irq_with_bootloader_vtor
     if bad is not None:
         out.append(
@@ -303,19 +346,19 @@ def _vtor_findings(result: RunResult, plan: LinkPlan, names: _Names) -> list[Run
                 fix,
             )
         )
-    elif result.main_loop and result.vtor_owner == "bootloader":
+    elif at_rest and result.vtor_owner == "bootloader":
         out.append(
             RunFinding(
                 "warning",
                 "run.vtor-unset",
                 f"{table} still selects the bootloader's vector table (0x{result.vtor:08X}): no "
-                "interrupt was enabled before the main loop, but the first one will run the "
+                "interrupt was enabled while it ran, but the first one will run the "
                 "bootloader's handler",
                 None,
                 fix,
             )
         )
-    elif result.main_loop and result.vtor_owner == "other":
+    elif at_rest and result.vtor_owner == "other":
         out.append(
             RunFinding(
                 "warning",

@@ -5,6 +5,8 @@
  *   STACK_HUNGRY           a recursion that runs the stack out of SRAM
  *   SETTINGS_PAGE=addr     erases a settings page through the flash controller
  *   BIG_TABLE              checksums a 62 KB table (the 64 KB benchmark application)
+ *   ERROR_TRAP             loads its settings from the last flash page and, finding it erased,
+ *                          ends in Error_Handler() (interrupts off, a loop nothing leaves)
  * Written for this project; MIT licence. */
 #include "regs.h"
 #include "app.h"
@@ -82,6 +84,25 @@ static uint32_t __attribute__((noinline)) table_crc32(void)
     return ~crc;
 }
 void board_checks(void) { check_result = table_crc32(); }
+
+#elif defined(ERROR_TRAP)
+/* Settings kept in the last flash page: on a fresh board it is erased, which this application
+ * (as many do) treats as fatal. Error_Handler() as STM32CubeMX generates it. */
+#define SETTINGS_MAGIC (*(volatile const uint32_t *)0x0807F800u)
+void __attribute__((noinline)) Error_Handler(void)
+{
+    irq_disable();
+    for (;;) {
+    }
+}
+static void __attribute__((noinline)) settings_load(void)
+{
+    if (SETTINGS_MAGIC != 0x5E771265u) {
+        Error_Handler();
+    }
+    check_result = SETTINGS_MAGIC;
+}
+void board_checks(void) { settings_load(); }
 
 #else
 void board_checks(void) {}

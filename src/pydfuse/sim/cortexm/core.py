@@ -252,6 +252,9 @@ class Core:
             budget=self.budget,
             peripheral_writes=MappingProxyType(dict(sorted(writes.items()))),
             flash_programmed=self.flash_programmed,
+            masked=bool(self._reg(arm.UC_ARM_REG_PRIMASK) & 1),
+            sources=tuple(self.system.sources()),
+            lr=self._reg(arm.UC_ARM_REG_LR),
         )
 
     def _reg(self, register: int) -> int:

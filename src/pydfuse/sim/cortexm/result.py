@@ -84,11 +84,24 @@ class RunResult:
     peripheral_writes: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     flash_programmed: int = 0  # bytes the application wrote into its own flash
     detail: str = ""
+    # When it stopped: PRIMASK set (None: not known, a run saved by an older version), the
+    # interrupt sources enabled, and LR (who called the code it stopped in).
+    masked: bool | None = None
+    sources: tuple[str, ...] = ()
+    lr: int | None = None
+
+    @property
+    def stuck(self) -> bool:
+        """It stopped in a loop on itself that nothing can leave: interrupts masked (PRIMASK
+        set), or no interrupt source enabled — a hang such as Error_Handler(), not a main loop."""
+        return self.stop == "loop" and self.masked is not None and (self.masked or not self.sources)
 
     @property
     def main_loop(self) -> bool:
-        """The application came to rest (sleep, a tight loop, or a busy loop) unharmed."""
-        return self.stop in ("wfi", "loop", "budget")
+        """The application came to rest in its main loop: asleep in WFI/WFE, or in a loop on
+        itself that an interrupt can leave. A run cut off by its budget is not known to have
+        got there (it may still be waiting for something)."""
+        return self.stop == "wfi" or (self.stop == "loop" and not self.stuck)
 
     @property
     def irq_with_bootloader_vtor(self) -> IrqEnable | None:
@@ -126,6 +139,9 @@ class RunResult:
             "peripheral_writes": dict(self.peripheral_writes),
             "flash_programmed": self.flash_programmed,
             "detail": self.detail,
+            "primask": self.masked,
+            "interrupt_sources": list(self.sources),
+            "lr": self.lr,
         }
 
     @classmethod
@@ -165,6 +181,9 @@ class RunResult:
             ),
             flash_programmed=int(doc.get("flash_programmed", 0)),
             detail=str(doc.get("detail", "")),
+            masked=None if doc.get("primask") is None else bool(doc["primask"]),
+            sources=tuple(str(s) for s in doc.get("interrupt_sources", ())),
+            lr=_opt(doc.get("lr")),
         )
 
 
