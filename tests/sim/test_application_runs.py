@@ -147,6 +147,12 @@ def test_64k_application_reaches_its_main_loop_within_the_default_budget() -> No
     assert result.stop == "wfi" and result.vtor_owner == "application"
 
 
+def test_budget_is_the_last_instruction_run_even_just_before_the_main_loop() -> None:
+    # app-vtor sleeps after a few thousand instructions; 200 must not reach its WFI.
+    result = run(elf_image("app-vtor"), budget=200)
+    assert result.stop == "budget" and result.budget == 200 and not result.main_loop
+
+
 def test_budget_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         run(elf_image("app-vtor"), budget=0)

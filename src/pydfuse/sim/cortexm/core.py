@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 from collections import Counter
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -209,22 +210,21 @@ class Core:
         except UcError as error:
             return self._result(self._fault(error))
         pc = self._reg(arm.UC_ARM_REG_PC)
-        try:
-            loop = self._busy_loop(pc)
-        except _Stop as stop:  # it reached its sleep or loop just after the budget
-            return self._result(stop)
-        except UcError as error:
-            return self._result(self._fault(error))
-        return self._result(_Stop("budget", pc), loop=loop)
+        result = self._result(_Stop("budget", pc))  # what the run showed within its budget
+        return replace(result, loop=self._busy_loop(pc))
 
-    def _busy_loop(self, pc: int) -> tuple[int, int]:
-        """The span of code the application keeps running (a few thousand instructions on)."""
+    def _busy_loop(self, pc: int) -> tuple[int, int] | None:
+        """The span of code the application keeps running (looked at for a few thousand
+        instructions past the budget; None when it does not keep running: it sleeps, stops or
+        faults there, so it was not in a loop)."""
         blocks: list[tuple[int, int]] = []
         hook = self.uc.hook_add(
             UC_HOOK_BLOCK, lambda uc, address, size, ud: blocks.append((address, size))
         )
         try:
             self.uc.emu_start(pc | 1, _UNTIL, count=_LOOP_WINDOW)
+        except (_Stop, UcError):
+            return None
         finally:
             self.uc.hook_del(hook)
         if not blocks:
