@@ -2,7 +2,10 @@
 
 It is what an STM32F103 firmware linked with FLASH ORIGIN = ``load_address`` looks like to a
 bootloader: a vector table (initial MSP at the top of SRAM, every handler a Thumb address inside
-the image) followed by a little code and a version string. Imports only pydfuse.formats.
+the image) followed by a little code and a version string. The code does what a correct
+application behind a bootloader does: it points SCB->VTOR at its own table, starts a 1 ms
+SysTick with its interrupt, and sleeps in a WFI main loop (its SysTick handler just returns).
+Imports only pydfuse.formats.
 """
 
 from __future__ import annotations
@@ -13,7 +16,25 @@ from pydfuse.formats.image import Image, Segment
 
 # §5.1: high-density STM32F1 tables hold 16 system + 60 device vectors = 0x130 bytes.
 VECTOR_COUNT = 76
+SYSTICK_VECTOR = 15
 THUMB_LOOP = b"\xfe\xe7"  # "b ." — branch to itself (Thumb T2 encoding 0xE7FE)
+# The reset handler (Thumb, hand-assembled; ARMv7-M A7.7): offsets from its start.
+_RESET_CODE = (
+    0x4805,  # 0x00 ldr  r0, =SCB_VTOR          (literal at 0x18)
+    0x4906,  # 0x02 ldr  r1, =link address      (literal at 0x1C)
+    0x6001,  # 0x04 str  r1, [r0]               VTOR = the application's own table
+    0x4806,  # 0x06 ldr  r0, =SYST_CSR          (literal at 0x20)
+    0x4906,  # 0x08 ldr  r1, =7999              (literal at 0x24)
+    0x6041,  # 0x0A str  r1, [r0, #4]           SYST_RVR: 1 ms at 8 MHz
+    0x2107,  # 0x0C movs r1, #7
+    0x6001,  # 0x0E str  r1, [r0]               SYST_CSR: enable, interrupt, core clock
+    0xBF30,  # 0x10 wfi                          the main loop: sleep ...
+    0xE7FD,  # 0x12 b    0x10                    ... and sleep again
+    0xE7FE,  # 0x14 b    .                       the default handler
+    0x4770,  # 0x16 bx   lr                      the SysTick handler
+)
+_DEFAULT_HANDLER = 0x14
+_SYSTICK_HANDLER = 0x16
 
 
 def build_demo_app(
@@ -33,12 +54,15 @@ def build_demo_app(
     load = link_address if load_address is None else load_address
     table_bytes = VECTOR_COUNT * 4
     reset_handler = link_address + table_bytes
-    default_handler = reset_handler + len(THUMB_LOOP)
+    default_handler = reset_handler + _DEFAULT_HANDLER
     vectors = [stack_top, reset_handler | 1] + [default_handler | 1] * (VECTOR_COUNT - 2)
+    vectors[SYSTICK_VECTOR] = (reset_handler + _SYSTICK_HANDLER) | 1
     # Reserved vectors (§5.1: 0x1C-0x28, 0x34) are zero in real tables.
     for index in (7, 8, 9, 10, 13):
         vectors[index] = 0
-    body = struct.pack(f"<{VECTOR_COUNT}I", *vectors) + THUMB_LOOP + THUMB_LOOP
+    code = struct.pack(f"<{len(_RESET_CODE)}H", *_RESET_CODE)
+    literals = struct.pack("<4I", 0xE000ED08, link_address, 0xE000E010, 7999)
+    body = struct.pack(f"<{VECTOR_COUNT}I", *vectors) + code + literals
     banner = f"pydfuse demo application v{version}\0".encode()
     body += banner
     if len(body) > size:
