@@ -35,8 +35,9 @@ def _plan(profile: str | None) -> LinkPlan:
 
 
 def _read_script(path: Path) -> str:
+    """The script's text exactly as stored (CRLF line endings stay CRLF)."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise FormatError("not a text file: a linker script is text", path=str(path)) from None
     except OSError as error:

@@ -23,6 +23,14 @@ _REGION = re.compile(
     re.M,
 )
 _NUMBER = re.compile(r"^\s*(0[xX][0-9a-fA-F]+|\d+)\s*([kKmM]?)\s*$")
+_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_FLASH_NAME = re.compile(r"flash|rom", re.I)
+
+
+def _without_comments(text: str) -> str:
+    """``text`` with every ``/* ... */`` comment blanked (line breaks kept), so that offsets
+    found in it are offsets in ``text`` and nothing inside a comment is taken for a region."""
+    return _COMMENT.sub(lambda m: re.sub(r"[^\r\n]", " ", m.group()), text)
 
 
 def size_text(size: int) -> str:
@@ -154,7 +162,7 @@ def _format_like(old: str, value: int) -> str:
 def patch_linker_script(text: str, plan: LinkPlan) -> ScriptPatch:
     """Move the flash region of ``text``'s MEMORY block to ``plan.app_address``, keeping its
     end (or the board's flash end, if the script claims more flash than the board has)."""
-    memory = _MEMORY.search(text)
+    memory = _MEMORY.search(_without_comments(text))
     if memory is None:
         raise FormatError(
             "no MEMORY block in this linker script",
@@ -166,11 +174,7 @@ def patch_linker_script(text: str, plan: LinkPlan) -> ScriptPatch:
     origin = _value(flash.group("origin"))
     length = _value(flash.group("length"))
     if origin is None or length is None:
-        raise FormatError(
-            f"cannot read the {flash.group('name')} region's ORIGIN/LENGTH "
-            f"({flash.group('origin').strip()}, {flash.group('length').strip()})",
-            hint="write them as numbers (0x08000000, 512K) or change them by hand",
-        )
+        raise _unreadable(flash)
     notes: list[str] = []
     end = min(origin + length, plan.flash_end)
     if origin + length > plan.flash_end:
@@ -203,6 +207,14 @@ def patch_linker_script(text: str, plan: LinkPlan) -> ScriptPatch:
     return ScriptPatch(patched, changes, tuple(notes))
 
 
+def _unreadable(region: re.Match[str]) -> FormatError:
+    return FormatError(
+        f"cannot read the {region.group('name')} region's ORIGIN/LENGTH "
+        f"({region.group('origin').strip()}, {region.group('length').strip()})",
+        hint="write them as numbers (0x08000000, 512K) or change them by hand",
+    )
+
+
 def _flash_region(regions: list[re.Match[str]], plan: LinkPlan) -> re.Match[str]:
     """The region that holds the application's code: in the board's flash, named like flash
     (FLASH, ROM) where several are, the lowest one otherwise."""
@@ -212,13 +224,21 @@ def _flash_region(regions: list[re.Match[str]], plan: LinkPlan) -> re.Match[str]
         if origin is not None and plan.flash_start <= origin < plan.flash_end:
             candidates.append((origin, region))
     if not candidates:
+        unreadable = [
+            r
+            for r in regions
+            if _FLASH_NAME.search(r.group("name"))
+            and (_value(r.group("origin")) is None or _value(r.group("length")) is None)
+        ]
+        if unreadable:
+            raise _unreadable(unreadable[0])
         names = ", ".join(r.group("name") for r in regions) or "none"
         raise FormatError(
             f"no region of the MEMORY block ({names}) lies in the board's flash "
             f"0x{plan.flash_start:08X}..0x{plan.flash_end - 1:08X}",
             hint="check --profile: the script may be for another chip",
         )
-    named = [c for c in candidates if re.search(r"flash|rom", c[1].group("name"), re.I)]
+    named = [c for c in candidates if _FLASH_NAME.search(c[1].group("name"))]
     return min(named or candidates, key=lambda c: c[0])[1]
 
 
