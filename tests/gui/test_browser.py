@@ -16,6 +16,7 @@ import pytest
 
 from pydfuse.formats import DfuseFile, PackInput, build_dfuse, load_image
 from pydfuse.gui.server import GuiServer
+from support.firmware import elf_path
 from support.gui import APP_ADDRESS, NOR_ADDRESS, demo_inputs, running_server, sim_board
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -161,6 +162,26 @@ def test_an_application_linked_for_the_wrong_address_is_blocked(
     assert sim_board(server).memory(0).read(APP_ADDRESS, 256) == before
     expect(page.locator("#upgrade-result")).to_be_empty()
     _shot(page, "device-blocked.png")
+    assert page.errors == []
+
+
+def test_the_started_applications_run_is_shown_with_its_fix(
+    browser: Any, server: GuiServer
+) -> None:
+    expect = playwright.expect
+    page = _page(browser, server, viewport={"width": 1100, "height": 900})
+    page.click("#tab-device")
+    expect(page.locator("#devices section.device")).to_have_count(1)
+    page.set_input_files("#device-file-input", str(elf_path("app-hal-default")))
+    expect(page.locator("#upgrade")).to_be_enabled()
+    page.check("#leave-after")
+    page.click("#upgrade")
+    result = page.locator("#upgrade-result")
+    expect(result).to_contain_text("verified", timeout=30_000)
+    error = result.locator(".note.error")
+    expect(error).to_contain_text("still selects the bootloader's vector table")
+    expect(error).to_contain_text("USER_VECT_TAB_ADDRESS")
+    _shot(page, "device-run-error.png")
     assert page.errors == []
 
 

@@ -258,7 +258,7 @@ export class DevicePanel {
       `alt ${t.alt} ${t.name}: ${size(t.bytes_written)}, ${t.erased_sectors.length} sector(s) erased, ` +
       (t.verified ? "verified" : "not verified")))));
     for (const w of r.warnings) parts.push(note("warning", w));
-    if (done.sim) parts.push(note("info", boardLine(done.sim)));
+    if (done.sim) parts.push(note("info", boardLine(done.sim)), ...runNotes(done.sim));
     fill(this.el.result, parts);
   }
 
@@ -295,7 +295,8 @@ export class DevicePanel {
       const result = await api("api/device/leave", { method: "POST", json: body });
       fill(this.el.leaveResult,
         note("ok", result.left ? "Left DFU mode." : "The device stayed in DFU mode."),
-        result.sim ? note("info", boardLine(result.sim)) : null);
+        result.sim ? note("info", boardLine(result.sim)) : null,
+        ...(result.sim ? runNotes(result.sim) : []));
     } catch (err) {
       fill(this.el.leaveResult, errorNote(err));
     } finally {
@@ -315,6 +316,24 @@ export class DevicePanel {
     }
     await this.refresh();
   }
+}
+
+/** What the virtual board's core saw the application do: its errors and warnings with the
+ * first fix, or that it reached its main loop / is still running (as `dfuse flash --leave`). */
+function runNotes(sim) {
+  const run = sim.run;
+  if (!run) return [];
+  if (run.stop === "not-run") return [note("info", run.detail)];
+  const serious = run.findings.filter((f) => f.severity !== "info");
+  if (serious.length) {
+    return serious.map((f) => note(f.severity, `The application's run: ${f.message}`,
+      f.fix.length ? `fix: ${f.fix[0]}` : undefined));
+  }
+  if (run.main_loop) return [note("ok", "The application reached its main loop on the board's core.")];
+  if (run.stop === "budget") {
+    return [note("info", `The application was still running after ${run.budget.toLocaleString("en")} instructions.`)];
+  }
+  return [];
 }
 
 function boardLine(sim) {
