@@ -220,8 +220,8 @@ def check_option_targets(
         if info.alt != block.alt.alt:
             raise PlanError(
                 f"this file puts option bytes (0x{start:08x}..0x{start + size - 1:08x}) in alt "
-                f"{info.alt} '{info.name}'; they belong to alt {block.alt.alt} "
-                f"'{block.alt.name}', and nothing else writes them",
+                f"{info.alt} '{info.name}': they are only written through their own alternate, "
+                f"alt {block.alt.alt} '{block.alt.name}', where they are checked",
                 hint=f"put them in a target for alt {block.alt.alt}, or change fields with "
                 "`dfuse option-bytes set`",
             )
