@@ -190,3 +190,11 @@ def test_flash_refuses_f0_option_bytes_with_a_bad_complement_unless_forced() -> 
     # RM0091 §3.2.2: the chip writes the complement itself, so the RDP byte 0xAA stays level 0
     assert rig.board.memory(1).read(0x1FFFF800, 2).hex() == "aa55"
     assert rig.board.rdp_level == 0
+
+
+def test_rdp_1_with_other_fields_does_not_claim_they_were_verified() -> None:
+    rig = make_rig("stm32f4-rom")
+    change = set_option_bytes(rig.env, ANY, ["rdp=1", "bor=1"])
+    assert change.written and rig.board.rdp_level == 1
+    assert change.verified is None  # only the read protection is confirmed by the refusal
+    assert any("bor_lev" in n and "cannot be read back" in n for n in change.notes)

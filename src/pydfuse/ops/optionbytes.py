@@ -248,6 +248,13 @@ def set_option_bytes(
         session.dfuse.write(block.address, new, will_reset=True)  # AN3156 §5.1: then a reset
     level = decode(block.family, new).rdp_level
     verified, notes = _confirm(env, before, gone, new, level, family, wait_s)
+    unseen = [c.name for c in changes if c.name != "rdp"]
+    if level == 1 and verified and unseen:  # the refusal proves RDP 1, nothing else
+        verified = None
+        notes += (
+            f"the other changes ({', '.join(unseen)}) cannot be read back while read protection "
+            "is on; Read Unprotect later puts every option byte back to its factory value",
+        )
     return OptionBytesChange(
         change.device, change.family, block.raw, new, changes, True, False, verified, notes
     )
