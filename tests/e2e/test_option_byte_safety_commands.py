@@ -61,10 +61,8 @@ def test_erase_beside_write_protection_is_refused_in_one_line(
 
 def test_check_on_the_device_refuses_a_level_2_option_file(capsys: Capsys, tmp_path: Path) -> None:
     sim = ["--sim", "stm32f4-rom"]
-    code = main(
-        [*sim, "check", "--no-profile", "--alt", "1", "--address", "0x1FFFC000"]
-        + [_file(tmp_path, LEVEL2_F4), "--json"]
-    )
+    words = ["check", "--no-profile", "--alt", "1", "--address", "0x1FFFC000"]
+    code = main([*sim, *words, _file(tmp_path, LEVEL2_F4), "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert code != 0 and doc["ok"] is False
     codes = [f["code"] for t in doc["targets"] for f in t["findings"]]

@@ -11,9 +11,16 @@ from dataclasses import replace
 
 import pytest
 
-from pydfuse.errors import PlanError
+from pydfuse.errors import OptionBytesError, PlanError
 from pydfuse.formats import Image
-from pydfuse.ops import DeviceSelector, ImageSource, check_firmware, flash, option_bytes
+from pydfuse.ops import (
+    DeviceSelector,
+    ImageSource,
+    check_firmware,
+    flash,
+    option_bytes,
+    set_option_bytes,
+)
 from pydfuse.sim.board import VirtualBoard
 from pydfuse.sim.profiles import AltProfile, SectorGroup, get_profile
 from support.boards import Rig, make_rig
@@ -117,3 +124,23 @@ def test_check_on_a_device_reports_what_flash_would_refuse() -> None:
         f.code == "protection.option-bytes" and "level 2" in f.message
         for f in result.report.findings
     )
+
+
+def _g4_named_rom() -> VirtualBoard:
+    """The 40-byte block above holding a G4's factory option bytes (RM0440 production values)."""
+    board = _l4_like_rom()
+    words = [0xFFEFF8AA, 0xFFFFFFFF, 0x00FF0000, 0xFF00FFFF, 0xFF00FFFF]
+    raw = b"".join(w.to_bytes(4, "little") + (w ^ 0xFFFFFFFF).to_bytes(4, "little") for w in words)
+    board.memory(1).load(0x1FFF7800, raw)
+    return board
+
+
+def test_a_permanent_g4_pcrop_area_is_refused_like_level_2() -> None:
+    rig = make_rig(_g4_named_rom())
+    area = ["pcrop1_strt=0", "pcrop1_end=0x3ff"]  # pcrop_rdp stays keep (factory)
+    for lock in (False, True):  # the family is only named, never recognised: no flag helps
+        with pytest.raises(OptionBytesError, match="can never be removed"):
+            set_option_bytes(rig.env, ANY, area, family="stm32g4", permanently_lock=lock)
+    assert _downloads_at(rig, 0x1FFF7800, 0x1FFF7800 + 40) == []
+    change = set_option_bytes(rig.env, ANY, [*area, "pcrop_rdp=erase"], family="stm32g4")
+    assert change.written  # removed again by RDP 1 -> 0: an ordinary change

@@ -14,7 +14,9 @@ from pydfuse.optionbytes import (
     apply_assignments,
     decode,
     diff,
+    encode,
     parse_assignments,
+    permanent_pcrop,
     protected,
     units_text,
 )
@@ -131,3 +133,29 @@ def test_f0_request_writes_every_byte_as_the_chip_will_store_it(pair: str) -> No
     new = apply_assignments(before, parse_assignments(["data0=0x12"]), None)
     assert new.hex() == "aa55ff0012edff00ff00ff00ff00ff00"
     assert [c.name for c in diff(before, new, None)] == ["data0"]
+
+
+def _g4_factory() -> bytes:
+    values = {"OPTR": 0xFFEFF8AA, "PCROP1SR": 0xFFFFFFFF, "PCROP1ER": 0x00FF0000}
+    values |= {"WRP1AR": 0xFF00FFFF, "WRP1BR": 0xFF00FFFF, "SEC1R": 0xFF00FE00}
+    return encode(G4, b"\xff" * 48, values)  # RM0440: ST production values
+
+
+@pytest.mark.parametrize(
+    ("texts", "permanent"),
+    [
+        (["pcrop1_strt=0", "pcrop1_end=0x3ff"], True),  # pcrop_rdp=keep: kept through RDP 1->0
+        (["pcrop1_strt=0", "pcrop1_end=0x3ff", "pcrop_rdp=erase"], False),
+        (["pcrop1_strt=0x10", "pcrop1_end=0x0f"], False),  # start after end: no area
+        (["bor=4"], False),
+    ],
+)
+def test_a_g4_pcrop_area_that_can_never_be_removed_is_named(
+    texts: list[str], permanent: bool
+) -> None:
+    before = decode(G4, _g4_factory())
+    after = apply_assignments(before, parse_assignments(texts), G4_FLASH)
+    reason = permanent_pcrop(before, after)
+    assert (reason is not None) == permanent
+    if reason is not None:
+        assert "can never be removed" in reason and "0x0-0x3FF" in reason

@@ -36,6 +36,7 @@ from pydfuse.optionbytes import (
     decode,
     diff,
     parse_assignments,
+    permanent_pcrop,
     protected,
 )
 
@@ -179,7 +180,9 @@ class OptionBytesChange:
 def _planned(
     block: OptionBlock, assignments: Sequence[tuple[str, str]], *, permanently_lock: bool
 ) -> bytes:
-    """The new block for ``assignments``; refuses unknown families and unasked-for level 2."""
+    """The new block for ``assignments``; refuses unknown families and what can never be
+    undone (RDP level 2, a permanent PCROP area) without ``permanently_lock`` and a family
+    recognised from the device."""
     if block.family is None or block.decoded is None:
         raise OptionBytesError(
             "the option-byte layout of this device is not known, so no field can be changed "
@@ -189,17 +192,23 @@ def _planned(
             "`dfuse option-bytes` shows the raw bytes",
         )
     new = apply_assignments(block.decoded, assignments, block.flash)
-    going_to_2 = decode(block.family, new).rdp_level == 2 and block.decoded.rdp_level != 2
-    if going_to_2 and not permanently_lock:
+    reasons = []
+    if decode(block.family, new).rdp_level == 2 and block.decoded.rdp_level != 2:
+        reasons.append(LEVEL2_REFUSAL)
+    pcrop = permanent_pcrop(block.decoded, new)
+    if pcrop is not None:
+        reasons.append(pcrop)
+    if reasons and not permanently_lock:
         raise OptionBytesError(
-            f"refused: {LEVEL2_REFUSAL}",
+            f"refused: {'; and '.join(reasons)}",
             hint="if that is really what you want, add --permanently-lock-this-chip",
         )
-    if going_to_2 and not block.detected:
+    if reasons and not block.detected:
         raise OptionBytesError(
-            f"refused: {LEVEL2_REFUSAL}, and this device's family was not recognised from the "
-            "device itself (only named with --family)",
-            hint="level 2 is only set on a device whose option-byte layout pydfuse recognises",
+            f"refused: {'; and '.join(reasons)}, and this device's family was not recognised "
+            "from the device itself (only named with --family)",
+            hint="such a change is only made on a device whose option-byte layout pydfuse "
+            "recognises",
         )
     return new
 

@@ -33,6 +33,7 @@ from pydfuse.optionbytes import (
     candidates,
     choose_family,
     decode,
+    permanent_pcrop,
     protected,
     rdp_candidates,
     unit_span,
@@ -269,6 +270,12 @@ def _option_block_problems(block: OptionBlock, new: bytes, covered: int) -> list
         raise PlanError(
             f"the file's option bytes set {_LEVEL2_IN_FILE}",
             hint="if you mean it: dfuse ob set rdp=2 --permanently-lock-this-chip",
+        )
+    pcrop = permanent_pcrop(block.decoded, new) if block.decoded is not None else None
+    if pcrop is not None:
+        raise PlanError(
+            f"the file's option bytes set {pcrop}; flash never writes that",
+            hint="if you mean it: dfuse ob set with --permanently-lock-this-chip",
         )
     mixed = [r.register.name for r in decode(family, new).registers if not r.consistent]
     if mixed:

@@ -13,6 +13,7 @@ from pydfuse.optionbytes.changes import (
     diff,
     parse_assignments,
     parse_units,
+    permanent_pcrop,
     units_text,
 )
 from pydfuse.optionbytes.codec import (
@@ -48,6 +49,7 @@ __all__ = [
     "get_family",
     "parse_assignments",
     "parse_units",
+    "permanent_pcrop",
     "protected",
     "rdp_candidates",
     "unit_count",

@@ -23,6 +23,7 @@ __all__ = [
     "diff",
     "parse_assignments",
     "parse_units",
+    "permanent_pcrop",
     "units_text",
 ]
 
@@ -171,3 +172,28 @@ def units_text(units: Sequence[int]) -> str:
     if not units:
         return "none"
     return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs(list(units)))
+
+
+PCROP_FIELDS = ("pcrop1_strt", "pcrop1_end", "pcrop_rdp")
+
+
+def permanent_pcrop(before: Decoded, after_raw: bytes) -> str | None:
+    """Why writing ``after_raw`` would make a PCROP area permanent, or None.
+
+    RM0440 (PCROP): a PCROP area can only grow; it is removed only when RDP goes from level 1
+    to 0 *and* PCROP_RDP is set; with PCROP_RDP cleared (the factory value) the regression
+    erases every other page and keeps the area and its options. A new or changed area with
+    PCROP_RDP cleared is therefore execute-only for good: never read, erased or programmed."""
+    family = before.family
+    if any(name not in {f.name for f in family.fields} for name in PCROP_FIELDS):
+        return None
+    after = decode(family, after_raw)
+    area = (after.value("pcrop1_strt"), after.value("pcrop1_end"))
+    old = (before.value("pcrop1_strt"), before.value("pcrop1_end"))
+    if area[0] > area[1] or area == old or after.value("pcrop_rdp") == 1:
+        return None
+    return (
+        f"a PCROP area (double-words 0x{area[0]:X}-0x{area[1]:X}) with pcrop_rdp=keep can never "
+        "be removed: its pages stay execute-only, never read, erased or programmed again, even "
+        "by Read Unprotect (RM0440, PCROP)"
+    )
