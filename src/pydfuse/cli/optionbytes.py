@@ -159,7 +159,8 @@ def _diff_table(changes: tuple[FieldChange, ...]) -> Table:
     "--permanently-lock-this-chip",
     "permanently_lock",
     is_flag=True,
-    help="Allow rdp=2. Level 2 can NEVER be undone: no debug port, no DFU bootloader, ever.",
+    help="Allow what can NEVER be undone: rdp=2 (no debug port, no DFU bootloader, ever), a "
+    "G4 PCROP area with pcrop_rdp=keep (execute-only for good).",
 )
 @json_option
 @click.pass_context
