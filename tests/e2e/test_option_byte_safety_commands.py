@@ -67,3 +67,18 @@ def test_check_on_the_device_refuses_a_level_2_option_file(capsys: Capsys, tmp_p
     assert code != 0 and doc["ok"] is False
     codes = [f["code"] for t in doc["targets"] for f in t["findings"]]
     assert "protection.option-bytes" in codes
+
+
+def test_dfu_util_unprotect_force_states_the_mass_erase_and_confirms_level_0(
+    capsys: Capsys, tmp_path: Path
+) -> None:
+    sim = ["--sim", "stm32f4-rom", "--sim-state", str(tmp_path / "board.json")]
+    assert main([*sim, "ob", "set", "rdp=1", "-q"]) == 0
+    capsys.readouterr()
+    data = _file(tmp_path, "00" * 16)
+    assert main([*sim, "-a", "0", "-s", ":unprotect:force", "-D", data]) == 0
+    captured = capsys.readouterr()
+    assert "MASS-ERASE its whole flash and reset" in captured.err  # said before it is sent
+    assert "RDP is level 0 (confirmed by reading its option bytes)" in captured.out
+    assert "was not written" in captured.err
+    assert VirtualBoard.load(tmp_path / "board.json").rdp_level == 0

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from pydfuse.errors import OptionBytesError, PlanError, ReadProtectedError
+from pydfuse.errors import DfuStatusError, OptionBytesError, PlanError, ReadProtectedError
 from pydfuse.formats import Image
 from pydfuse.ops import (
     DeviceSelector,
@@ -198,3 +198,11 @@ def test_rdp_1_with_other_fields_does_not_claim_they_were_verified() -> None:
     assert change.written and rig.board.rdp_level == 1
     assert change.verified is None  # only the read protection is confirmed by the refusal
     assert any("bor_lev" in n and "cannot be read back" in n for n in change.notes)
+
+
+def test_unprotect_on_a_bootloader_without_read_unprotect_says_so() -> None:
+    rig = make_rig("stm3210e-eval")  # ST's USB-FS demo: no 0x92, it stalls the command
+    with pytest.raises(DfuStatusError) as info:
+        unprotect(rig.env, ANY, always=True)
+    assert "does not implement Read Unprotect" in (info.value.hint or "")
+    assert "nothing was erased" in (info.value.hint or "")

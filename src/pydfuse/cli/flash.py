@@ -220,16 +220,16 @@ def flash_command(
 def _unprotect_instead(source: Path, sel: ops.DeviceSelector, *, as_json: bool) -> None:
     """dfu-util's ``-s :unprotect:force``: Read Unprotect, which mass-erases and resets the
     chip, and nothing else (the file is not written: there is no device to write it to)."""
+    from pydfuse.cli.optionbytes import announce_unprotect, render_unprotect  # #12's wording
+
+    announce_unprotect(as_json=as_json)
     with environment() as env:
         result = ops.unprotect(env, sel, always=True)  # dfu-util sends it whatever the state
     note = f"{source} was not written: run the command again without :unprotect"
     if as_json:
         emit_json({"unprotected": True, "written": False, "note": note, **result.to_dict()})
         return
-    if result.was_protected is False:  # AN3156 Table 4: the ROM clears its RAM only
-        console().print("the chip was not read-protected: Read Unprotect sent, flash untouched")
-    else:
-        console().print("read protection removed; the device mass-erased its flash and reset")
+    render_unprotect(result)
     console(err=True).print(f"note: {note}")
 
 

@@ -22,9 +22,8 @@ from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.params import VID_PID, VidPid
 from pydfuse.cli.render import console, emit_json, hex32
 from pydfuse.cli.session import environment, selector
-from pydfuse.errors import DfuseError, DfuStatusError
+from pydfuse.errors import DfuseError
 from pydfuse.optionbytes import FAMILIES, FieldChange, units_text
-from pydfuse.spec import Status
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -254,23 +253,24 @@ def unprotect_command(
     """
     if not force:
         raise DfuseError(f"{ERASE_WARNING}; nothing was sent", hint="add --force to confirm")
-    if not as_json and not settings().quiet:
-        console(err=True).print(Text(f"{ERASE_WARNING}.", style="yellow"))
+    announce_unprotect(as_json=as_json)
     with environment() as env:
-        try:
-            result = ops.unprotect(env, selector(device, serial, path, None))
-        except DfuStatusError as error:
-            # A bootloader without the command stalls it (§2.6, errSTALLEDPKT): ST's USB-FS
-            # demo has no Read Unprotect. Say so rather than leave a bare status.
-            if error.status == Status.ERR_STALLEDPKT and error.hint is None:
-                error.hint = (
-                    "this bootloader does not implement Read Unprotect (DfuSe 0x92); nothing "
-                    "was erased — ST's system-memory (ROM) bootloaders have it"
-                )
-            raise
+        result = ops.unprotect(env, selector(device, serial, path, None))
     if as_json:
         emit_json(result.to_dict())
         return
+    render_unprotect(result)
+
+
+def announce_unprotect(*, as_json: bool) -> None:
+    """Say what Read Unprotect does before it is sent (stderr; not with --json or -q)."""
+    if not as_json and not settings().quiet:
+        console(err=True).print(Text(f"{ERASE_WARNING}.", style="yellow"))
+
+
+def render_unprotect(result: ops.UnprotectResult) -> None:
+    """What Read Unprotect did, as ``dfuse unprotect`` and dfu-util's ``:unprotect:force``
+    say it: sent or not, mass-erased or not, and the RDP level read back."""
     if settings().quiet:
         return
     out = console()
@@ -281,6 +281,11 @@ def unprotect_command(
         )
     elif result.was_protected is None:
         out.print("Read Unprotect sent; this device has no option bytes to confirm the result")
+    elif not result.was_protected:  # AN3156 Table 4: the ROM clears its RAM only
+        out.print(
+            "the chip was not read-protected: Read Unprotect sent, the ROM cleared its RAM only "
+            f"and reset; the flash is untouched, RDP is level {result.level_after}"
+        )
     else:
         out.print(
             "read protection removed: the chip mass-erased its flash and reset; RDP is level "

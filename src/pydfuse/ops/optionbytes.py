@@ -17,6 +17,7 @@ from typing import Any
 from pydfuse.errors import (
     DeviceNotFoundError,
     DfuseError,
+    DfuStatusError,
     OptionBytesError,
     ReadProtectedError,
     VerifyError,
@@ -39,6 +40,7 @@ from pydfuse.optionbytes import (
     permanent_pcrop,
     protected,
 )
+from pydfuse.spec import Status
 
 RESET_WAIT_S = 10.0  # an option-byte write resets within milliseconds (AN3156 §5.1)
 UNPROTECT_WAIT_S = 60.0  # the mass erase behind Read Unprotect takes up to 32 s on an F4 (§2.8)
@@ -368,7 +370,17 @@ def unprotect(
                     return UnprotectResult(described, False, False, level, True)
         before = devices(env)
         gone = session.found
-        session.dfuse.read_unprotect()
+        try:
+            session.dfuse.read_unprotect()
+        except DfuStatusError as error:
+            # A bootloader without the command stalls it (dfuse-spec §2.6, errSTALLEDPKT):
+            # ST's USB-FS demo has no Read Unprotect. Say so rather than leave a bare status.
+            if error.status == Status.ERR_STALLEDPKT and error.hint is None:
+                error.hint = (
+                    "this bootloader does not implement Read Unprotect (DfuSe 0x92); nothing "
+                    "was erased — ST's system-memory (ROM) bootloaders have it"
+                )
+            raise
     if not has_options:
         return UnprotectResult(described, None, True, None, False)
     again = _reopen(env, before, gone, wait_s)
