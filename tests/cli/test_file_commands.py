@@ -206,16 +206,17 @@ def test_unpack_hex_and_bin(workdir: Path, capsys: pytest.CaptureFixture[str]) -
     assert sorted(p.name for p in (workdir / "out").iterdir()) == [
         "alt0-Flash.hex",
         "alt2-ST.hex",
+        "x.manifest.json",
     ]
     assert load_image(workdir / "out" / "alt0-Flash.hex") == load_image(workdir / "app.hex")
     code, out, _ = run(capsys, "unpack", "x.dfu", "-o", "bins", "--format", "bin", "--json")
     files = json.loads(out)["files"]
-    assert [Path(f).name for f in files] == [
-        "alt0-Flash-0x08003000.bin",
-        "alt0-Flash-0x08010000.bin",
-        "alt2-ST-0x00000000.bin",
+    assert [(Path(f["path"]).name, f["alt"], f["target"], f["address"]) for f in files] == [
+        ("alt0-Flash-0x08003000.bin", 0, "Flash", 0x08003000),
+        ("alt0-Flash-0x08010000.bin", 0, "Flash", 0x08010000),
+        ("alt2-ST-0x00000000.bin", 2, "ST...", 0),
     ]
-    assert Path(files[1]).read_bytes() == b"\x00\x50\x00\x20"
+    assert Path(files[1]["path"]).read_bytes() == b"\x00\x50\x00\x20"
     code, _, err = run(capsys, "unpack", "app.hex", "-o", "z")
     assert code == 1 and not (workdir / "z").exists()
     assert err.splitlines()[0] == (
@@ -227,5 +228,5 @@ def test_unpack_hex_and_bin(workdir: Path, capsys: pytest.CaptureFixture[str]) -
 def test_unpack_plain_dfu(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     PlainDfuFile(b"firmware").write(workdir / "fw.dfu")
     code, out, _ = run(capsys, "unpack", "fw.dfu", "-o", "p")
-    assert code == 0 and out == "wrote p/fw-payload.bin (8 B)\n"
+    assert code == 0 and out == "wrote p/fw-payload.bin (8 B, payload)\n"
     assert (workdir / "p" / "fw-payload.bin").read_bytes() == b"firmware"

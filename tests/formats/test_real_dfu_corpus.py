@@ -81,10 +81,8 @@ def _round_trip(
     code, out, err = _run(capsys, "unpack", str(path), "-o", str(work), "--format", "bin", "--json")
     assert code == 0, err
     targets = []
-    for name in json.loads(out)["files"]:
-        stem = Path(name).stem
-        alt, address = stem.split("-", 1)[0].removeprefix("alt"), stem.rsplit("-", 1)[1]
-        targets += ["-t", f"{alt}={name}@{address}"]
+    for row in json.loads(out)["files"]:
+        targets += ["-t", f"{row['alt']}={row['path']}@{row['address']:#x}"]
     repacked = work / "repacked.dfu"
     code, _, err = _run(capsys, "pack", str(repacked), *targets)
     assert code == 0, err

@@ -8,7 +8,8 @@ every output file is written atomically, after all inputs have been checked.
 
 from __future__ import annotations
 
-import re
+import contextlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,13 @@ from pydfuse.formats import (
     describe_image,
     describe_suffix,
     detect_format,
-    image_chunks,
     image_from_bytes,
     inspect_suffix,
     parse_dfu,
     split_suffix,
 )
-from pydfuse.formats.atomic import Chunks
+from pydfuse.formats.atomic import Chunks, write_all
 from pydfuse.formats.dfuse import DFUSE_SIGNATURE, read_file_bytes
-
-_EXTENSIONS = {"hex": ".hex", "srec": ".s19", "bin": ".bin"}
 
 
 def _show(text: str) -> None:
@@ -62,35 +60,60 @@ def _show(text: str) -> None:
     "targets",
     type=TARGET_SPEC,
     multiple=True,
-    required=True,
     help='ALT[:NAME]=FILE[@ADDR], e.g. 0:"Internal Flash"=app.hex or 1=data.bin@0x0. Repeat '
     "for more files; files for the same ALT are merged into one target.",
 )
-@click.option("--vid", type=ID16, default=0x0483, help="Suffix idVendor (default 0x0483).")
-@click.option("--pid", type=ID16, default=0xDF11, help="Suffix idProduct (default 0xDF11).")
 @click.option(
-    "--bcd-device", type=ID16, default=0xFFFF, help="Suffix bcdDevice (default 0xFFFF: any)."
+    "--manifest",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Build from the manifest `dfuse unpack` wrote (its targets, names and suffix IDs).",
+)
+@click.option("--vid", type=ID16, default=None, help="Suffix idVendor (default 0x0483).")
+@click.option("--pid", type=ID16, default=None, help="Suffix idProduct (default 0xDF11).")
+@click.option(
+    "--bcd-device", type=ID16, default=None, help="Suffix bcdDevice (default 0xFFFF: any)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 def pack(
     output: Path,
     targets: tuple[TargetSpec, ...],
-    vid: int,
-    pid: int,
-    bcd_device: int,
+    manifest: Path | None,
+    vid: int | None,
+    pid: int | None,
+    bcd_device: int | None,
     as_json: bool,
 ) -> None:
-    """Build the DfuSe file OUTPUT from HEX, S-record, ELF and BIN (FILE@ADDR) files."""
+    """Build the DfuSe file OUTPUT from HEX, S-record, ELF and BIN (FILE@ADDR) files, or from
+    the manifest of an unpacked .dfu (--manifest: same targets, names and suffix IDs)."""
+    if bool(targets) == (manifest is not None):
+        raise click.UsageError("give the inputs with -t ALT=FILE, or --manifest FILE (not both)")
     check_writable(output)
-    for t in targets:
-        if output.exists() and t.source.path.exists() and output.samefile(t.source.path):
+    inputs = [t.source.path for t in targets] + ([manifest] if manifest is not None else [])
+    for given in inputs:
+        if output.exists() and given.exists() and output.samefile(given):
             raise FormatError(
                 "the output is also an input: writing it would replace that input file",
                 path=str(output),
                 hint="name the output something else, e.g. fw.dfu",
             )
-    inputs = [PackInput(t.alt, t.source.path, t.name, t.source.address) for t in targets]
-    dfu = build_dfuse(inputs, vid=vid, pid=pid, bcd_device=bcd_device)
+    if manifest is not None:
+        from pydfuse.formats.unpack import read_manifest
+
+        read = read_manifest(manifest)
+        dfu = replace(
+            read,
+            vid=read.vid if vid is None else vid,
+            pid=read.pid if pid is None else pid,
+            bcd_device=read.bcd_device if bcd_device is None else bcd_device,
+        )
+    else:
+        packed = [PackInput(t.alt, t.source.path, t.name, t.source.address) for t in targets]
+        dfu = build_dfuse(
+            packed,
+            vid=0x0483 if vid is None else vid,
+            pid=0xDF11 if pid is None else pid,
+            bcd_device=0xFFFF if bcd_device is None else bcd_device,
+        )
     data = dfu.to_bytes()
     atomic_write(output, data)
     summary = describe_dfu(dfu, len(data), int.from_bytes(data[-4:], "little"))
@@ -115,32 +138,6 @@ def pack(
 # -------------------------------------------------------------------------------------- unpack
 
 
-def _safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
-    return cleaned[:60] or "target"
-
-
-def _unpack_files(dfu: DfuseFile | PlainDfuFile, stem: str, fmt: str) -> dict[str, Chunks]:
-    """File name -> contents for every output of ``unpack`` (built before anything is
-    written, so a late error leaves nothing behind; Intel HEX text, which cannot fail once the
-    image is read, is produced while it is written, so a 64 MiB image does not need 152 MiB
-    of text in memory)."""
-    if isinstance(dfu, PlainDfuFile):
-        return {f"{_safe_name(stem)}-payload.bin": dfu.payload}
-    files: dict[str, Chunks] = {}
-    for index, target in enumerate(dfu.targets):
-        base = f"alt{target.alt}-{_safe_name(target.name)}"
-        if any(k.startswith(base + ".") or k.startswith(base + "-") for k in files):
-            base = f"{base}-{index}"  # a second target for the same alt and name
-        if fmt == "bin":
-            for element in target.elements:
-                files[f"{base}-{hex32(element.address)}.bin"] = element.data
-        else:
-            image = target.image
-            files[base + _EXTENSIONS[fmt]] = image_chunks(image, "hex" if fmt == "hex" else "srec")
-    return files
-
-
 @click.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
@@ -161,25 +158,70 @@ def _unpack_files(dfu: DfuseFile | PlainDfuFile, stem: str, fmt: str) -> dict[st
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
 def unpack(source: Path, output_dir: Path, fmt: str, as_json: bool) -> None:
-    """Extract the images of the DfuSe file SOURCE (alt0-NAME.hex, ...)."""
+    """Extract the images of the DfuSe file SOURCE (alt0-NAME.hex, ...) and a manifest
+    (SOURCE.manifest.json) from which `dfuse pack --manifest` rebuilds it, names included.
+
+    Every file is written or none: names are unique, SOURCE is never overwritten, and a failure
+    leaves no new or replaced file behind.
+    """
+    from pydfuse.formats.unpack import as_bytes, describe, manifest_name, unpack_files
+
     dfu = parse_dfu(read_file_bytes(source), path=str(source))
-    files = _unpack_files(dfu, source.stem, fmt)
-    if output_dir.exists() and not output_dir.is_dir():
+    files, manifest, notes = unpack_files(dfu, source.stem, fmt)  # type: ignore[arg-type]
+    outputs: list[tuple[Path, Chunks]] = [(output_dir / f.name, f.contents) for f in files]
+    if manifest is not None:
+        outputs.append((output_dir / manifest_name(source.stem), as_bytes(manifest)))
+    for path, _ in outputs:
+        if path.exists() and path.samefile(source):
+            raise FormatError(
+                f"unpacking would overwrite its own input {path}: nothing was written",
+                path=str(source),
+                hint="unpack into another directory (-o DIR)",
+            )
+    created = _make_dir(output_dir)
+    try:
+        replaced = write_all(outputs)
+    except BaseException:
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    rows = [
+        {
+            **row,
+            "path": str(output_dir / row["file"]),
+            "size": (output_dir / row["file"]).stat().st_size,
+            "replaced": old,
+        }
+        for row, old in zip(describe(files), replaced, strict=False)
+    ]
+    manifest_path = str(outputs[-1][0]) if manifest is not None else None
+    if as_json:
+        emit_json({"source": str(source), "files": rows, "manifest": manifest_path, "notes": notes})
+        return
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    for row in rows:
+        what = f"alt {row['alt']} {row['target']!r}" if row["alt"] is not None else "payload"
+        again = ", replaced the old file" if row["replaced"] else ""
+        _show(f"wrote {row['path']} ({human_size(row['size'])}, {what}{again})")
+    if manifest_path is not None:
+        _show(f"wrote {manifest_path} (to pack: dfuse pack OUT.dfu --manifest {manifest_path})")
+
+
+def _make_dir(folder: Path) -> list[Path]:
+    """Create ``folder`` (and missing parents); the folders created, deepest first."""
+    if folder.exists() and not folder.is_dir():
         raise FormatError(
-            f"cannot write into {output_dir}: it is a file, not a directory",
+            f"cannot write into {folder}: it is a file, not a directory",
             hint="give -o a directory (it is created if missing)",
         )
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise FormatError(f"cannot create {output_dir}: {error.strerror or error}") from None
-    for name, data in files.items():
-        atomic_write(output_dir / name, data)
-    if as_json:
-        emit_json({"source": str(source), "files": [str(output_dir / n) for n in files]})
-        return
-    for name in files:
-        _show(f"wrote {output_dir / name} ({human_size((output_dir / name).stat().st_size)})")
+        raise FormatError(f"cannot create {folder}: {error.strerror or error}") from None
+    return missing
 
 
 # ---------------------------------------------------------------------------------------- info

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydfuse.errors import DfuseError
 
-__all__ = ["Chunks", "atomic_write", "check_writable"]
+__all__ = ["Chunks", "atomic_write", "check_writable", "write_all"]
 
 
 def check_writable(path: str | os.PathLike[str], *, what: str = "write") -> None:
@@ -54,16 +54,26 @@ def atomic_write(path: str | os.PathLike[str], data: Chunks) -> None:
     Raises :class:`~pydfuse.errors.DfuseError` (with the OS reason) if the file cannot be written.
     """
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    temp: Path | None = None
     try:
-        import tempfile  # on use: commands that write nothing start without it
-
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        temp = _temp_file(target, data)
+        os.replace(temp, target)
     except OSError as error:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                temp.unlink()
         raise DfuseError(
             f"cannot write {target}: {error.strerror or error}",
             hint="check that the directory exists and is writable",
         ) from error
+
+
+def _temp_file(target: Path, data: Chunks) -> Path:
+    """``data`` written and synced to a temporary file beside ``target`` (mode as ``target``'s,
+    else rw-r--r--); its path. Raises OSError."""
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             if isinstance(data, (bytes, bytearray, memoryview)):
@@ -73,16 +83,60 @@ def atomic_write(path: str | os.PathLike[str], data: Chunks) -> None:
                     handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
-        # mkstemp creates 0600 files: keep the mode of the file we replace, else rw-r--r--.
         try:
             mode = target.stat().st_mode & 0o7777
         except OSError:
             mode = 0o644
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-    except BaseException as error:
+        os.chmod(name, mode)
+    except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        if isinstance(error, OSError):
-            raise DfuseError(f"cannot write {target}: {error.strerror or error}") from error
+            os.unlink(name)
         raise
+    return Path(name)
+
+
+def write_all(files: list[tuple[Path, Chunks]]) -> list[bool]:
+    """Write every file or none: all contents go to temporary files first, then each is moved
+    into place, an existing file kept aside until all are in; on any failure the new files are
+    removed and the old ones put back. Returns, per file, whether it replaced one.
+
+    Raises :class:`~pydfuse.errors.DfuseError` naming the file that could not be written.
+    """
+    for target, _ in files:  # a directory in the way, a missing folder: before anything
+        try:
+            check_writable(target)
+        except DfuseError as error:
+            raise DfuseError(f"{error}; nothing was written", hint=error.hint) from None
+    temps: list[Path] = []
+    placed: list[tuple[Path, Path | None]] = []  # (target, its old file kept aside)
+    current = files[0][0] if files else Path(".")
+    try:
+        for current, data in files:
+            temps.append(_temp_file(current, data))
+        for (current, _), temp in zip(files, temps, strict=True):
+            old: Path | None = None
+            if current.exists():
+                old = current.with_name(f".{current.name}.{os.getpid()}.old")
+                os.replace(current, old)
+            placed.append((current, old))
+            os.replace(temp, current)
+    except BaseException as error:
+        for target, old in reversed(placed):
+            with contextlib.suppress(OSError):
+                if old is not None:
+                    os.replace(old, target)
+                elif target.exists():
+                    target.unlink()
+        for temp in temps:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        if isinstance(error, OSError):
+            raise DfuseError(
+                f"cannot write {current}: {error.strerror or error}; nothing was written"
+            ) from error
+        raise
+    for _, old in placed:
+        if old is not None:
+            with contextlib.suppress(OSError):
+                old.unlink()
+    return [old is not None for _, old in placed]
