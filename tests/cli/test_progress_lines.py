@@ -122,3 +122,54 @@ def test_summaries_say_modeled_on_the_virtual_board(
     assert re.search(
         r"erased 1 sector\(s\) of alt 0 .* in [\d.]+ s modeled", capsys.readouterr().out
     )
+
+
+def test_a_phase_that_runs_again_gets_its_lines_again() -> None:
+    # A full backup reads one memory after the other, each a phase "upload" of its own size.
+    clock, out = StepClock(), io.StringIO()
+    view = ProgressLines(clock, modeled=False, stream=out)
+    for total in (8 * 1024, 64 * 1024):
+        view(ProgressEvent("upload", 0, total))
+        for done in range(1024, total + 1, 1024):
+            clock.sleep(0.5)
+            view(ProgressEvent("upload", done, total))
+    ends = [line for line in out.getvalue().splitlines() if "100%" in line]
+    assert ends == [
+        "reading 100% 8 KiB in 4.00 s (2.0 KiB/s)",
+        "reading 100% 64 KiB in 32.00 s (2.0 KiB/s)",
+    ]
+
+
+def test_a_read_of_unknown_size_gets_a_line_every_2_seconds_and_one_at_the_end() -> None:
+    # A plain DFU device sends until a short block: the total is known only at the end.
+    clock, out = StepClock(), io.StringIO()
+    view = ProgressLines(clock, modeled=True, stream=out)
+    view(ProgressEvent("upload", 0, 0))  # ops' start of an open-ended phase
+    for n in range(1, 101):
+        clock.sleep(0.0625)
+        view(ProgressEvent("upload", n * 1024, 0))
+    view(ProgressEvent("upload", 100 * 1024, 100 * 1024))  # ops says how much it was
+    assert out.getvalue().splitlines() == [
+        "reading 32 KiB so far, 16.0 KiB/s, 2.00 s modeled",
+        "reading 64 KiB so far, 16.0 KiB/s, 4.00 s modeled",
+        "reading 96 KiB so far, 16.0 KiB/s, 6.00 s modeled",
+        "reading 100% 100 KiB in 6.25 s modeled (16.0 KiB/s)",
+    ]
+
+
+def test_a_full_backup_shows_progress_for_every_memory(
+    sim: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*sim, "upload", str(tmp_path / "all.dfu")]) == 0
+    ends = [line.split(" in ")[0] for line in _progress(capsys.readouterr().err) if "100%" in line]
+    assert ends == ["reading 100% 512 KiB", "reading 100% 8 MiB", "reading 100% 16 MiB"]
+
+
+def test_a_plain_dfu_upload_of_unknown_size_ends_with_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    board = ["--sim", "plain-dfu", "--sim-state", str(tmp_path / "plain.json")]
+    assert main([*board, "upload", str(tmp_path / "fw.bin")]) == 0
+    lines = _progress(capsys.readouterr().err)
+    assert len(lines) == 1 and LINE.match(lines[0]), lines
+    assert lines[0].startswith("reading 100% 64 KiB in ")

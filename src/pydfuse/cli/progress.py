@@ -88,6 +88,7 @@ class _Phase:
     started: float
     last_percent: int = 0
     last_at: float = 0.0
+    last_done: int = 0
     done: bool = False
 
 
@@ -104,14 +105,17 @@ class ProgressLines:
         return self.clock.monotonic() if self.clock is not None else time.monotonic()
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.total_bytes <= 0:
-            return
         now = self._now()
         phase = self._phases.get(event.phase)
-        if phase is None:
+        if phase is None or (phase.done and event.done_bytes < phase.last_done):
+            # new, or running again (a full backup reads one memory after the other)
             label = _LABELS.get(event.phase, event.phase).lower()
             phase = self._phases[event.phase] = _Phase(label, now, last_at=now)
         if phase.done:
+            return
+        phase.last_done = event.done_bytes
+        if event.total_bytes <= 0:
+            self._unknown_total(phase, event, now)
             return
         total = max(event.total_bytes, 1)
         percent = min(100, event.done_bytes * 100 // total)
@@ -131,6 +135,17 @@ class ProgressLines:
                 f"{phase.label} {percent:3d}% {human_size(event.done_bytes)} of "
                 f"{human_size(event.total_bytes)}, {rate_text(event.done_bytes, took)}, "
                 f"{time_text(took, modeled=self.modeled)}"
+            )
+
+    def _unknown_total(self, phase: _Phase, event: ProgressEvent, now: float) -> None:
+        """A read whose size only the device knows (plain DFU sends until a short block): a
+        line every 2 s; ops sends the total with the last event, which gets the end line."""
+        took = now - phase.started
+        if event.done_bytes > 0 and now - phase.last_at >= LINE_EVERY_S:
+            phase.last_at = now
+            self._write(
+                f"{phase.label} {human_size(event.done_bytes)} so far, "
+                f"{rate_text(event.done_bytes, took)}, {time_text(took, modeled=self.modeled)}"
             )
 
     def _write(self, line: str) -> None:
@@ -183,14 +198,15 @@ class ProgressView:
     def __call__(self, event: ProgressEvent) -> None:
         if self._lines is not None:
             self._lines(event)
-        if self._progress is None or event.total_bytes <= 0:
+        if self._progress is None:
             return
+        total = event.total_bytes if event.total_bytes > 0 else None  # None: size unknown yet
         task = self._tasks.get(event.phase)
         if task is None:
             label = _LABELS.get(event.phase, event.phase)
-            task = self._progress.add_task(label, total=max(event.total_bytes, 1))
+            task = self._progress.add_task(label, total=total)
             self._tasks[event.phase] = task
-        self._progress.update(task, completed=event.done_bytes, total=max(event.total_bytes, 1))
+        self._progress.update(task, completed=event.done_bytes, total=total)
 
 
 def _bars(clock: Clock | None, *, modeled: bool) -> Any:

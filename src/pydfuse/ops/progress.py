@@ -25,11 +25,12 @@ class Tracker:
     total: int = 0
     address: int | None = None
 
-    def start(self, phase: Phase, total: int) -> None:
+    def start(self, phase: Phase, total: int, *, open_ended: bool = False) -> None:
         """Begin ``phase``; a first event (0 of ``total``) marks when it started, so views can
-        time it and show it while its first step (a long mass erase) is still running."""
+        time it and show it while its first step (a long mass erase) is still running.
+        ``open_ended``: the size is known only at the end (total 0 until :meth:`finish`)."""
         self.phase, self.done, self.total, self.address = phase, 0, total, None
-        if self.progress is not None and total > 0:
+        if self.progress is not None and (total > 0 or open_ended):
             self.progress(ProgressEvent(phase, 0, total, None))
 
     def step(self, address: int, n_bytes: int) -> None:
@@ -37,6 +38,14 @@ class Tracker:
         self.address = address
         if self.progress is not None:
             self.progress(ProgressEvent(self.phase, self.done, self.total, address))
+
+    def finish(self) -> None:
+        """End a phase whose size was not known when it started (a plain DFU upload runs until
+        the device sends a short block): one last event with the total that it turned out."""
+        if self.total <= 0:
+            self.total = self.done
+            if self.progress is not None and self.done > 0:
+                self.progress(ProgressEvent(self.phase, self.done, self.done, self.address))
 
     def where(self) -> str:
         at = f" at 0x{self.address:08x}" if self.address is not None else ""

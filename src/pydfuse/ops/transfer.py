@@ -104,7 +104,9 @@ def _upload_session(
     session: Session, info: AltInfo, address: int | None, length: int | None, tracker: Tracker
 ) -> Image:
     if not session.found.dfuse:
+        tracker.start("upload", length or 0, open_ended=length is None)
         data = plain_dfu.upload(session.dfu, limit=length, progress=tracker.step)
+        tracker.finish()
         return Image.from_segments([(address or 0, data)])
     spans = _readable_spans(session.memory_map(info), address, length, session.all_alternates())
     tracker.start("upload", sum(end - start for start, end in spans))
