@@ -78,7 +78,8 @@ def _write_dfu(
     "upload_size",
     type=ADDRESS,
     metavar="BYTES",
-    help="dfu-util style: bytes to read (as --length).",
+    help="dfu-util style: the size you expect; it scales the progress, the device decides how "
+    "much it sends, and a different amount is a warning (--length limits the read).",
 )
 @RESET_OPTION
 @json_option
@@ -103,7 +104,7 @@ def upload_command(
     without -a holds every alternate whole; with -a, that alternate (or the range given).
     With --all every matching device is read at once, each into its own file: OUT with the
     board's serial put in place of {serial}, or added before the extension (back-SERIAL.dfu).
-    dfu-util's -U OUT -s ADDR:LENGTH[:leave] [-Z LENGTH] [-R] works too.
+    dfu-util's -U OUT -s ADDR:LENGTH[:leave] [-Z SIZE] [-R] works too.
     """
     out = _one("the output file: dfuse upload OUT (or -U OUT)", out, upload_to)
     leave: int | bool | None = False
@@ -119,7 +120,6 @@ def upload_command(
         length = _one_value("--length", length, given.length)
         if "leave" in given:
             leave = given.address if given.address is not None else True
-    length = _one_value("--length", length, upload_size)
     kind = out.suffix.lower()
     if kind not in KINDS:
         raise FormatError(
@@ -133,8 +133,8 @@ def upload_command(
         raise click.UsageError(
             "a .dfu of every alternate reads each one whole; add -a ALT to read part of one"
         )
-    if all_boards and (reset or leave is not False):
-        raise click.UsageError("-R and :leave work on one device; leave --all out")
+    if all_boards and (reset or leave is not False or upload_size is not None):
+        raise click.UsageError("-R, -Z and :leave work on one device; leave --all out")
     if all_boards:
         return _upload_all(out, device, serials, paths, alt, address, length, as_json=as_json)
     check_writable(out)
@@ -143,16 +143,25 @@ def upload_command(
         environment() as env,
         device_progress(env, as_json=as_json) as view,
     ):
-        summary = _read_into(env, sel, out, alt, address, length, view)
+        progress = view if upload_size is None else _scaled(view, upload_size)
+        summary = _read_into(env, sel, out, alt, address, length, progress)
         after = _after(env, sel, leave=leave, reset=reset)
+    total = _total(summary)
+    warnings = []
+    if upload_size is not None and total != upload_size:
+        warnings.append(
+            f"read {total} bytes, not the {upload_size} that -Z expected (the device decides "
+            "how much it sends)"
+        )
     if as_json:
-        emit_json({**summary, **view.watch.to_dict(), **after[0]})
+        emit_json({**summary, **view.watch.to_dict(), **after[0], "warnings": warnings})
         return None
+    for warning in warnings:
+        console(err=True).print(f"warning: {warning}", markup=False)
     if settings().quiet:
         return None
     for line in after[1]:
         console().print(line, markup=False)
-    total = _total(summary)
     took = view.watch.elapsed()
     console().print(
         f"read {human_size(total)} into {out} in {time_text(took, modeled=view.modeled)} "
@@ -176,6 +185,18 @@ def _one_value(option: str, given: int | None, other: int | None) -> int | None:
     if given is not None and other is not None and given != other:
         raise click.UsageError(f"{option} says 0x{given:x} but -s/-Z says 0x{other:x}")
     return given if given is not None else other
+
+
+def _scaled(view: ops.Progress, expected: int) -> ops.Progress:
+    """dfu-util's ``-Z``: a read of unknown size (plain DFU) is shown against the expected
+    size until it passes it; then as open-ended again (ops sends the true total at the end)."""
+
+    def progress(event: ops.ProgressEvent) -> None:
+        if event.total_bytes <= 0 and event.done_bytes < expected:
+            event = ops.ProgressEvent(event.phase, event.done_bytes, expected, event.address)
+        view(event)
+
+    return progress
 
 
 def _after(
