@@ -102,16 +102,10 @@ class DeviceHub:
         return {"sram": (profile.sram_start, profile.sram_end), "app_address": profile.app_address}
 
     def board(self) -> dict[str, Any] | None:
-        """What the virtual board runs now (None on USB) and, when it runs an application, what
-        its run on the board's Cortex-M core showed (``run``: ops.report_run, as after
-        ``dfuse flash --leave``; None otherwise)."""
+        """What the virtual board runs now (None on USB), with what the running application's
+        run showed (``run``, as after ``dfuse flash --leave``)."""
         board = getattr(self._env, "board", None)
-        if board is None:
-            return None
-        run = None
-        if board.running == "application" and board.app_run is not None:
-            run = ops.report_run(board.app_run, board.profile).to_dict()
-        return {**ops.board_summary(board), "run": run}
+        return None if board is None else ops.board_summary(board)
 
     # -- short operations -----------------------------------------------------------------
     def devices(self) -> dict[str, Any]:

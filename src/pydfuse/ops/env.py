@@ -96,13 +96,20 @@ def traced(env: Environment, sinks: list[Sink], *, keep_data: bool = False) -> E
 
 
 def board_summary(board: Any) -> dict[str, Any]:
-    """Which virtual board this is and what it runs (``--json`` output, the GUI)."""
+    """Which virtual board this is and what it runs (``--json`` output, the GUI); ``run`` is
+    what the running application did on the board's Cortex-M core (None in DFU mode)."""
+    run = None
+    if board.running == "application" and getattr(board, "app_run", None) is not None:
+        from pydfuse.ops.run import report_run
+
+        run = report_run(board.app_run, board.profile).to_dict()
     return {
         "profile": board.profile.name,
         "serial": board.serial,
         "running": board.running,
         "vector_table": board.vector_table,
         "virtual_time_s": round(board.clock.monotonic(), 6),
+        "run": run,
     }
 
 
