@@ -171,7 +171,9 @@ async def extract_target(request: Request) -> Response:
         element = int(query["element"]) if query.get("element") else None
     except ValueError:
         raise payload.BadRequest("target and element must be numbers") from None
-    name, data = filework.extract(stored, index, fmt, element)
+    name, data = filework.extract(
+        stored, index, fmt, element, max_bytes=_state(request).max_upload_bytes
+    )
     return attachment(name, data)
 
 

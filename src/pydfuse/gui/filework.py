@@ -32,6 +32,7 @@ from pydfuse.formats import (
 from pydfuse.gui.maps import elements_view, legend, memory_views
 from pydfuse.gui.store import FileStore, StoredFile
 from pydfuse.layout import MemoryMap, parse_layout
+from pydfuse.layout.placement import format_size
 from pydfuse.sim.profiles import PROFILES, get_profile
 
 
@@ -195,9 +196,12 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")[:60] or "target"
 
 
-def extract(stored: StoredFile, index: int, fmt: str, element: int | None) -> tuple[str, bytes]:
+def extract(
+    stored: StoredFile, index: int, fmt: str, element: int | None, *, max_bytes: int
+) -> tuple[str, bytes]:
     """Target ``index`` of a stored .dfu as HEX/S-record (the whole target) or as a raw
-    binary (one element, or the whole target with its gaps filled with 0xFF)."""
+    binary (one element, or the whole target with its gaps filled with 0xFF — refused when
+    that file would pass ``max_bytes``: elements far apart would make gigabytes of 0xFF)."""
     dfu = parse_dfu(stored.data, path=stored.name)
     stem = _safe(PurePath(stored.name).stem)
     if isinstance(dfu, PlainDfuFile):
@@ -209,6 +213,14 @@ def extract(stored: StoredFile, index: int, fmt: str, element: int | None) -> tu
     if fmt == "bin":
         if element is None:
             image = target.image
+            span = image.end - image.start if image else 0
+            if span > max_bytes:
+                raise DfuseError(
+                    f"target {index} spans {format_size(span)} from 0x{image.start:08x}: as one "
+                    f".bin with its gaps filled that is more than this server hands out "
+                    f"({format_size(max_bytes)})",
+                    hint="extract its elements one by one, or the target as .hex/.s19",
+                )
             return f"{base}.bin", image_to_bytes(image, "bin", fill=0xFF)
         if not 0 <= element < len(target.elements):
             raise DfuseError(f"target {index} has no element number {element}")
