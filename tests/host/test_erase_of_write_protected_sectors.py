@@ -1,13 +1,19 @@
-"""``erase`` never reports erasing write-protected sectors: the ROM ignores such erases without an
-error (AN3156 §5.3 note) and refuses a mass erase while any sector is protected (RM0090 §3.7.4),
-so the host refuses first, naming the sectors and the way out."""
+"""``erase`` never erases option bytes on their own, and never reports erasing write-protected
+sectors: the ROM ignores such erases without an error (AN3156 §5.3 note) and refuses a mass
+erase while any sector is protected (RM0090 §3.7.4), so the host refuses first, naming the
+sectors and the way out."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from pydfuse.errors import PlanError
 from pydfuse.ops import DeviceSelector, erase, set_option_bytes
+from pydfuse.sim.board import VirtualBoard
+from pydfuse.sim.profiles import SectorGroup, get_profile
+from pydfuse.spec import MemoryRights
 from support.boards import make_rig
 
 ANY = DeviceSelector()
@@ -45,3 +51,29 @@ def test_erase_of_unprotected_sectors_still_works_beside_protected_ones() -> Non
     result = erase(rig.env, ANY, alt=0, address=0x08008000)
     assert result.erased_sectors == (0x08008000,)
     assert rig.board.memory(0).read(0x08008000, 4) == b"\xff" * 4
+
+
+def _rom_with_erasable_options() -> VirtualBoard:
+    """The F072 ROM with the option alternate marked erasable ('g'), as the STM32F105/107 ROM
+    reports it (dfuse-spec §3.3: `@Option Bytes  /0x1FFFF800/01*016 g`)."""
+    f0 = get_profile("stm32f072-rom")
+    option = replace(
+        f0.alternates[1],
+        layout="@Option Bytes  /0x1FFFF800/01*016 g",
+        sectors=(SectorGroup(0x1FFFF800, 1, 16, MemoryRights(7)),),
+        erasable=True,
+    )
+    return VirtualBoard(replace(f0, alternates=(f0.alternates[0], option)))
+
+
+@pytest.mark.parametrize("kwargs", [{"address": 0x1FFFF800}, {}, {"mass": True}])
+def test_option_bytes_are_never_erased_on_their_own(kwargs: dict[str, object]) -> None:
+    # an erased RDP byte is read protection (RM0091 §3.3.1: level 1 "is the default protection
+    # level when RDP option byte is erased"; F1: anything but 0xA5)
+    rig = make_rig(_rom_with_erasable_options())
+    with pytest.raises(PlanError, match="read protection") as info:
+        erase(rig.env, ANY, alt=1, **kwargs)  # type: ignore[arg-type]
+    assert "dfuse option-bytes set" in (info.value.hint or "")
+    assert rig.backend.commands(0x41) == []
+    rig.board.reset()
+    assert rig.board.rdp_level == 0

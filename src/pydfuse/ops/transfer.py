@@ -15,7 +15,12 @@ from pydfuse.host import plain as plain_dfu
 from pydfuse.layout import MemoryMap, Sector
 from pydfuse.ops.env import Environment
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
-from pydfuse.ops.protection import check_write_protection, load_block, read_protection_explained
+from pydfuse.ops.protection import (
+    check_write_protection,
+    load_block,
+    option_alternate,
+    read_protection_explained,
+)
 from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, UploadResult
 from pydfuse.ops.session import Session, alternate_holding, open_session
 from pydfuse.plan import check_mass_erase
@@ -216,6 +221,7 @@ def erase(
         info = _alternate_for(session, explicit, address)
         dfuse = session.dfuse
         memory = session.memory_map(info)
+        _refuse_option_bytes(session, info)
         tracker = Tracker(progress)
         started = env.clock.monotonic()
         with disconnect_context(tracker), read_protection_explained(session):
@@ -243,6 +249,21 @@ def erase(
             tuple(s.address for s in sectors),
             sum(s.size for s in sectors),
             env.clock.monotonic() - started,
+        )
+
+
+def _refuse_option_bytes(session: Session, info: AltInfo) -> None:
+    """Option bytes are never erased on their own (#12): an erased RDP byte is read protection
+    (RM0091 §3.3.1: level 1 "is the default protection level when RDP option byte is erased";
+    F1: anything but 0xA5), and the ROM erases the block itself before writing it (AN3156
+    §5.1). The STM32F105/107 ROM marks its option alternate erasable (dfuse-spec §3.3)."""
+    options = option_alternate(session) if session.found.dfuse else None
+    if options is not None and options.alt == info.alt:
+        raise PlanError(
+            f"alt {info.alt} '{info.name}' holds the option bytes: erasing them turns read "
+            "protection on (an erased RDP byte is level 1), so they are never erased on their own",
+            hint="change fields with `dfuse option-bytes set FIELD=VALUE` (the ROM erases and "
+            "rewrites the whole block itself)",
         )
 
 
