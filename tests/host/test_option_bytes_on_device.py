@@ -8,7 +8,13 @@ import json
 
 import pytest
 
-from pydfuse.errors import DfuStatusError, OptionBytesError, PlanError, ReadProtectedError
+from pydfuse.errors import (
+    DfuseError,
+    DfuStatusError,
+    OptionBytesError,
+    PlanError,
+    ReadProtectedError,
+)
 from pydfuse.formats import Image
 from pydfuse.ops import (
     DeviceSelector,
@@ -75,7 +81,7 @@ def test_rdp_1_is_set_verified_refuses_uploads_and_unprotect_erases_back_to_leve
         flash(rig.env, ANY, app_image(2048, address=0x08000000))
     assert rig.backend.page_erases() == []
 
-    result = unprotect(rig.env, ANY)
+    result = unprotect(rig.env, ANY, force=True)
     assert result.was_protected and result.sent and result.confirmed
     assert result.level_after == 0
     assert rig.board.memory(0).read(0x08000000, 8) == b"\xff" * 8
@@ -85,7 +91,7 @@ def test_rdp_1_is_set_verified_refuses_uploads_and_unprotect_erases_back_to_leve
 def test_unprotect_leaves_an_unprotected_chip_alone() -> None:
     rig = make_rig("stm32f4-rom")
     rig.board.memory(0).load(0x08000000, b"keep")
-    result = unprotect(rig.env, ANY)
+    result = unprotect(rig.env, ANY, force=True)
     assert (result.was_protected, result.sent, result.level_after) == (False, False, 0)
     assert rig.board.memory(0).read(0x08000000, 4) == b"keep"
     assert rig.backend.commands(0x92) == []
@@ -203,6 +209,16 @@ def test_rdp_1_with_other_fields_does_not_claim_they_were_verified() -> None:
 def test_unprotect_on_a_bootloader_without_read_unprotect_says_so() -> None:
     rig = make_rig("stm3210e-eval")  # ST's USB-FS demo: no 0x92, it stalls the command
     with pytest.raises(DfuStatusError) as info:
-        unprotect(rig.env, ANY, always=True)
+        unprotect(rig.env, ANY, force=True, always=True)
     assert "does not implement Read Unprotect" in (info.value.hint or "")
     assert "nothing was erased" in (info.value.hint or "")
+
+
+def test_unprotect_through_the_api_needs_force_as_the_command_does() -> None:
+    rig = make_rig("stm32f4-rom")
+    set_option_bytes(rig.env, ANY, ["rdp=1"])
+    with pytest.raises(DfuseError, match="MASS-ERASE") as info:
+        unprotect(rig.env, ANY)
+    assert "force=True" in (info.value.hint or "")
+    assert rig.backend.commands(0x92) == [] and rig.board.rdp_level == 1
+    assert unprotect(rig.env, ANY, force=True).level_after == 0

@@ -112,7 +112,7 @@ def test_unprotect_expects_the_device_to_reset() -> None:
     rig.board.memory(0).load(0x08000000, b"\x00" * 8)
     rig.board.memory(1).load(0x1FFFC000, bytes.fromhex("ffbb0044ffbb0044ffff0000ffff0000"))
     rig.board.reset()  # RDP level 1
-    unprotect(rig.env, ANY)
+    unprotect(rig.env, ANY, force=True)
     assert rig.board.memory(0).read(0x08000000, 8) == b"\xff" * 8
     assert rig.board.rdp_level == 0
 

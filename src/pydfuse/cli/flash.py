@@ -224,7 +224,8 @@ def _unprotect_instead(source: Path, sel: ops.DeviceSelector, *, as_json: bool) 
 
     announce_unprotect(as_json=as_json)
     with environment() as env:
-        result = ops.unprotect(env, sel, always=True)  # dfu-util sends it whatever the state
+        # :force is the confirmation; dfu-util sends it whatever the state
+        result = ops.unprotect(env, sel, force=True, always=True)
     note = f"{source} was not written: run the command again without :unprotect"
     if as_json:
         emit_json({"unprotected": True, "written": False, "note": note, **result.to_dict()})

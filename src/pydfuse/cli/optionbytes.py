@@ -23,6 +23,7 @@ from pydfuse.cli.params import VID_PID, VidPid
 from pydfuse.cli.render import console, emit_json, hex32
 from pydfuse.cli.session import environment, selector
 from pydfuse.errors import DfuseError
+from pydfuse.ops.optionbytes import UNPROTECT_WARNING
 from pydfuse.optionbytes import FAMILIES, FieldChange, units_text
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -230,10 +231,6 @@ def _render_change(change: ops.OptionBytesChange) -> None:
 
 
 # -- unprotect -------------------------------------------------------------------------------
-ERASE_WARNING = (
-    "Read Unprotect makes the chip MASS-ERASE its whole flash and reset: the firmware on it is "
-    "lost (the option bytes go back to their factory values)"
-)
 
 
 @click.command("unprotect")
@@ -251,11 +248,11 @@ def unprotect_command(
     and reads its option bytes to confirm level 0. A chip that is not read-protected is left
     alone. Level 2 cannot be removed by anyone.
     """
-    if not force:
-        raise DfuseError(f"{ERASE_WARNING}; nothing was sent", hint="add --force to confirm")
+    if not force:  # refused before looking for a device (ops.unprotect refuses it too)
+        raise DfuseError(f"{UNPROTECT_WARNING}; nothing was sent", hint="add --force to confirm")
     announce_unprotect(as_json=as_json)
     with environment() as env:
-        result = ops.unprotect(env, selector(device, serial, path, None))
+        result = ops.unprotect(env, selector(device, serial, path, None), force=True)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -265,7 +262,7 @@ def unprotect_command(
 def announce_unprotect(*, as_json: bool) -> None:
     """Say what Read Unprotect does before it is sent (stderr; not with --json or -q)."""
     if not as_json and not settings().quiet:
-        console(err=True).print(Text(f"{ERASE_WARNING}.", style="yellow"))
+        console(err=True).print(Text(f"{UNPROTECT_WARNING}.", style="yellow"))
 
 
 def render_unprotect(result: ops.UnprotectResult) -> None:

@@ -343,17 +343,30 @@ class UnprotectResult:
         }
 
 
+UNPROTECT_WARNING = (
+    "Read Unprotect makes the chip MASS-ERASE its whole flash and reset: the firmware on it is "
+    "lost (the option bytes go back to their factory values)"
+)
+
+
 def unprotect(
     env: Environment,
     selector: DeviceSelector,
     *,
+    force: bool = False,
     wait_s: float = UNPROTECT_WAIT_S,
     always: bool = False,
 ) -> UnprotectResult:
     """Read Unprotect (0x92): the ROM mass-erases the flash, restores the factory option bytes
-    and resets (AN3156 §5.4). An unprotected chip is left alone unless ``always`` (dfu-util's
-    ``:unprotect:force`` sends it anyway; the ROM then clears its RAM only, Table 4). Afterwards
-    the device is found again and its option bytes read to confirm RDP level 0."""
+    and resets (AN3156 §5.4). Refused (DfuseError, nothing sent) unless ``force``, as
+    ``dfuse unprotect`` needs ``--force``. An unprotected chip is left alone unless ``always``
+    (dfu-util's ``:unprotect:force`` sends it anyway; the ROM then clears its RAM only, Table
+    4). Afterwards the device is found again and its option bytes read to confirm RDP level 0."""
+    if not force:
+        raise DfuseError(
+            f"{UNPROTECT_WARNING}; nothing was sent",
+            hint="confirm it: dfuse unprotect --force (Python: unprotect(..., force=True))",
+        )
     with open_session(env, selector) as session:
         described = session.found.describe()
         has_options = option_alternate(session) is not None
