@@ -227,7 +227,7 @@ STM32F1_CL = Family(
 
 # -- STM32F2 / STM32F4 (RM0090 Rev 21 §3.7; F2: PM0059 §2.6) -------------------------------------
 _F4 = "RM0090 Rev 21 §3.7.1 Table 16"
-_F4_DEFAULT = "; factory value from FLASH_OPTCR reset value 0x0FFFAAED (RM0090 §3.9.10)"
+_F4_DEFAULT = "; factory value from FLASH_OPTCR reset value 0x0FFFAAED (RM0090 §3.9.9)"
 STM32F2_F4 = Family(
     name="stm32f2-f4",
     title="STM32F2 / STM32F4 (bank 1, sectors 0-11)",

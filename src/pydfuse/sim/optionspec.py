@@ -91,7 +91,7 @@ F0_OPTION_BYTES = OptionBytesSpec(
     wrp_bits=32,
 )
 
-# RM0090 Rev 21 Table 16 with FLASH_OPTCR's reset value 0x0FFFAAED (§3.9.10): RDP 0xAA; USER
+# RM0090 Rev 21 Table 16 with FLASH_OPTCR's reset value 0x0FFFAAED (§3.9.9): RDP 0xAA; USER
 # nRST_STDBY = nRST_STOP = WDG_SW = 1, BOR off (11), bit 4 "0x1: not used", bits 1:0 "0x3: not
 # used"; nWRP 0xFFF with bits 15:12 "0xF: not used". Rows [v, ~v, v, ~v] as read back from a
 # real F411 ROM (see sim/profiles.py).
