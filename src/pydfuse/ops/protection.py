@@ -33,6 +33,8 @@ from pydfuse.optionbytes import (
     candidates,
     choose_family,
     decode,
+    diff,
+    encode,
     permanent_pcrop,
     protected,
     rdp_candidates,
@@ -217,7 +219,8 @@ def check_option_targets(
         )
         if covered == 0:
             continue
-        problems = _option_block_problems(block, image.read(start, size), covered)
+        new = image.read(start, size)
+        problems = _option_block_problems(block, new, covered)
         if info.alt != block.alt.alt:
             raise PlanError(
                 f"this file puts option bytes (0x{start:08x}..0x{start + size - 1:08x}) in alt "
@@ -233,7 +236,27 @@ def check_option_targets(
                 "add --force if you are sure",
             )
         warnings += [f"option bytes: {p} (written anyway, --force)" for p in problems]
+        warnings += _option_changes(block, new)
     return warnings
+
+
+def _option_changes(block: OptionBlock, new: bytes) -> list[str]:
+    """The fields a file's option bytes change, as the chip will hold them (F0/F1: the chip
+    writes each complement itself from the value byte, RM0091 §3.2.2)."""
+    if block.family is None or block.decoded is None:
+        return []
+    family = block.family
+    if family.storage == "byte-pairs":
+        new = encode(
+            family, new, {r.register.name: r.stored for r in decode(family, new).registers}
+        )
+    changes = diff(block.decoded, new, block.flash)
+    if any(c.name == "wrp" for c in changes):  # said in units: leave out the raw bit fields
+        changes = [c for c in changes if c.name not in family.wrp.fields]
+    if not changes:
+        return []
+    said = ", ".join(f"{c.name} {c.before} -> {c.after}" for c in changes)
+    return [f"the file changes the option bytes: {said}"]
 
 
 _LEVEL2_IN_FILE = (
