@@ -35,14 +35,7 @@ def _options(block: str, address: int, alt: int | str = "option") -> ImageSource
 
 
 def _downloads_at(rig: Rig, start: int, end: int) -> list[bytes]:
-    """Data blocks downloaded while the DfuSe pointer was in [start, end)."""
-    out, pointer = [], 0
-    for s in rig.backend.log:
-        if s.command() == 0x21 and s.data is not None and len(s.data) == 5:
-            pointer = int.from_bytes(s.data[1:5], "little")
-        elif s.is_dnload and s.value >= 2 and s.data and start <= pointer < end:
-            out.append(s.data)
-    return out
+    return rig.backend.downloads_at(start, end)
 
 
 def test_f0_rdp_0xcc_with_a_wrong_complement_is_level_2_and_never_flashed() -> None:

@@ -33,13 +33,7 @@ ANY = DeviceSelector()
 
 def _option_writes(rig: Rig) -> list[bytes]:
     """Data blocks downloaded while the DfuSe pointer was in the option-byte area."""
-    out, pointer = [], 0
-    for s in rig.backend.log:
-        if s.command() == 0x21 and s.data is not None and len(s.data) == 5:
-            pointer = int.from_bytes(s.data[1:5], "little")
-        elif s.is_dnload and s.value >= 2 and s.data and 0x1FFF7800 <= pointer <= 0x1FFFFFFF:
-            out.append(s.data)
-    return out
+    return rig.backend.downloads_at(0x1FFF7800, 0x1FFFFFFF + 1)
 
 
 @pytest.mark.parametrize(

@@ -74,6 +74,16 @@ class RecordingBackend:
     def page_erases(self) -> list[int]:
         return self.commands(DfuseCommand.ERASE, 5)
 
+    def downloads_at(self, start: int, end: int) -> list[bytes]:
+        """Data blocks downloaded while the DfuSe pointer was in [start, end)."""
+        out, pointer = [], 0
+        for s in self.log:
+            if s.command() == DfuseCommand.SET_ADDRESS_POINTER and s.data and len(s.data) == 5:
+                pointer = int.from_bytes(s.data[1:5], "little")
+            elif s.is_dnload and s.value >= 2 and s.data and start <= pointer < end:
+                out.append(s.data)
+        return out
+
     def count(self, request: Request) -> int:
         return sum(1 for s in self.log if s.request == request and s.request_type in (0x21, 0xA1))
 
