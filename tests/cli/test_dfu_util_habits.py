@@ -222,3 +222,47 @@ def test_s_force_writes_where_the_check_refuses(
     capsys.readouterr()
     code, record = _json(capsys, *sim, "-a", "0", "-s", f"{hex(APP)}:force", "-D", str(wrong))
     assert code == 0 and record["bytes_written"] == 2048  # :force is --force, loudly
+
+
+def test_s_modifiers_without_a_file_are_dfuse_commands(
+    sim: list[str], app_bin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # dfu-util 0.11 runs -s without -D/-U as "DfuSe command mode": leave, mass-erase or
+    # unprotect alone (PlatformIO and the STM32duino tools start the application so).
+    assert main([*sim, "-q", "-a", "0", "-s", hex(APP), "-D", str(app_bin)]) == 0
+    assert main([*sim, "-a", "0", "-s", f"{hex(APP)}:leave"]) == 0
+    status = _status(sim, capsys)
+    assert status["running"] == "application" and status["vector_table"] == APP
+    assert main([*sim, "-q", "detach"]) == 0
+    spi = tmp_path / "spi.bin"
+    spi.write_bytes(b"\xa5" * 4096)
+    assert main([*sim, "-q", "flash", "-a", "1", str(spi), "--address", "0"]) == 0
+    assert main([*sim, "-a", "1", "-s", "0:mass-erase"]) == 2  # needs :force, as in dfu-util
+    assert main([*sim, "-q", "-a", "1", "-s", "0:mass-erase:force"]) == 0
+    back = tmp_path / "back.bin"
+    assert main([*sim, "-q", "upload", str(back), "-a", "1", "--length", "4K"]) == 0
+    assert back.read_bytes() == b"\xff" * 4096
+    capsys.readouterr()
+    assert main([*sim, "-a", "0", "-s", hex(APP)]) == ExitCode.USAGE  # nothing to do: say so
+    assert "-D FILE" in capsys.readouterr().err
+    assert main([*sim, "-a", "1", "-s", "0:mass-erase:force:leave"]) == ExitCode.USAGE
+
+
+def test_s_unprotect_without_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f4 = ["--sim", "stm32f4-rom", "--sim-state", str(tmp_path / "f4.json")]
+    code, record = _json(capsys, *f4, "-a", "0", "-s", ":unprotect:force")
+    assert code == 0 and record["was_protected"] is False
+
+
+def test_long_and_glued_dfu_util_spellings(
+    sim: list[str], app_bin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long_line = ["--alt", "0", "--dfuse-address", f"{hex(APP)}:leave", "--download", str(app_bin)]
+    assert main([*sim, "-q", "--wait", *long_line]) == 0
+    assert _status(sim, capsys)["running"] == "application"
+    one, two = tmp_path / "one.bin", tmp_path / "two.bin"
+    assert main([*sim, "-q", "-a0", f"-s{hex(APP)}:0x100", f"-U{one}"]) == 0
+    glued = ["--alt=0", f"--dfuse-address={hex(APP)}:0x100", f"--upload={two}", "--wait"]
+    assert main([*sim, "-q", *glued]) == 0
+    assert one.read_bytes() == two.read_bytes() == app_bin.read_bytes()[:0x100]
+    assert main([*sim, "-q", f"-D{app_bin}", "-a", "0", "-s", hex(APP)]) == 0

@@ -70,17 +70,34 @@ def parse_dfuse_address(text: str) -> DfuseAddress:
 
 
 # dfu-util's action flags and the pydfuse command each one names. -D and -U stay on the line
-# (flash and upload take them); -l and -e are the command itself.
+# (flash and upload take them, also glued: -Dfw.bin, --download=fw.bin); -l and -e are the
+# command itself.
 _ACTIONS = {"-D": "flash", "--download": "flash", "-U": "upload", "--upload": "upload"}
 _ACTIONS |= {"-l": "list", "--list": "list", "-e": "detach", "--detach": "detach"}
 _DROPPED = frozenset({"-l", "--list", "-e", "--detach"})
+# dfu-util's --wait is pydfuse's -w (detach's own --wait takes seconds).
+_RENAMED = {"--wait": "-w"}
+
+
+def _action(word: str) -> str | None:
+    """The command a dfu-util action flag names, glued values included (``-Dfw.bin``)."""
+    name = word.split("=", 1)[0] if word.startswith("--") else word[:2]
+    if word in _ACTIONS or (name in ("-D", "-U", "--download", "--upload") and name != word):
+        return _ACTIONS[name]
+    return None
+
+
+def _renamed(word: str) -> str:
+    return _RENAMED.get(word, word)
 
 
 def dfu_util_words(
     words: Sequence[str], *, group_options: dict[str, bool], commands: Sequence[str]
 ) -> list[str] | None:
     """``words`` with the pydfuse command inserted after the group's own options, when they
-    name no command but carry a dfu-util action flag; None when there is nothing to do.
+    name no command but carry a dfu-util action flag (or, as dfu-util's "DfuSe command mode",
+    only ``-s`` with ``:leave``, ``:mass-erase`` or ``:unprotect``); None when there is
+    nothing to do.
 
     ``group_options`` maps each option of the group to whether it takes a value.
     """
@@ -94,13 +111,61 @@ def dfu_util_words(
     rest = list(words[start:])
     if not rest or rest[0] in commands or "--" in rest:
         return None
-    found = {_ACTIONS[w] for w in rest if w in _ACTIONS}
-    if not found:
-        return None
+    found = {command for command in map(_action, rest) if command is not None}
     if len(found) > 1:
         raise click.UsageError(
             "give one dfu-util action: -D (download), -U (upload), -l (list) or -e (detach)"
         )
-    command = found.pop()
-    kept = [w for w in rest if w not in _DROPPED]
-    return [*words[:start], command, *kept]
+    kept = [_renamed(w) for w in rest if w not in _DROPPED]
+    if found:
+        return [*words[:start], found.pop(), *kept]
+    command = _command_mode(kept)
+    return None if command is None else [*words[:start], *command]
+
+
+def _command_mode(words: list[str]) -> list[str] | None:
+    """dfu-util's ``-s ADDRESS:MODIFIERS`` without -D or -U (DfuSe command mode) as the
+    pydfuse command doing the same: ``leave [--address A]``, ``erase --mass --force``,
+    ``unprotect --force``. None when the words hold no ``-s``."""
+    text, others = _take_option(words, "-s", "--dfuse-address")
+    if text is None:
+        return None
+    given = parse_dfuse_address(text)
+    if "unprotect" in given:
+        # unprotect has no -a: Read Unprotect is for the whole chip
+        return ["unprotect", "--force", *_take_option(others, "-a", "--alt")[1]]
+    if "mass-erase" in given and "leave" in given:
+        raise click.UsageError(
+            "one DfuSe command at a time: dfuse erase --mass --force, then dfuse leave"
+        )
+    if "mass-erase" in given:
+        return ["erase", "--mass", "--force", *others]
+    if "leave" in given:
+        address = [] if given.address is None else ["--address", hex(given.address)]
+        return ["leave", *address, *(["--force"] if "force" in given else []), *others]
+    raise click.UsageError(
+        f"-s {text} alone does nothing: give -D FILE to download or -U FILE to upload "
+        "(or :leave, :mass-erase:force, :unprotect:force)"
+    )
+
+
+def _take_option(words: list[str], *names: str) -> tuple[str | None, list[str]]:
+    """The value of the last of the options ``names`` in ``words`` (``-s V``, ``-sV``,
+    ``--opt=V``) and the words without them."""
+    value: str | None = None
+    others: list[str] = []
+    skip = False
+    for index, word in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        name, eq, glued = word.partition("=")
+        if word in names:
+            value, skip = (words[index + 1] if index + 1 < len(words) else ""), True
+        elif eq and name in names and name.startswith("--"):
+            value = glued
+        elif any(n for n in names if not n.startswith("--") and word.startswith(n) and word != n):
+            value = word[2:]
+        else:
+            others.append(word)
+    return value, others
