@@ -20,7 +20,7 @@ import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from pydfuse.errors import DfuseError, FormatError
 from pydfuse.formats.atomic import atomic_write
@@ -194,8 +194,18 @@ class DfuseFile:
 
 def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
     """The contents of ``path``; a missing or unreadable file is a one-line DfuseError."""
+    with open_input(path) as file:
+        try:
+            return file.read()
+        except OSError as error:
+            raise DfuseError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+def open_input(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading (binary); a missing or unreadable file is a one-line
+    DfuseError, as in :func:`read_file_bytes` (for files read piece by piece)."""
     try:
-        return Path(path).read_bytes()
+        return Path(path).open("rb")
     except FileNotFoundError:
         raise FormatError("no such file", path=str(path)) from None
     except IsADirectoryError:

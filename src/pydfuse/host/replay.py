@@ -16,16 +16,25 @@ from __future__ import annotations
 
 import array
 import gzip
+import itertools
 import json
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydfuse.errors import FormatError
-from pydfuse.formats.dfuse import read_file_bytes
+from pydfuse.formats.dfuse import open_input
 from pydfuse.host.clock import Clock
-from pydfuse.host.trace import describe, device_path, dfu_answer, digest, error_kind
+from pydfuse.host.trace import (
+    TRACE_FORMAT,
+    describe,
+    device_path,
+    dfu_answer,
+    digest,
+    error_kind,
+)
 
 _OPS = ("open", "control", "reset", "end")
 
@@ -69,22 +78,24 @@ class ReplayResult:
         }
 
 
+MAX_TRACE_BYTES = 512 << 20  # a 24 MiB full flash with --trace-data stays well below
+MAX_LINE_BYTES = 1 << 20  # the longest transfer (64 KiB) is 128 KiB of hex
+
+
 def read_trace(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The header and the event records of a ``--trace`` file (``.gz`` too)."""
-    raw = read_file_bytes(path)
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
-            raise FormatError(f"damaged gzip data ({error})", path=str(path)) from None
-    lines = raw.decode("utf-8", errors="replace").splitlines()
+    """The header and the event records of a ``--trace`` file (``.gz`` too), every field
+    checked (:class:`FormatError` naming the line). A trace whose recording was cut off
+    (no end record, the last line cut short, a gzip stream without its trailer) is read as
+    far as it goes; the replay says so."""
     records: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, 1):
+    for number, line, complete in _trace_lines(path):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
+            if not complete:
+                break  # the line a killed recording was writing: the trace ends before it
             raise FormatError("not a JSON line", path=str(path), line=number) from None
         if not isinstance(record, dict):
             raise FormatError("a trace line must be a JSON object", path=str(path), line=number)
@@ -100,24 +111,115 @@ def read_trace(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return records[0], records[1:]
 
 
+def _trace_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """(number, line, ended with a newline) of a trace file, gzip or not, never holding more
+    than one line; refuses a file larger than :data:`MAX_TRACE_BYTES` once unpacked."""
+    with open_input(path) as raw:
+        packed = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        stream: BinaryIO | gzip.GzipFile = gzip.GzipFile(fileobj=raw) if packed else raw
+        total = 0
+        for number in itertools.count(1):
+            try:
+                line = stream.readline(MAX_LINE_BYTES + 1)
+            except EOFError:
+                return  # a gzip stream without its trailer: what a killed recording leaves
+            except (OSError, zlib.error) as error:
+                raise FormatError(f"damaged gzip data ({error})", path=str(path)) from None
+            if not line:
+                return
+            total += len(line)
+            if total > MAX_TRACE_BYTES:
+                raise FormatError(
+                    f"larger than {MAX_TRACE_BYTES >> 20} MiB unpacked: not a trace of one "
+                    "device command",
+                    path=str(path),
+                )
+            if len(line) > MAX_LINE_BYTES:
+                raise FormatError(
+                    f"a line longer than {MAX_LINE_BYTES >> 20} MiB: not a trace line",
+                    path=str(path),
+                    line=number,
+                )
+            yield number, line, line.endswith(b"\n")
+
+
 def _checked(record: dict[str, Any], number: int, path: Path) -> dict[str, Any]:
-    if "trace" in record:
-        return record
+    """``record`` if every field the replay reads has the kind the recorder writes."""
+    problem = _header_problem(record) if "trace" in record else _event_problem(record)
+    if problem:
+        raise FormatError(problem, path=str(path), line=number)
+    return record
+
+
+def _header_problem(record: dict[str, Any]) -> str | None:
+    version = record.get("format", TRACE_FORMAT)
+    if version != TRACE_FORMAT:
+        return f"trace format {version!r}: this pydfuse reads format {TRACE_FORMAT}"
+    return None
+
+
+def _is_int(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _event_problem(record: dict[str, Any]) -> str | None:
     op = record.get("op")
     if op not in _OPS:
-        raise FormatError(f"unknown event {op!r}", path=str(path), line=number)
+        return f"unknown event {op!r}"
+    if op == "end":
+        return None
     needed = {"open": ("vid", "pid", "result"), "control": ("setup", "length", "result")}
-    missing = [key for key in needed.get(op, ()) if key not in record]
-    if op != "end" and "t" not in record:
-        missing.append("t")
-    if op == "control":
-        setup = record.get("setup")
-        keys = ("bmRequestType", "bRequest", "wValue", "wIndex")
-        if not isinstance(setup, dict) or any(not isinstance(setup.get(k), int) for k in keys):
-            missing.append("setup fields")
+    missing = [key for key in (*needed.get(op, ()), "t", "result") if key not in record]
     if missing:
-        raise FormatError(f"{op} event lacks {', '.join(missing)}", path=str(path), line=number)
-    return record
+        return f"{op} event lacks {', '.join(dict.fromkeys(missing))}"
+    t = record["t"]
+    if not isinstance(t, (int, float)) or isinstance(t, bool) or not 0 <= t <= 1e9:
+        return f"{op} event: t must be the seconds since the trace began, not {t!r}"
+    if not isinstance(record["result"], str):
+        return f"{op} event: result must be a word (ok, stall, ...), not {record['result']!r}"
+    if op == "open" and not all(_is_int(record[k], 0, 0xFFFF) for k in ("vid", "pid")):
+        return "open event: vid and pid must be numbers 0..65535"
+    return _control_problem(record) if op == "control" else None
+
+
+def _control_problem(record: dict[str, Any]) -> str | None:
+    setup = record["setup"]
+    ranges = {"bmRequestType": 0xFF, "bRequest": 0xFF, "wValue": 0xFFFF, "wIndex": 0xFFFF}
+    if not isinstance(setup, dict) or not all(
+        _is_int(setup.get(k), 0, high) for k, high in ranges.items()
+    ):
+        return "control event: setup needs bmRequestType, bRequest (0..255), wValue, wIndex"
+    if not _is_int(record["length"], 0, 0xFFFF):
+        return "control event: length must be 0..65535 (a USB wLength)"
+    timeout = record.get("timeout_ms")
+    if timeout is not None and not _is_int(timeout, 0, 1 << 31):
+        return f"control event: timeout_ms must be a number of milliseconds, not {timeout!r}"
+    for key in ("in", "out"):
+        if key in record and (problem := _data_problem(key, record[key])):
+            return f"control event: {problem}"
+    sent, got = record.get("out"), record.get("in")
+    if sent is not None and sent["length"] != record["length"]:
+        return "control event: out.length must be the transfer's length"
+    if got is not None and got["length"] > record["length"]:
+        return "control event: in.length is more than the transfer's length"
+    return None
+
+
+def _data_problem(key: str, data: Any) -> str | None:
+    if not isinstance(data, dict) or not _is_int(data.get("length"), 0, 0xFFFF):
+        return f"{key}.length must be 0..65535"
+    if "hex" in data:
+        text = data["hex"]
+        try:
+            size = len(bytes.fromhex(text)) if isinstance(text, str) else -1
+        except ValueError:
+            size = -1
+        if size != data["length"]:
+            return f"{key}.hex must be {data['length']} bytes of hex digits"
+    elif not isinstance(data.get("sha256"), str):
+        return f"{key} needs hex or sha256"
+    return None
 
 
 class _Replayer:
@@ -130,9 +232,11 @@ class _Replayer:
 
     def run(self, records: Iterable[dict[str, Any]]) -> ReplayResult:
         start = self.clock.monotonic()
+        ended = False
         for record in records:
             op = record["op"]
             if op == "end":
+                ended = True
                 break
             wait = start + float(record["t"]) - self.clock.monotonic()
             if wait > 0:
@@ -148,7 +252,12 @@ class _Replayer:
                     traced,
                     replayed,
                 )
-                break
+                return self.result
+        if not ended:
+            self.result.notes.append(
+                f"the trace ends without its end record after {self.result.events} events: "
+                "the recording was cut off (the command killed?); replayed as far as it goes"
+            )
         return self.result
 
     def _open(self, record: dict[str, Any]) -> tuple[str, str]:
