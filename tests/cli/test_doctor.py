@@ -6,13 +6,19 @@ udev-rules`` prints and installs the rules."""
 from __future__ import annotations
 
 import json
+import resource
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pydfuse import ops
 from pydfuse.cli.main import ExitCode, main
 from pydfuse.demoapp import build_demo_app
+from pydfuse.errors import DfuseError
 from pydfuse.formats import save_image
 
 PROFILE = "stm3210e-eval"
@@ -115,6 +121,7 @@ def test_udev_rules_print_and_install(
         assert f'ATTR{{idVendor}}=="{vid}", ATTR{{idProduct}}=="{pid}"' in text
     assert 'TAG+="uaccess"' in text
     target = tmp_path / "rules.d" / "60-pydfuse.rules"
+    target.parent.mkdir()
     assert main(["udev-rules", "--install", "--path", str(target), "--no-reload"]) == 0
     assert target.read_text() == text
     monkeypatch.setenv("PATH", str(tmp_path))  # no udevadm here
@@ -126,3 +133,37 @@ def test_udev_rules_print_and_install(
     blocked.write_text("")
     assert main(["udev-rules", "--install", "--path", str(blocked / "x.rules")]) == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_udev_rules_install_never_leaves_a_half_written_file(tmp_path: Path) -> None:
+    target = tmp_path / "60-pydfuse.rules"
+    target.write_text("# the rules that work today\n")
+
+    def small_files() -> None:  # the disk fills up 200 bytes into the file
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))
+
+    args = ["udev-rules", "--install", "--path", str(target), "--no-reload"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pydfuse", *args],
+        preexec_fn=small_files,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == ExitCode.ERROR
+    assert done.stderr.startswith(f"error: cannot write {target}: File too large")
+    assert target.read_text() == "# the rules that work today\n"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left
+
+
+def test_udev_rules_install_creates_no_udev_where_there_is_none(tmp_path: Path) -> None:
+    missing = tmp_path / "etc" / "udev" / "rules.d" / "60-pydfuse.rules"
+    with pytest.raises(DfuseError, match=r"rules\.d does not exist"):
+        ops.install_udev_rules(missing, reload=False)
+    assert not (tmp_path / "etc").exists()
+    for platform, says in (("darwin", "macOS needs no udev rule"), ("win32", "WinUSB")):
+        with pytest.raises(DfuseError, match="udev rules are for Linux") as caught:
+            ops.install_udev_rules(tmp_path / "x.rules", platform=platform)
+        assert says in str(caught.value.hint)
+        assert not (tmp_path / "x.rules").exists()

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import usb.core
 
 from pydfuse.errors import DfuseError, TransportError
+from pydfuse.formats.atomic import atomic_write
 from pydfuse.host.probe import Probe, probe_bus
 from pydfuse.ops.env import Environment
 
@@ -35,6 +36,10 @@ KNOWN_BOOTLOADERS: dict[tuple[int, int], str] = {
     (0x03EB, 0x2FF4): "Atmel ATmega32U4 DFU bootloader",
 }
 UDEV_RULES_PATH = Path("/etc/udev/rules.d/60-pydfuse.rules")
+_NO_UDEV = {
+    "darwin": "macOS needs no udev rule: libusb opens DFU devices without root",
+    "win32": "on Windows install the WinUSB driver for the board (Zadig); dfuse doctor says more",
+}
 Level = Literal["ok", "note", "problem"]
 
 
@@ -123,17 +128,35 @@ def udev_rules(extra: tuple[tuple[int, int], ...] = ()) -> str:
 
 
 def install_udev_rules(
-    path: Path = UDEV_RULES_PATH, *, reload: bool = True, extra: tuple[tuple[int, int], ...] = ()
+    path: Path = UDEV_RULES_PATH,
+    *,
+    reload: bool = True,
+    extra: tuple[tuple[int, int], ...] = (),
+    platform: str = sys.platform,
 ) -> list[str]:
     """Write the rules to ``path`` and (``reload``) make udev apply them to plugged devices.
-    Returns what was done, one line each; DfuseError when the file cannot be written."""
-    text = udev_rules(extra)
+    Returns what was done, one line each. DfuseError, with nothing written, on a system
+    without udev (not Linux, or no rules directory: it is not created) and when the file
+    cannot be written; the file is replaced whole or not at all (never half-written)."""
+    if platform != "linux":
+        raise DfuseError(
+            f"udev rules are for Linux; this system is {platform}",
+            hint=_NO_UDEV.get(
+                platform, "this system's device manager needs its own rule; dfuse doctor says more"
+            ),
+        )
+    if not path.parent.is_dir():
+        raise DfuseError(
+            f"cannot write {path}: the directory {path.parent} does not exist",
+            hint="is udev installed? (its rules live in /etc/udev/rules.d) — or give --path "
+            "FILE in an existing directory",
+        )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as error:
-        hint = "run it as root: sudo dfuse udev-rules --install" if os.geteuid() else None
-        raise DfuseError(f"cannot write {path}: {error.strerror or error}", hint=hint) from None
+        atomic_write(path, udev_rules(extra).encode("utf-8"))
+    except DfuseError as error:
+        root = getattr(os, "geteuid", lambda: 0)() == 0
+        hint = None if root else "run it as root: sudo dfuse udev-rules --install"
+        raise DfuseError(str(error), hint=hint) from None
     done = [f"wrote {path} ({len(KNOWN_BOOTLOADERS) + len(extra)} device IDs)"]
     if not reload:
         return done
