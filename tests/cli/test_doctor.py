@@ -167,3 +167,23 @@ def test_udev_rules_install_creates_no_udev_where_there_is_none(tmp_path: Path) 
             ops.install_udev_rules(tmp_path / "x.rules", platform=platform)
         assert says in str(caught.value.hint)
         assert not (tmp_path / "x.rules").exists()
+
+
+@pytest.mark.parametrize("condition", ["access", "no-winusb"])
+def test_list_says_which_device_it_cannot_open(
+    condition: str, sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # dfu-util -l says "Cannot open DFU device ... (LIBUSB_ERROR_ACCESS)"; an unreadable
+    # device must not pass for one running its application ("DFU run-time interface").
+    _host(sim, condition)
+    capsys.readouterr()
+    assert main([*sim, "list"]) == 0
+    out = capsys.readouterr().out
+    assert "0483:df11" in out and "cannot open it:" in out and "dfuse doctor" in out
+    assert "run-time interface" not in out
+    assert main([*sim, "list", "--json"]) == 0
+    (device,) = json.loads(capsys.readouterr().out)["devices"]
+    assert device["problem"] and device["mode"] == "dfu"
+    _host(sim, "none")
+    assert main([*sim, "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["devices"][0]["problem"] is None

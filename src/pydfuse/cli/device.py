@@ -126,6 +126,10 @@ def list_command(
             f"{' (DfuSe)' if d.dfuse else ''}  transfer {d.transfer_size} B  {attrs}"
         )
         out.print(line)
+        if d.problem is not None:  # nothing but the descriptors could be read
+            out.print(Text.assemble("  ", ("cannot open it:", "bold red"), f" {d.problem}"))
+            out.print("  `dfuse doctor` says what stands in the way and what to change")
+            continue
         if any(a.memory_map is not None for a in d.alternates):
             out.print(_alt_table(d))
         else:  # run-time interface or plain DFU: no memory layout, so no sector table

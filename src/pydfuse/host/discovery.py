@@ -53,6 +53,7 @@ class FoundDevice:
     functional: FunctionalDescriptor
     alternates: tuple[Alternate, ...]
     max_packet_size0: int = 64
+    problem: str | None = None  # why the device could not be opened (its strings are unknown)
 
     @property
     def dfuse(self) -> bool:
@@ -114,6 +115,7 @@ def describe_device(dev: UsbDevice) -> FoundDevice | None:
         functional=functional,
         alternates=alternates,
         max_packet_size0=dev.max_packet_size0,
+        problem=None if dev.access_error is None else str(dev.access_error),
     )
 
 

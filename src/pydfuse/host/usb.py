@@ -37,10 +37,10 @@ _LIBUSB_BUSY, _LIBUSB_TIMEOUT, _LIBUSB_PIPE, _LIBUSB_NOT_SUPPORTED = -6, -7, -9,
 DOCTOR = "`dfuse doctor` looks at the setup and says what to change"
 
 UDEV_HINT = (
-    "on Linux, allow access with a udev rule, e.g. "
-    '\'SUBSYSTEM=="usb", ATTR{idVendor}=="0483", ATTR{idProduct}=="df11", MODE="0666"\' '
-    "in /etc/udev/rules.d/50-dfu.rules, then replug the board; on Windows install WinUSB (Zadig); "
-    "`dfuse udev-rules --install` installs the rule for every known DFU bootloader, and " + DOCTOR
+    "on Linux, `sudo dfuse udev-rules --install` lets you use every known DFU bootloader "
+    "without root; on Windows install WinUSB (Zadig); "
+    + DOCTOR
+    + " (with the udev line for any other device)"
 )
 BUSY_HINT = (
     "close other programs using the board (dfu-util, STM32CubeProgrammer, a terminal on its "

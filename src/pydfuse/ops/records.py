@@ -184,6 +184,7 @@ class DeviceInfo:
     bcd_device: int
     alternates: tuple[AltInfo, ...]
     protection: ProtectionState | None = None  # probed by ``list_devices(probe=True)``
+    problem: str | None = None  # the OS would not let it be opened (permissions, driver)
 
     @property
     def id_text(self) -> str:
@@ -207,6 +208,7 @@ class DeviceInfo:
             product=found.product,
             bcd_device=found.bcd_device,
             alternates=alternates,
+            problem=found.problem,
         )
 
     def attribute_names(self) -> list[str]:
@@ -230,6 +232,7 @@ class DeviceInfo:
             "bcd_device": f"0x{self.bcd_device:04x}",
             "alternates": [a.to_dict() for a in self.alternates],
             "protection": None if self.protection is None else self.protection.to_dict(),
+            "problem": self.problem,
         }
 
 
