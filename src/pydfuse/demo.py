@@ -92,5 +92,23 @@ def _compare(written: Path, read: Path) -> None:
     print(f"\nread back {sum(i.size for i in want.values())} bytes: identical to {written.name}")
 
 
+USAGE = "usage: python -m pydfuse.demo [OUTPUT_DIR]   (default: demo-out)"
+
+
+def main(argv: list[str]) -> int:
+    """``python -m pydfuse.demo [OUTPUT_DIR]``; ``-h``/``--help`` prints the usage, any other
+    option is refused (it is not taken for a directory name)."""
+    if argv[:1] in (["-h"], ["--help"]):
+        print(USAGE)
+        print("Runs the whole update chain (pack, check, flash, verify, leave, read back) on the")
+        print("virtual STM3210E-EVAL and leaves its files in OUTPUT_DIR.")
+        return 0
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        print(USAGE, file=sys.stderr)
+        return 2
+    run(Path(argv[0]) if argv else Path("demo-out"))
+    return 0
+
+
 if __name__ == "__main__":
-    run(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("demo-out"))
+    sys.exit(main(sys.argv[1:]))

@@ -285,3 +285,15 @@ def test_the_quirk_profiles_flash_from_the_cli(
     result = _json(capsys)
     assert result["verified"] is True and result["left"] is True
     assert result["sim"]["running"] == "application"
+
+
+def test_demo_help_is_not_taken_for_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydfuse.demo import main as demo
+
+    monkeypatch.chdir(tmp_path)
+    assert demo(["--help"]) == 0
+    assert capsys.readouterr().out.startswith("usage: python -m pydfuse.demo")
+    assert demo(["--frobnicate"]) == 2 and demo(["a", "b"]) == 2
+    assert list(tmp_path.iterdir()) == []  # no "--help" directory, no demo-out
