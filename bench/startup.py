@@ -2,16 +2,19 @@
 ``suffix check``), against ``python -c pass`` as the floor.
 
 Each command runs as a whole process, in turn with the others (so a busy machine slows them
-all alike), RUNS times after a warm-up; the median and minimum wall times are printed, and the
-median of each run's difference to the floor run beside it. It also lists what each command
-imports that it should not (rich, bincopy, pyelftools, the simulator, pyusb): exit 1 then, as
-that is a regression whatever the machine; times are printed, not judged (shared machines).
+all alike), RUNS times after a warm-up; the median and minimum wall times are printed, the
+median CPU time (user + system: what a loaded machine does not inflate by making the process
+wait for a core), and the median of each run's difference to the floor run beside it. It also
+lists what each command imports that it should not (rich, bincopy, pyelftools, the simulator,
+pyusb): exit 1 then, as that is a regression whatever the machine; times are printed, not
+judged (shared machines).
 
 Run: ``.venv/bin/python bench/startup.py`` (or ``make bench``).
 """
 
 from __future__ import annotations
 
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,10 +35,14 @@ def _small_dfu(folder: Path) -> Path:
     return path
 
 
-def _time(argv: list[str]) -> float:
+def _time(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one run of ``argv``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _heavy_imports(args: list[str]) -> list[str]:
@@ -62,13 +69,15 @@ def main() -> int:
             "dfuse suffix check small.dfu": [dfuse, "suffix", "check", str(small)],
         }
         samples: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         for round_ in range(RUNS + 1):
             for name, argv in commands.items():
-                took = _time(argv)
+                took, used = _time(argv)
                 if round_:  # the first round warms the caches
                     samples[name].append(took)
+                    cpu[name].append(used)
         floor = samples["python -c pass"]
-        print(f"{'command':<30} {'median':>9} {'min':>9} {'over floor':>11}  target")
+        print(f"{'command':<30} {'median':>9} {'min':>9} {'cpu':>9} {'over floor':>11}  target")
         failed = False
         for name, times in samples.items():
             over = statistics.median(t - f for t, f in zip(times, floor, strict=True))
@@ -78,7 +87,7 @@ def main() -> int:
                 verdict += " MISSED (a busy machine? compare 'over floor')"
             print(
                 f"{name:<30} {median * 1000:7.1f}ms {min(times) * 1000:7.1f}ms "
-                f"{over * 1000:9.1f}ms  {verdict}"
+                f"{statistics.median(cpu[name]) * 1000:7.1f}ms {over * 1000:9.1f}ms  {verdict}"
             )
         for name, argv in list(commands.items())[1:]:
             for line in _heavy_imports(argv[1:]):

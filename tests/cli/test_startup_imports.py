@@ -77,3 +77,30 @@ def test_device_commands_on_usb_do_not_load_the_simulator() -> None:
     code, modules = _loaded("--json", "list", "--help")
     assert code == 0
     assert not any(m.startswith("pydfuse.sim") for m in modules)
+
+
+_LIGHT_PROBE = """
+import json, sys
+from pydfuse.cli.main import main
+main(sys.argv[1:])
+sys.stdout.flush()
+print(json.dumps(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def _modules(*args: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _LIGHT_PROBE, *args], capture_output=True, text=True, check=False
+    )
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_help_and_suffix_check_skip_what_they_do_not_use(small_dfu: str) -> None:
+    # Each of these costs a few ms of a start-up budget of 80 (bench/startup.py).
+    helped = _modules("--help")
+    assert not helped & {"shutil", "pathlib", "dataclasses", "pydfuse.formats.dfuse"}
+    checked = _modules("suffix", "check", small_dfu)
+    loaders = {"pydfuse.formats.loaders", "pydfuse.formats.ihex", "pydfuse.formats.pack"}
+    assert "pydfuse.formats.suffix" in checked and not checked & loaders
+    described = _modules("info", small_dfu)
+    assert "pydfuse.formats.dfuse" in described and not described & loaders

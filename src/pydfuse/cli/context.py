@@ -9,11 +9,12 @@ written. Imports click and the standard library only (it is on the path of every
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,22 +27,46 @@ class OutputClosed(Exception):
     """
 
 
-@dataclass(slots=True)
 class Settings:
     """The invocation's global options. Mutable on purpose: ``-q``/``-v``/``--json`` written
-    after a subcommand are recorded by that subcommand on the same object."""
+    after a subcommand are recorded by that subcommand on the same object.
 
-    sim_profile: str | None = None
-    sim_state: Path | None = None
-    sim_realtime: bool = False
-    sim_boards: int = 1
-    sim_time_scale: float = 1.0
-    quiet: bool = False
-    verbose: int = 0
-    json: bool = False
-    trace: Path | None = None
-    trace_data: bool = False
-    wait_for_device: bool = False
+    A plain class, not a dataclass: this module is on every command's start-up path, and
+    building a dataclass (and importing the module) costs more than ``dfuse --help`` may."""
+
+    __slots__ = (
+        "json",
+        "quiet",
+        "sim_boards",
+        "sim_profile",
+        "sim_realtime",
+        "sim_state",
+        "sim_time_scale",
+        "trace",
+        "trace_data",
+        "verbose",
+        "wait_for_device",
+    )
+
+    def __init__(
+        self,
+        *,
+        sim_profile: str | None = None,
+        sim_state: Path | None = None,
+        sim_realtime: bool = False,
+        sim_boards: int = 1,
+        sim_time_scale: float = 1.0,
+        quiet: bool = False,
+        verbose: int = 0,
+        json: bool = False,
+        trace: Path | None = None,
+        trace_data: bool = False,
+        wait_for_device: bool = False,
+    ) -> None:
+        self.sim_profile, self.sim_state, self.sim_realtime = sim_profile, sim_state, sim_realtime
+        self.sim_boards, self.sim_time_scale = sim_boards, sim_time_scale
+        self.quiet, self.verbose, self.json = quiet, verbose, json
+        self.trace, self.trace_data, self.wait_for_device = trace, trace_data, wait_for_device
 
 
 def settings() -> Settings:

@@ -10,23 +10,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import click
 
 MODIFIERS = ("leave", "mass-erase", "unprotect", "force", "will-reset")
 
 
-@dataclass(frozen=True, slots=True)
 class DfuseAddress:
-    """A parsed ``-s``: the address (None for ``-s :leave``), a LENGTH, the modifiers."""
+    """A parsed ``-s``: the address (None for ``-s :leave``), a LENGTH, the modifiers.
 
-    address: int | None
-    length: int | None
-    modifiers: frozenset[str]
+    A plain class: this module is on every command's start-up path (a dataclass costs more)."""
+
+    __slots__ = ("address", "length", "modifiers")
+
+    def __init__(self, address: int | None, length: int | None, modifiers: frozenset[str]):
+        self.address, self.length, self.modifiers = address, length, modifiers
 
     def __contains__(self, modifier: str) -> bool:
         return modifier in self.modifiers
+
+    def __repr__(self) -> str:
+        return f"DfuseAddress({self.address!r}, {self.length!r}, {sorted(self.modifiers)!r})"
 
 
 def parse_dfuse_address(text: str) -> DfuseAddress:
@@ -75,8 +79,8 @@ def parse_dfuse_address(text: str) -> DfuseAddress:
 _ACTIONS = {"-D": "flash", "--download": "flash", "-U": "upload", "--upload": "upload"}
 _ACTIONS |= {"-l": "list", "--list": "list", "-e": "detach", "--detach": "detach"}
 _DROPPED = frozenset({"-l", "--list", "-e", "--detach"})
-# dfu-util's --wait is pydfuse's -w (detach's own --wait takes seconds).
-_RENAMED = {"--wait": "-w"}
+# dfu-util's long spellings that pydfuse writes short (detach's own --wait takes seconds).
+_RENAMED = {"--wait": "-w", "--dfuse-address": "-s"}
 
 
 def _action(word: str) -> str | None:
@@ -88,7 +92,10 @@ def _action(word: str) -> str | None:
 
 
 def _renamed(word: str) -> str:
-    return _RENAMED.get(word, word)
+    name, eq, value = word.partition("=")
+    if name not in _RENAMED:
+        return word
+    return _RENAMED[name] + value if eq else _RENAMED[name]  # --dfuse-address=X: -sX
 
 
 def dfu_util_words(
@@ -127,7 +134,7 @@ def _command_mode(words: list[str]) -> list[str] | None:
     """dfu-util's ``-s ADDRESS:MODIFIERS`` without -D or -U (DfuSe command mode) as the
     pydfuse command doing the same: ``leave [--address A]``, ``erase --mass --force``,
     ``unprotect --force``. None when the words hold no ``-s``."""
-    text, others = _take_option(words, "-s", "--dfuse-address")
+    text, others = _take_option(words, "-s")
     if text is None:
         return None
     given = parse_dfuse_address(text)

@@ -19,29 +19,22 @@ from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS, ID16, TARGET_SPEC, TargetSpec
 from pydfuse.cli.render import echo, emit_json, hex32, human_size, plain_table
 from pydfuse.errors import FormatError
-from pydfuse.formats import (
+from pydfuse.formats.atomic import Chunks, atomic_write, check_writable, write_all
+from pydfuse.formats.describe import describe_dfu, describe_image, describe_suffix
+from pydfuse.formats.dfuse import DFUSE_SIGNATURE, DfuseFile, read_file_bytes
+from pydfuse.formats.plain import PlainDfuFile
+from pydfuse.formats.suffix import (
     BCD_DFU_1_1,
     BCD_DFUSE,
-    DfuseFile,
     DfuSuffix,
-    PackInput,
-    PlainDfuFile,
     SuffixInfo,
     append_suffix,
-    atomic_write,
-    build_dfuse,
-    check_writable,
-    describe_dfu,
-    describe_image,
-    describe_suffix,
-    detect_format,
-    image_from_bytes,
     inspect_suffix,
-    parse_dfu,
     split_suffix,
 )
-from pydfuse.formats.atomic import Chunks, write_all
-from pydfuse.formats.dfuse import DFUSE_SIGNATURE, read_file_bytes
+
+# The image loaders (bincopy, pyelftools behind them) and the packer are imported where they
+# are used: `dfuse suffix check` runs in loops in scripts and needs neither.
 
 
 def _show(text: str) -> None:
@@ -107,6 +100,8 @@ def pack(
             bcd_device=read.bcd_device if bcd_device is None else bcd_device,
         )
     else:
+        from pydfuse.formats.pack import PackInput, build_dfuse
+
         packed = [PackInput(t.alt, t.source.path, t.name, t.source.address) for t in targets]
         dfu = build_dfuse(
             packed,
@@ -164,6 +159,7 @@ def unpack(source: Path, output_dir: Path, fmt: str, as_json: bool) -> None:
     Every file is written or none: names are unique, SOURCE is never overwritten, and a failure
     leaves no new or replaced file behind.
     """
+    from pydfuse.formats.dfu import parse_dfu
     from pydfuse.formats.unpack import as_bytes, describe, manifest_name, unpack_files
 
     dfu = parse_dfu(read_file_bytes(source), path=str(source))
@@ -229,19 +225,30 @@ def _make_dir(folder: Path) -> list[Path]:
 
 def _describe(path: Path, address: int | None) -> dict[str, Any]:
     data = read_file_bytes(path)
-    fmt = detect_format(path, data)
     name = str(path)
-    plain = fmt in ("bin", None) and inspect_suffix(data, path=name) is not None
-    if fmt == "dfu" or data.startswith(DFUSE_SIGNATURE) or plain:
-        dfu = parse_dfu(data, path=name)  # strict: signature, sizes, suffix and CRC
-        if isinstance(dfu, DfuseFile) and address is not None:
-            raise click.UsageError("--address is for raw images; a DfuSe file has its own")
-        out = {"path": name, **describe_dfu(dfu, len(data), dfu_crc_of(data))}
-        if isinstance(dfu, PlainDfuFile) and address is not None:
-            out["image"] = describe_image(image_from_bytes(dfu.payload, "bin", address=address))
-        return out
+    if path.suffix.lower() == ".dfu" or data.startswith(DFUSE_SIGNATURE):
+        return _describe_dfu(data, name, address)  # without the image loaders: starts faster
+    from pydfuse.formats.loaders import detect_format, image_from_bytes
+
+    fmt = detect_format(path, data)
+    if fmt in ("bin", None) and inspect_suffix(data, path=name) is not None:
+        return _describe_dfu(data, name, address)  # a plain DFU file
     image = image_from_bytes(data, fmt, address=address, path=name)
     return {"path": name, "kind": fmt or "bin", "file_size": len(data), **describe_image(image)}
+
+
+def _describe_dfu(data: bytes, name: str, address: int | None) -> dict[str, Any]:
+    from pydfuse.formats.dfu import parse_dfu
+
+    dfu = parse_dfu(data, path=name)  # strict: signature, sizes, suffix and CRC
+    if isinstance(dfu, DfuseFile) and address is not None:
+        raise click.UsageError("--address is for raw images; a DfuSe file has its own")
+    out = {"path": name, **describe_dfu(dfu, len(data), dfu_crc_of(data))}
+    if isinstance(dfu, PlainDfuFile) and address is not None:
+        from pydfuse.formats.loaders import image_from_bytes
+
+        out["image"] = describe_image(image_from_bytes(dfu.payload, "bin", address=address))
+    return out
 
 
 def dfu_crc_of(data: bytes) -> int:

@@ -74,7 +74,6 @@ def _flash_modifiers(text: str, source: Path) -> DfuseAddress:
 )
 @click.option(
     "-s",
-    "--dfuse-address",
     "dfuse_address",
     metavar="ADDR[:MODIFIERS]",
     help="dfu-util style address and modifiers: 0x08003000:leave, 0x08000000:mass-erase:force.",

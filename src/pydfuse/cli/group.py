@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import click
 
@@ -17,8 +17,7 @@ from pydfuse.cli.context import adopt_global_params
 from pydfuse.cli.dfuutil import dfu_util_words
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One command of the registry: where it lives and how ``dfuse --help`` presents it."""
 
     name: str

@@ -14,12 +14,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
-import math
 import os
 import sys
 from collections.abc import Sequence
 from enum import IntEnum
-from pathlib import Path
 from typing import Any
 
 import click
@@ -98,6 +96,9 @@ COMMANDS = (
 )  # fmt: skip
 
 
+_MAX_WIDTH = 100  # of --help text
+
+
 class ExitCode(IntEnum):
     """Process exit codes of ``dfuse``; documented in the README and kept stable."""
 
@@ -129,7 +130,7 @@ def exit_code_for(error: DfuseError) -> ExitCode:
 @click.group(
     cls=LazyGroup,
     entries=COMMANDS,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": _MAX_WIDTH},
 )
 @click.version_option(__version__, "-V", "--version", prog_name="dfuse")
 @click.option(
@@ -140,7 +141,7 @@ def exit_code_for(error: DfuseError) -> ExitCode:
 )
 @click.option(
     "--sim-state",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     metavar="FILE",
     help="Load the virtual board from FILE if it exists and save it back after the command.",
 )
@@ -151,7 +152,7 @@ def exit_code_for(error: DfuseError) -> ExitCode:
 )
 @click.option(
     "--trace",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     metavar="FILE",
     help="Record every USB control transfer of a device command as JSON Lines (FILE.gz: "
     "compressed); firmware data is hashed unless --trace-data.",
@@ -184,9 +185,9 @@ def exit_code_for(error: DfuseError) -> ExitCode:
 def cli(
     ctx: click.Context,
     sim_profile: str | None,
-    sim_state: Path | None,
+    sim_state: str | None,
     sim_realtime: bool,
-    trace: Path | None,
+    trace: str | None,
     trace_data: bool,
     sim_boards: int,
     sim_time_scale: float,
@@ -200,14 +201,17 @@ def cli(
         raise click.UsageError("--sim-state, --sim-realtime and --sim-boards need --sim PROFILE")
     if sim_time_scale != 1.0 and not sim_realtime:
         raise click.UsageError("--sim-time-scale needs --sim-realtime (the virtual clock has none)")
-    if math.isnan(sim_time_scale):
+    if sim_time_scale != sim_time_scale:  # nan (math is not worth importing for it)
         raise click.BadParameter("nan is not a time scale", param_hint="--sim-time-scale")
     if trace_data and trace is None:
         raise click.UsageError("--trace-data needs --trace FILE")
+    from pathlib import Path  # here, not at the top: `dfuse --help` needs no pathlib
+
     found = ctx.ensure_object(Settings)
-    found.sim_profile, found.sim_state, found.sim_realtime = sim_profile, sim_state, sim_realtime
+    found.sim_profile, found.sim_realtime = sim_profile, sim_realtime
+    found.sim_state = None if sim_state is None else Path(sim_state)
     found.sim_boards, found.sim_time_scale = sim_boards, sim_time_scale
-    found.trace, found.trace_data = trace, trace_data
+    found.trace, found.trace_data = (None if trace is None else Path(trace)), trace_data
 
 
 def error_record(error: BaseException, code: int) -> dict[str, Any]:
@@ -282,6 +286,25 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
+def _help_width() -> int | None:
+    """The width click's help would take from ``shutil.get_terminal_size`` (COLUMNS, else the
+    terminal's, else 80; at most ``max_content_width``), found without importing shutil, which
+    costs ``dfuse --help`` more start-up time than it is worth. None when click's test runner
+    forces a width."""
+    from click import formatting
+
+    if formatting.FORCED_WIDTH is not None:
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else 0
+    if not width:
+        try:
+            width = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            width = 80
+    return max(min(width, _MAX_WIDTH) - 2, 50)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``dfuse``; returns the exit code instead of exiting (console-script entry point)."""
     _tolerant_streams()
@@ -303,7 +326,13 @@ def _run(argv: Sequence[str] | None) -> int:
     boundary = _Boundary(argv, found)
     args = list(argv) if argv is not None else None
     try:
-        result = cli.main(args=args, standalone_mode=False, obj=found, prog_name="dfuse")
+        result = cli.main(
+            args=args,
+            standalone_mode=False,
+            obj=found,
+            prog_name="dfuse",
+            terminal_width=_help_width(),
+        )
     except DfuseError as error:
         lines = [f"error: {error}"] + ([f"hint: {error.hint}"] if error.hint else [])
         return boundary.fail(error, int(exit_code_for(error)), lines=lines)

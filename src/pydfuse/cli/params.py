@@ -9,9 +9,8 @@ one-line usage error (exit code 2). The plain ``parse_*`` functions raise
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import NamedTuple, TypeVar, cast
 
 import click
 
@@ -121,8 +120,7 @@ class IntType(_TextType[int]):
         return parse_int(text, maximum=self.maximum)
 
 
-@dataclass(frozen=True, slots=True)
-class VidPid:
+class VidPid(NamedTuple):
     """A USB vendor/product pair; either part may be left open (``None`` = any).
 
     dfu-util's two-mode form ``[RT_VID:RT_PID],DFU_VID:DFU_PID`` fills ``dfu`` (the IDs in DFU
@@ -194,8 +192,7 @@ class VidPidType(_TextType[VidPid]):
         return parse_vid_pid(text)
 
 
-@dataclass(frozen=True, slots=True)
-class FileAddress:
+class FileAddress(NamedTuple):
     """``FILE`` or ``FILE@ADDR``: an input file and, for raw binaries, where it goes."""
 
     path: Path
@@ -227,8 +224,7 @@ class FileAddressType(_TextType[FileAddress]):
         return parse_file_address(text)
 
 
-@dataclass(frozen=True, slots=True)
-class TargetSpec:
+class TargetSpec(NamedTuple):
     """One ``-t`` of ``dfuse pack``: alternate setting, optional target name, input file."""
 
     alt: int

@@ -68,7 +68,6 @@ def _write_dfu(
 )
 @click.option(
     "-s",
-    "--dfuse-address",
     "dfuse_address",
     metavar="ADDR[:LENGTH][:leave]",
     help="dfu-util style: where to read, how much, and leave DFU mode afterwards.",
