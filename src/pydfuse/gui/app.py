@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ class GuiState:
     hub: DeviceHub
     worker: DeviceWorker
     max_upload_bytes: int
+    stopping: Callable[[], bool] = lambda: False  # the server is shutting down (Ctrl-C)
 
 
 def _status(error: DfuseError) -> int:
@@ -260,7 +261,7 @@ async def job_events(request: Request) -> Response:
         raise UnknownFile(f"no operation {request.path_params['job_id']!r} on this server")
 
     async def stream() -> AsyncIterator[str]:
-        async for event in job.stream():
+        async for event in job.stream(_state(request).stopping):
             yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream")

@@ -10,6 +10,7 @@ events. Imports ``pydfuse.ops`` (progress events) and ``pydfuse.errors``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 import time
@@ -24,6 +25,11 @@ from pydfuse.ops import ProgressEvent
 T = TypeVar("T")
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress events a second reach the page
 KEEP_JOBS = 20
+STOP_POLL_S = 0.25  # how often an open event stream looks whether the server is stopping
+STOPPING = (
+    "the pydfuse server is stopping: it finishes this operation first, then exits; start it "
+    "again to see the result on the device"
+)
 
 
 class Busy(DfuseError):
@@ -59,7 +65,10 @@ class Job:
         self.events.append(event)
         if event["type"] in ("done", "failed"):
             self.finished = True
-        self.loop.call_soon_threadsafe(self._changed.set)
+        # Once the server's loop has closed (Ctrl-C) nobody reads any more, and the operation
+        # must go on to its end rather than fail half-way.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self._changed.set)
 
     def progress(self, event: ProgressEvent) -> None:
         """An ops progress callback: coalesced to one event per PROGRESS_INTERVAL_S per phase,
@@ -80,8 +89,12 @@ class Job:
             }
         )
 
-    async def stream(self) -> AsyncIterator[dict[str, Any]]:
-        """Every event from the first, as they come, until ``done`` or ``failed``."""
+    async def stream(
+        self, stopping: Callable[[], bool] = lambda: False
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every event from the first, as they come, until ``done`` or ``failed`` — or, when
+        ``stopping()`` says the server is shutting down, a last ``stopping`` event (the
+        operation itself goes on to its end; the server waits for it)."""
         sent = 0
         while True:
             self._changed.clear()
@@ -90,7 +103,11 @@ class Job:
                 yield self.events[sent - 1]
             if self.finished:
                 return
-            await self._changed.wait()
+            if stopping():
+                yield {"type": "stopping", "error": STOPPING}
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), STOP_POLL_S)
 
 
 class DeviceWorker:

@@ -91,6 +91,7 @@ class GuiServer:
             server_header=False,
         )
         self._server = uvicorn.Server(config)
+        self.state.stopping = lambda: bool(self._server.should_exit)
         self._thread: threading.Thread | None = None
 
     @property

@@ -213,6 +213,10 @@ export class DevicePanel {
         }
       });
       source.addEventListener("done", (e) => { source.close(); resolve(JSON.parse(e.data)); });
+      source.addEventListener("stopping", (e) => {
+        source.close();
+        reject(new Error(JSON.parse(e.data).error));
+      });
       source.addEventListener("failed", (e) => {
         source.close();
         const data = JSON.parse(e.data);
