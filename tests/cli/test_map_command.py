@@ -11,7 +11,8 @@ from rich.console import Console
 
 from pydfuse.checks import TargetImage
 from pydfuse.cli.main import ExitCode, main
-from pydfuse.cli.preflight import board_from_profile, build_views, render_map
+from pydfuse.cli.mapcmd import build_views, render_map
+from pydfuse.cli.preflight import board_from_profile
 from pydfuse.formats import DfuseFile, DfuseTarget
 from pydfuse.sim.profiles import get_profile
 from support.images import app_image

@@ -29,6 +29,7 @@ from pydfuse.cli.params import ADDRESS, VidPid, parse_file_address
 from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
 from pydfuse.cli.session import (
+    NO_PROFILE_OPTION,
     RESET_OPTION,
     board_line,
     environment,
@@ -105,12 +106,7 @@ def _flash_modifiers(text: str, source: Path) -> DfuseAddress:
     metavar="BOARD",
     help="Board profile: its exact SRAM and application address sharpen the check.",
 )
-@click.option(
-    "--no-profile",
-    is_flag=True,
-    help="Check only with what the device reports, even on a --sim board (as on a board "
-    "pydfuse has no profile for).",
-)
+@NO_PROFILE_OPTION
 @JSON
 def flash_command(
     file: Path | None,

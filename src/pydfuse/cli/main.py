@@ -57,7 +57,7 @@ COMMANDS = (
           "dfuse suffix check fw.bin"),
     Entry("check", "pydfuse.cli.preflight:check", CHECK, "Is this file safe for this board?",
           "dfuse check fw.dfu --profile stm3210e-eval"),
-    Entry("map", "pydfuse.cli.preflight:map_command", CHECK, "Draw where a file lands in memory",
+    Entry("map", "pydfuse.cli.mapcmd:map_command", CHECK, "Draw where a file lands in memory",
           "dfuse map app.hex --profile stm3210e-eval"),
     Entry("linker", "pydfuse.cli.linker:linker_command", CHECK,
           "Linker MEMORY block and VTOR setting for a board",

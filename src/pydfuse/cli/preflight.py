@@ -1,9 +1,10 @@
-"""Commands: check, map (layer: cli).
+"""Command: check, and the board/target loading it shares with ``map`` (layer: cli).
 
 Thin click wrappers: load the file (a DfuSe .dfu with its targets, or one HEX/S19/ELF/BIN
-image), take the memories and SRAM range of a board profile, run :func:`pydfuse.checks.
-preflight` or build :mod:`pydfuse.layout.mapview` views, and render the result with rich (or as
-JSON / SVG). Only this layer imports ``pydfuse.sim`` (for the board profiles).
+image) and check it against a board profile with :func:`pydfuse.checks.preflight`, or against
+the connected device with :func:`pydfuse.ops.check_firmware` (the check ``flash`` makes), and
+render the result with rich (or as JSON). Only this layer imports ``pydfuse.sim`` (for the
+board profiles). ``map`` lives in :mod:`pydfuse.cli.mapcmd`.
 """
 
 from __future__ import annotations
@@ -23,14 +24,12 @@ from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
 from pydfuse.cli.runview import render_run
-from pydfuse.cli.session import environment, lookup_profile, matches
+from pydfuse.cli.session import NO_PROFILE_OPTION, environment, lookup_profile, matches
 from pydfuse.errors import DeviceNotFoundError, FormatError
 from pydfuse.formats import (
     DfuseFile,
     Image,
     PlainDfuFile,
-    atomic_write,
-    check_writable,
     detect_format,
     read_dfu,
 )
@@ -38,8 +37,6 @@ from pydfuse.formats import load_image as load_single_image
 from pydfuse.formats.dfuse import read_file_bytes
 from pydfuse.formats.symbols import Symbols, read_symbols
 from pydfuse.layout import MemoryMap, MemoryRegion, Sector, parse_layout
-from pydfuse.layout.mapview import DESCRIPTIONS, MemoryView, RunKind, bar_cells, memory_view
-from pydfuse.layout.svg import render_svg
 from pydfuse.ops.run import run_image
 from pydfuse.plan import Plan, PlanTiming, make_plan
 from pydfuse.sim.profiles import PROFILES, AltProfile, BoardProfile
@@ -97,7 +94,7 @@ def board_from_profile(profile: BoardProfile) -> Board:
     )
 
 
-def _resolve_board(profile_name: str | None, device: ops.DeviceSelector | None = None) -> Board:
+def resolve_board(profile_name: str | None, device: ops.DeviceSelector | None = None) -> Board:
     """The board to check against: --profile, else the --sim profile, else the one connected
     DFU device (its own memory layouts; SRAM unknown, so the stack pointer check is skipped)."""
     name = profile_name or settings().sim_profile
@@ -255,12 +252,7 @@ def render_report(
     metavar="BOARD",
     help="Board profile to check against (default: the --sim board, or the connected device).",
 )
-@click.option(
-    "--no-profile",
-    is_flag=True,
-    help="Check against the connected device's own layouts, even with --sim (as flash does on "
-    "a board pydfuse has no profile for).",
-)
+@NO_PROFILE_OPTION
 @click.option("--address", type=ADDRESS, help="Load address of a raw .bin (or plain .dfu).")
 @click.option("--alt", type=click.IntRange(0, 255), help="Alternate setting of a single image.")
 @click.option("-S", "--serial", help="With no profile: the connected device with this serial.")
@@ -320,7 +312,7 @@ def check(
         )
         images = [(t.info.alt, t.image) for t in result.targets]
     else:
-        board = _resolve_board(profile)
+        board = resolve_board(profile)
         targets = load_targets(file, address=address, alt=alt, board=board)
         report = preflight(targets, board.memories, sram=board.sram, app_address=board.app_address)
         plans, name = plan_targets(board, targets, report), board.name
@@ -380,139 +372,3 @@ def _check_on_device(file: Path, address: int | None, sel: ops.DeviceSelector) -
                 hint=f"give --profile BOARD (known: {known}), or connect the board in DFU mode "
                 "(select one with -S SERIAL)",
             ) from None
-
-
-# --------------------------------------------------------------------------------------- map
-
-CELLS: dict[RunKind, tuple[str, str]] = {
-    "conflict": ("X", "bold red"),
-    "written": ("█", "green"),
-    "erased": ("▒", "green"),
-    "protected": ("▓", "grey50"),
-    "free": ("·", "dim"),
-    "gap": ("≈", "blue"),
-}
-
-
-def _bar(view: MemoryView, width: int) -> Text:
-    bar = Text()
-    for kind in bar_cells(view, width):
-        char, style = CELLS[kind]
-        bar.append(char, style=style)
-    return bar
-
-
-def render_map(out: Console, views: Sequence[MemoryView], *, width: int) -> None:
-    """Draw each memory as a bar with address labels and its runs, then a legend."""
-    for view in views:
-        title = view.name if view.alt is None else f"alt {view.alt}: {view.name}"
-        size = sum(r.size for r in view.runs if r.kind != "gap")
-        out.print(Text(f"{title}  ({human_size(size)})", style="bold"))
-        out.print(_bar(view, width))
-        left, right = hex32(view.start), hex32(view.end - 1)
-        out.print(left + " " * max(width - len(left) - len(right), 1) + right)
-        for run in view.runs:
-            if run.kind in ("free", "gap") and len(view.runs) > 1:
-                continue
-            char, style = CELLS[run.kind]
-            line = Text(f"  {char} ", style=style)
-            line.append(
-                f"{hex32(run.start)}..{hex32(run.end - 1)}  {human_size(run.size):>9}  "
-                f"{DESCRIPTIONS[run.kind]}"
-            )
-            out.print(line)
-        for lo, hi in view.outside:
-            out.print(
-                Text(f"  ! image data outside this memory: {hex32(lo)}..{hex32(hi - 1)}", "red")
-            )
-    legend = Text("legend:")
-    for kind, (char, style) in CELLS.items():
-        legend.append(" " if len(legend) == 7 else "  ")
-        legend.append(char, style=style)
-        legend.append(f" {kind}")
-    out.print(legend)
-
-
-def build_views(board: Board, targets: Sequence[TargetImage]) -> list[MemoryView]:
-    """One view per memory of the board, with the targets for its alternate placed in it."""
-    views = []
-    for alt, memory in sorted(board.memories.items()):
-        images = [t.image for t in targets if t.alt == alt]
-        image = Image.from_segments(s for i in images for s in i) if images else None
-        views.append(memory_view(memory, image, alt=alt))
-    return views
-
-
-@click.command(name="map")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--profile", metavar="BOARD", help="Board profile whose memories to draw.")
-@click.option("--address", type=ADDRESS, help="Load address of a raw .bin (or plain .dfu).")
-@click.option("--alt", type=click.IntRange(0, 255), help="Alternate setting of a single image.")
-@click.option(
-    "--svg",
-    "svg_path",
-    type=click.Path(path_type=Path),
-    help="Also write the drawing as SVG to this file.",
-)
-@click.option("--width", type=click.IntRange(16, 400), default=64, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the memories and their runs as JSON.")
-def map_command(
-    file: Path,
-    profile: str | None,
-    address: int | None,
-    alt: int | None,
-    svg_path: Path | None,
-    width: int,
-    as_json: bool,
-) -> None:
-    """Draw where FILE lands in each memory of a board: protected, written, erased, free."""
-    if svg_path is not None:
-        check_writable(svg_path)
-    board = _resolve_board(profile)
-    targets = load_targets(file, address=address, alt=alt, board=board)
-    views = build_views(board, targets)
-    missing = sorted({t.alt for t in targets} - set(board.memories))
-    if as_json:
-        if svg_path is not None:
-            atomic_write(svg_path, render_svg(views).encode("utf-8"))
-        emit_json(map_json(file, board, views, missing, svg_path))
-        return
-    out = console()
-    render_map(out, views, width=width)
-    for number in missing:
-        out.print(Text(f"target {number}: {board.name} has no alternate {number}", "red"))
-    if svg_path is not None:
-        atomic_write(svg_path, render_svg(views).encode("utf-8"))
-        if not settings().quiet:
-            out.print(f"wrote {svg_path}")
-
-
-def map_json(
-    file: Path,
-    board: Board,
-    views: Sequence[MemoryView],
-    missing: Sequence[int],
-    svg_path: Path | None,
-) -> dict[str, object]:
-    """The ``map --json`` document: each memory with its runs ([start, end) as integers, like
-    ``check --json``; sizes; kinds)."""
-    return {
-        "file": str(file),
-        "profile": board.name,
-        "memories": [
-            {
-                "alt": view.alt,
-                "name": view.name,
-                "start": view.start,
-                "end": view.end,
-                "runs": [
-                    {"start": r.start, "end": r.end, "size": r.size, "kind": r.kind}
-                    for r in view.runs
-                ],
-                "outside": [{"start": lo, "end": hi} for lo, hi in view.outside],
-            }
-            for view in views
-        ],
-        "missing_alternates": list(missing),
-        "svg": str(svg_path) if svg_path is not None else None,
-    }

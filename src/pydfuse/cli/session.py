@@ -47,6 +47,14 @@ WAIT_OPTION = click.option(
 )
 
 
+NO_PROFILE_OPTION = click.option(
+    "--no-profile",
+    is_flag=True,
+    help="Check only with what the device reports, even on a --sim board (as on a board "
+    "pydfuse has no profile for).",
+)
+
+
 def device_options(func: F) -> F:
     """Add the dfu-util style device selection options to a command."""
     options = [
