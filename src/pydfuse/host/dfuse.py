@@ -25,6 +25,10 @@ def resets_after_write(memory_name: str) -> bool:
 # wBlockNum is 16 bits and data blocks start at 2 (§2.3): at most this many blocks per pointer.
 MAX_BLOCKS_PER_POINTER = 0x10000 - DFUSE_DATA_BLOCK_OFFSET
 
+# The largest flash program unit of the STM32 families (the H7's 256-bit flash word; F1: a
+# half-word, L4/G4: a double word): a run starting on this grid has every block on it.
+UNIT_ALIGN = 32
+
 BlockCallback = Callable[[int, int], None]
 """Called after each block with (address, byte count)."""
 
@@ -112,14 +116,22 @@ class DfuseClient:
         """Program ``data`` at ``address`` (already erased): ONE Set Address per run, then
         wBlockNum 2, 3, ... with full wTransferSize blocks (§2.3, incrementing style).
 
+        A run that starts inside a program unit (off the :data:`UNIT_ALIGN` grid) and is
+        longer than what is left to the next wTransferSize grid line gets a short first block
+        up to it (with its own Set Address): every later block then starts on the grid, never
+        inside a program unit that the block before it already programmed (an STM32F1
+        half-word: programming it twice is PGERR, §5.4).
+
         ``will_reset``: the device resets after the last block (option bytes, §2.6, §7.14), so
         that block's first GETSTATUS is the last request and a vanished device is success.
         """
         size = self.transfer_size
         span = size * MAX_BLOCKS_PER_POINTER
-        for start in range(0, len(data), span):
+        head = -address % size
+        starts = [0] if address % UNIT_ALIGN == 0 or head >= len(data) else [0, head]
+        starts += range(starts[-1] + span, len(data), span)
+        for start, chunk_end in zip(starts, [*starts[1:], len(data)], strict=True):
             self.set_address(address + start)
-            chunk_end = min(start + span, len(data))
             blocks = -(-(chunk_end - start) // size)
             log.info(
                 "program %d B at 0x%08x in %d block(s)", chunk_end - start, address + start, blocks

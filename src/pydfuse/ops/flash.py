@@ -130,11 +130,13 @@ def _split_vector_block(
     targets included: until then its page is erased, so an update cut short (cable pulled,
     power lost) leaves an application the bootloader's boot check rejects (initial SP
     0xFFFFFFFF, §5.2) and the board stays in DFU mode for the retry, instead of jumping into
-    half-written code. Costs one extra Set Address.
+    half-written code. Costs one extra Set Address. The block ends on the wTransferSize grid,
+    so the rest never starts inside a program unit the block shares (an F1 half-word).
     """
     address, data = runs[0]
-    rest = [(address + transfer_size, data[transfer_size:])] if len(data) > transfer_size else []
-    return (address, data[:transfer_size]), [*rest, *runs[1:]]
+    cut = transfer_size - address % transfer_size
+    rest = [(address + cut, data[cut:])] if len(data) > cut else []
+    return (address, data[:cut]), [*rest, *runs[1:]]
 
 
 def _skip_erased_blocks(
