@@ -19,7 +19,8 @@ Rules (§2.11, §4.9, §7 items 20 and 23 of dfuse-spec.md):
   erasable (a read-only bootloader would be wiped) unless ``force=True``;
 * delta (:func:`apply_delta`): given what the device holds, a sector that already holds exactly
   what a full flash would leave in it (the image's bytes, 0xFF elsewhere) is neither erased nor
-  written; the verdict on every sector, skipped or not, is kept in :attr:`Plan.checks`.
+  written; the verdict on every sector, skipped or not, is kept in :attr:`Plan.checks`, and
+  verify still reads the whole image back once anything is written (:attr:`Plan.verify_runs`).
 """
 
 from __future__ import annotations
@@ -108,6 +109,18 @@ class Plan:
     modeled_time_s: float | None = None
     warnings: tuple[str, ...] = ()
     checks: tuple[SectorCheck, ...] = ()  # delta verdicts (empty: every sector is written)
+    image_writes: tuple[Segment, ...] = ()  # the writes before delta left sectors out
+
+    @property
+    def verify_runs(self) -> tuple[Segment, ...]:
+        """What verify reads back: every write, and once this plan erases or writes anything,
+        the whole image, skipped sectors included — their compare read came before the
+        erases, and an erase that reaches further than the layout says (a loader's layout
+        string can understate the erase block, §7 item 5) would go unseen. An unchanged
+        memory was verified by its compare read."""
+        if self.image_writes and (self.writes or self.erases):
+            return self.image_writes
+        return self.writes
 
     @property
     def bytes_to_write(self) -> int:
@@ -402,4 +415,5 @@ def apply_delta(
         bytes_to_erase=sum(s.size for s in erases),
         checks=checks,
         modeled_time_s=modeled,
+        image_writes=plan.image_writes or plan.writes,
     )

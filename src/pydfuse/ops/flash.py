@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import replace
+from typing import Any
 
 from pydfuse.checks import RamRange, left_out_note
 from pydfuse.errors import PlanError, VerifyError
@@ -186,10 +187,10 @@ def _skip_erased_blocks(
 
 
 def _verify(session: Session, dfuse: DfuseClient, plans: list[TargetPlan], t: Tracker) -> None:
-    t.start("verify", sum(p.plan.bytes_to_write for p in plans))
+    t.start("verify", sum(len(run) for p in plans for run in p.plan.verify_runs))
     for tp in plans:
         session.select(tp.info.alt)
-        for run in tp.plan.writes:
+        for run in tp.plan.verify_runs:
             t.address = run.address
             actual = dfuse.read(run.address, len(run.data), t.step, phase="verify")
             if actual != run.data:
@@ -233,6 +234,33 @@ def _execute(
     if leave:
         return dfuse.leave(to if to is not None else _application_start(plans)), False
     return False, False
+
+
+def _execute_or_full(
+    session: Session,
+    plans: list[TargetPlan],
+    full: list[TargetPlan],
+    tracker: Tracker,
+    warnings: list[str],
+    **options: Any,
+) -> tuple[list[TargetPlan], bool, bool]:
+    """:func:`_execute` of the delta ``plans``; when verify finds a sector delta had skipped
+    changed by the writes (an erase reaching further than the layout says), the whole flash
+    once more without delta (``full``), so a delta flash never leaves a board worse than a
+    full one. Returns (the plans executed, left, reset)."""
+    try:
+        return plans, *_execute(session, plans, tracker, **options)
+    except VerifyError as error:
+        skipped = (c for tp in plans for c in tp.plan.skipped)
+        check = next((c for c in skipped if c.address <= error.address < c.end), None)
+        if check is None:
+            raise
+    warnings.append(
+        f"sector 0x{check.address:08x} held its final bytes when read back, but not after the "
+        "other sectors were written (an erase reaching further than the device's layout "
+        "says?): flashed again in full"
+    )
+    return full, *_execute(session, full, tracker, **options)
 
 
 def _application_start(plans: list[TargetPlan]) -> int | None:
@@ -341,16 +369,19 @@ def flash(
             warnings.append(problem)  # ST's own tools write PID 0x0000 (§4.9): warn, do not refuse
         started = env.clock.monotonic()
         tracker = Tracker(progress)
+        full = plans
         if delta:
             with disconnect_context(tracker):
                 plans, notes = delta_plans(session, plans, tracker)
             warnings += notes
         left, reset = False, False
         if not dry_run:
-            left, reset = _execute(
+            plans, left, reset = _execute_or_full(
                 session,
                 plans,
+                full,
                 tracker,
+                warnings,
                 verify=verify,
                 leave=leave,
                 to=leave_address,
