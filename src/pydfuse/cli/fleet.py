@@ -126,6 +126,7 @@ class BoardsView:
         self.bars = not quiet and not self.plain
         self._lines: dict[str, ProgressLines] = {}
         self._rows: dict[str, tuple[Any, float, str]] = {}  # name -> (task, phase start, phase)
+        self._names: dict[str, str] = {}  # bus path -> name shown (serial; @path if shared)
         self._progress: Any = None
         self._lock = threading.Lock()
 
@@ -149,8 +150,18 @@ class BoardsView:
         if self._progress is not None:
             self._progress.stop()
 
+    def _name(self, device: ops.DeviceInfo) -> str:
+        with self._lock:
+            name = self._names.get(device.path)
+            if name is None:
+                name = board_name(device)
+                if name in self._names.values():  # another board reports the same serial
+                    name = f"{name}@{device.path}"
+                self._names[device.path] = name
+            return name
+
     def __call__(self, device: ops.DeviceInfo, event: ops.ProgressEvent) -> None:
-        name = board_name(device)
+        name = self._name(device)
         clock = self.env.for_device(device.serial, device.path).clock
         if self.plain:
             with self._lock:

@@ -8,6 +8,7 @@ for; its suffix carries the device's own VID:PID, and a plain DFU 1.1 device get
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,8 @@ def upload_command(
     Without --address/--length the whole readable memory of the alternate is read. A .dfu
     without -a holds every alternate whole; with -a, that alternate (or the range given).
     With --all every matching device is read at once, each into its own file: OUT with the
-    board's serial put in place of {serial}, or added before the extension (back-SERIAL.dfu).
+    board's serial put in place of {serial}, or added before the extension (back-SERIAL.dfu;
+    boards sharing a serial get their bus path added too).
     dfu-util's -U OUT -s ADDR:LENGTH[:leave] [-Z SIZE] [-R] works too.
     """
     out = _one("the output file: dfuse upload OUT (or -U OUT)", out, upload_to)
@@ -245,13 +247,21 @@ def _read_into(
     return {"file": str(out), **result.to_dict()}
 
 
-def board_file(out: Path, device: ops.DeviceInfo) -> Path:
-    """Where ``upload --all`` puts what it read from ``device`` (see the command's help)."""
+def board_file(out: Path, device: ops.DeviceInfo, *, shared_serial: bool = False) -> Path:
+    """Where ``upload --all`` puts what it read from ``device`` (see the command's help); the
+    bus path is added when another device on the bus has the same serial (``shared_serial``),
+    so two boards never write one file."""
     tag = device.serial or f"path{device.path}"
-    tag = "".join(c if c.isalnum() or c in "-_." else "_" for c in tag)
+    if device.serial and shared_serial:
+        tag += f"-path{device.path}"
+    tag = _file_tag(tag)
     if "{serial}" in out.name:
         return out.with_name(out.name.replace("{serial}", tag))
     return out.with_name(f"{out.stem}-{tag}{out.suffix}")
+
+
+def _file_tag(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
 def _upload_all(
@@ -267,16 +277,18 @@ def _upload_all(
 ) -> int:
     """``upload --all``: every matching device read at once into its own file."""
     with environment() as env, boards_view(env, as_json=as_json) as view:
-        devices = ops.select_devices(env, many_selectors(device, serials, paths, None))
+        tags = Counter(_file_tag(d.serial) for d in ops.list_devices(env) if d.serial)
 
         def work(
             board_env: ops.Environment, sel: ops.DeviceSelector, board: ops.DeviceInfo
         ) -> dict[str, Any]:
-            path = board_file(out, board)
+            shared = tags[_file_tag(board.serial or "")] > 1
+            path = board_file(out, board, shared_serial=shared)
             check_writable(path)
             return _read_into(board_env, sel, path, alt, address, length, lambda e: view(board, e))
 
-        outcomes = ops.each_device(env, devices, work)
+        selectors = many_selectors(device, serials, paths, None)
+        outcomes = ops.on_boards(env, selectors, work)
 
     def describe(outcome: ops.BoardOutcome[dict[str, Any]]) -> str:
         summary = outcome.result or {}

@@ -44,6 +44,7 @@ from pydfuse.ops.fleet import (
     each_device,
     flash_many,
     leave_many,
+    on_boards,
     select_devices,
     upload_many,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "link_plan",
     "list_devices",
     "notice",
+    "on_boards",
     "option_bytes",
     "read_trace",
     "replay_trace",

@@ -26,6 +26,7 @@ from pydfuse.ops.flash import flash
 from pydfuse.ops.records import DeviceInfo, DeviceSelector, FlashResult, ProgressEvent
 from pydfuse.ops.session import list_devices
 from pydfuse.ops.transfer import leave, upload
+from pydfuse.spec import Attributes
 
 T = TypeVar("T")
 BoardProgress = Callable[[DeviceInfo, ProgressEvent], None]
@@ -86,8 +87,14 @@ def select_devices(
 ) -> list[DeviceInfo]:
     """Every device matching any of ``selectors`` (a board once, by bus path); a device
     running its application counts unless ``dfu_mode_only``. DeviceNotFoundError if none."""
+    return _select(list_devices(env), selectors, dfu_mode_only=dfu_mode_only)
+
+
+def _select(
+    listed: Sequence[DeviceInfo], selectors: Sequence[DeviceSelector], *, dfu_mode_only: bool
+) -> list[DeviceInfo]:
     found: dict[str, DeviceInfo] = {}
-    for device in list_devices(env):
+    for device in listed:
         if dfu_mode_only and device.mode != "dfu":
             continue
         if any(s.matches(device) for s in selectors) and device.path not in found:
@@ -99,6 +106,52 @@ def select_devices(
             hint="`dfuse list` shows the devices on the bus; check the cables and the hub",
         )
     return list(found.values())
+
+
+def _absent(selector: DeviceSelector) -> DeviceInfo:
+    """A stand-in for a board that was named (serial or path) but is not on the bus."""
+    return DeviceInfo(
+        vid=selector.vid or 0,
+        pid=selector.pid or 0,
+        serial=selector.serial,
+        path=selector.path or "",
+        mode="absent",
+        dfu_version="",
+        dfuse=False,
+        transfer_size=0,
+        attributes=Attributes(0),
+        detach_timeout_ms=0,
+        manufacturer=None,
+        product=None,
+        bcd_device=0,
+        alternates=(),
+    )
+
+
+def on_boards(
+    env: Environment,
+    selectors: Sequence[DeviceSelector],
+    work: Callable[[Environment, DeviceSelector, DeviceInfo], T],
+    *,
+    alt: int | str | None = None,
+    dfu_mode_only: bool = False,
+) -> list[BoardOutcome[T]]:
+    """``work`` on every device matching ``selectors`` at once (:func:`each_device`), and a
+    failed outcome (DeviceNotFoundError) for every board named by serial or bus path that is
+    not on the bus: a station that names its boards learns that one is missing, instead of
+    a summary of the others saying all is well. DeviceNotFoundError if nothing matches."""
+    listed = list_devices(env)
+    devices = _select(listed, selectors, dfu_mode_only=dfu_mode_only)
+    outcomes = each_device(env, devices, work, alt=alt)
+    for sel in selectors:
+        if (sel.serial is None and sel.path is None) or any(sel.matches(d) for d in listed):
+            continue
+        error = DeviceNotFoundError(
+            f"no DFU device matches {_describe([sel])}: it is not connected",
+            hint="check its cable and the hub; `dfuse list` shows the devices on the bus",
+        )
+        outcomes.append(BoardOutcome(_absent(sel), error=error))
+    return outcomes
 
 
 def _describe(selectors: Sequence[DeviceSelector]) -> str:
@@ -180,14 +233,14 @@ def flash_many(
 ) -> list[BoardOutcome[FlashResult]]:
     """:func:`pydfuse.ops.flash` on every device matching ``selectors`` at once (``options``
     as for ``flash``: verify, leave, delta, force, dry_run, ...). DeviceNotFoundError if no
-    device matches; each board's failure is in its outcome."""
-    devices = select_devices(env, selectors)
+    device matches; each board's failure is in its outcome, a board named by serial or path
+    that is not connected included (:func:`on_boards`)."""
     alt = selectors[0].alt if selectors else None
 
     def work(board_env: Environment, sel: DeviceSelector, device: DeviceInfo) -> FlashResult:
         return flash(board_env, sel, firmware, progress=_per_board(progress, device), **options)
 
-    return each_device(env, devices, work, alt=alt)
+    return on_boards(env, selectors, work, alt=alt)
 
 
 def upload_many(
@@ -199,7 +252,6 @@ def upload_many(
     progress: BoardProgress | None = None,
 ) -> list[BoardOutcome[Image]]:
     """:func:`pydfuse.ops.upload` of every matching device at once: one image per board."""
-    devices = select_devices(env, selectors)
     alt = selectors[0].alt if selectors else None
 
     def work(board_env: Environment, sel: DeviceSelector, device: DeviceInfo) -> Image:
@@ -211,7 +263,7 @@ def upload_many(
             progress=_per_board(progress, device),
         ).image
 
-    return each_device(env, devices, work, alt=alt)
+    return on_boards(env, selectors, work, alt=alt)
 
 
 def leave_many(
@@ -222,9 +274,8 @@ def leave_many(
     force: bool = False,
 ) -> list[BoardOutcome[bool]]:
     """:func:`pydfuse.ops.leave` on every matching device in DFU mode at once."""
-    devices = select_devices(env, selectors, dfu_mode_only=True)
 
     def work(board_env: Environment, sel: DeviceSelector, device: DeviceInfo) -> bool:
         return leave(board_env, sel, address, force=force)
 
-    return each_device(env, devices, work)
+    return on_boards(env, selectors, work, dfu_mode_only=True)
