@@ -57,6 +57,10 @@ def test_target_packed_for_the_wrong_memory_is_a_warning(
     assert "target.name-mismatch" in out and "NOR Flash : M29W128F is alternate 2" in out
     assert main([*sim, "flash", str(wrong), "-q"]) == ExitCode.OK
     assert "warning: target 1 is named 'NOR Flash'" in capsys.readouterr().err
+    assert main(["check", str(wrong), "--profile", "stm3210e-eval", "--json"]) == ExitCode.OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["warnings"] == 1
+    assert report["targets"][0]["findings"][0]["code"] == "target.name-mismatch"
 
 
 def test_dry_run_says_what_the_real_run_would_do(

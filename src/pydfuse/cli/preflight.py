@@ -154,7 +154,7 @@ def load_targets(
                     hint="`dfuse info FILE` shows what it holds; rebuild it with dfuse pack",
                 )
             targets = [
-                TargetImage(t.alt, t.name, t.image, t.elements)
+                TargetImage(t.alt, t.name, t.image, t.elements, target_name=t.name)
                 for t in parsed.targets
                 if alt is None or t.alt == alt
             ]
