@@ -9,7 +9,7 @@ board profiles). ``map`` lives in :mod:`pydfuse.cli.mapcmd`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from pydfuse.formats import load_image as load_single_image
 from pydfuse.formats.dfuse import read_file_bytes
 from pydfuse.formats.symbols import Symbols, read_symbols
 from pydfuse.layout import MemoryMap, MemoryRegion, Sector, parse_layout
-from pydfuse.ops.run import run_image
+from pydfuse.ops.run import run_image, symbols_check
 from pydfuse.plan import Plan, PlanTiming, make_plan
 from pydfuse.sim.profiles import PROFILES, AltProfile, BoardProfile
 
@@ -320,6 +320,8 @@ def check(
     run = None
     if run_profile is not None:
         run = run_image(run_profile, images, budget=budget, symbols=_symbols_for(file, symbols))
+        if symbols is not None:
+            run = symbols_check(run, symbols, _reader(images))
     if as_json:
         data = {"file": str(file), "profile": name, **report.to_dict()}
         for entry, plan in zip(data["targets"], plans, strict=True):
@@ -345,6 +347,19 @@ def _run_profile(name: str | None) -> BoardProfile:
             "--run needs a board profile for its memory map: give --profile BOARD (or --sim)"
         )
     return lookup_profile(chosen, option="--profile" if name else "--sim")
+
+
+def _reader(images: list[tuple[int, Image]]) -> Callable[[int, int], bytes | None]:
+    """What the run saw at an address: the bytes of the image there, erased (0xFF) where it
+    has none — None when no image comes near."""
+
+    def read(address: int, length: int) -> bytes | None:
+        for _, image in images:
+            if image and image.start < address + length and address < image.end:
+                return image.read(address, length)
+        return None
+
+    return read
 
 
 def _symbols_for(file: Path, given: Path | None) -> Symbols | None:

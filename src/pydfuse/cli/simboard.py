@@ -25,7 +25,7 @@ from pydfuse.cli.runview import render_run
 from pydfuse.cli.serve import serve_command
 from pydfuse.cli.session import board_summary, environment, sim_profile
 from pydfuse.formats.symbols import Symbols, read_symbols
-from pydfuse.ops.run import report_run
+from pydfuse.ops.run import RunReport, report_run, symbols_check
 from pydfuse.sim.faults import HOST_CONDITIONS
 from pydfuse.spec import Status
 
@@ -63,7 +63,7 @@ def parse_status(text: str) -> Status:
     return status
 
 
-def _status_dict(board: Any, symbols: Symbols | None = None) -> dict[str, Any]:
+def _status_dict(board: Any, run: RunReport | None) -> dict[str, Any]:
     memories = []
     for alt, memory in enumerate(board.memories):
         used = sum(len(data) for _, data in memory.used_sectors())
@@ -78,15 +78,27 @@ def _status_dict(board: Any, symbols: Symbols | None = None) -> dict[str, Any]:
         # RDP level in the option bytes of a ROM profile (#12), None where none is modeled
         "rdp_level": board.rdp_level if board.profile.option_bytes is not None else None,
         "faults": board.faults.armed(),
-        "application": _run_report(board, symbols),
+        "application": None if run is None else run.to_dict(),
     }
 
 
-def _run_report(board: Any, symbols: Symbols | None) -> dict[str, Any] | None:
-    """What the running application did on the board's core (None in DFU mode)."""
+def _run_report(board: Any, symbols: Symbols | None, elf: Path | None) -> RunReport | None:
+    """What the running application did on the board's core (None in DFU mode), with a
+    warning when ``elf`` (the names' source) is not what the board holds."""
     if board.running != "application" or board.app_run is None:
         return None
-    return report_run(board.app_run, board.profile, symbols=symbols).to_dict()
+    report = report_run(board.app_run, board.profile, symbols=symbols)
+    if elf is None:
+        return report
+
+    def read(address: int, length: int) -> bytes | None:
+        for memory in board.memories:
+            if memory.contains(address, length):
+                data: bytes = memory.read(address, length)
+                return data
+        return None
+
+    return symbols_check(report, elf, read)
 
 
 @click.group("sim")
@@ -107,10 +119,8 @@ def status_command(symbols: Path | None, as_json: bool) -> None:
     running application did on the board's Cortex-M core (main loop, VTOR, faults)."""
     names = read_symbols(symbols) if symbols is not None else None
     with _board(changes=False) as board:
-        info = _status_dict(board, names)
-        run = None
-        if board.running == "application" and board.app_run is not None:
-            run = report_run(board.app_run, board.profile, symbols=names)
+        run = _run_report(board, names, symbols)
+        info = _status_dict(board, run)
     if as_json:
         emit_json(info)
         return
@@ -135,7 +145,7 @@ def _change(action: Callable[[Any], None], *, as_json: bool) -> dict[str, Any]:
     """Apply ``action`` to the board, save it, and (``--json``) print the board's status."""
     with _board(changes=True) as board:
         action(board)
-        info = _status_dict(board)
+        info = _status_dict(board, _run_report(board, None, None))
     if as_json:
         emit_json(info)
     return info

@@ -69,7 +69,14 @@ from pydfuse.ops.records import (
     UploadResult,
 )
 from pydfuse.ops.replay import ReplayResult, read_trace, replay_trace
-from pydfuse.ops.run import RunFinding, RunReport, link_plan, report_run, run_image
+from pydfuse.ops.run import (
+    RunFinding,
+    RunReport,
+    link_plan,
+    report_run,
+    run_image,
+    symbols_check,
+)
 from pydfuse.ops.session import WAIT_POLL_S, alternate_holding, list_devices, notice
 from pydfuse.ops.transfer import erase, leave, upload, upload_all
 
@@ -126,6 +133,7 @@ __all__ = [
     "select_devices",
     "set_option_bytes",
     "sim_environment",
+    "symbols_check",
     "traced",
     "udev_rules",
     "unprotect",

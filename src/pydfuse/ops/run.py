@@ -9,8 +9,10 @@ findings in plain words, naming functions from an ELF's symbols when given.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydfuse.errors import DfuseError
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from pydfuse.sim.cortexm.result import RunResult
     from pydfuse.sim.profiles import BoardProfile
 
-__all__ = ["RunFinding", "RunReport", "link_plan", "report_run", "run_image"]
+__all__ = ["RunFinding", "RunReport", "link_plan", "report_run", "run_image", "symbols_check"]
 
 Severity = Literal["error", "warning", "info"]
 
@@ -143,6 +145,34 @@ def report_run(
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: order[f.severity])
     return RunReport(profile.name, result, tuple(findings), names.seen)
+
+
+def symbols_check(
+    report: RunReport, elf: str | os.PathLike[str], read: Callable[[int, int], bytes | None]
+) -> RunReport:
+    """``report`` with a warning when the ELF its function names come from is not the build
+    that ran: the bytes the ELF loads differ from the memory the run saw (``read(address,
+    length)``, None where it knows nothing), so every name could point at the wrong code."""
+    from pydfuse.formats import load_image
+
+    for segment in load_image(elf):
+        found = read(segment.address, len(segment.data))
+        if found is None or found == segment.data:
+            continue
+        first = next(i for i, (a, b) in enumerate(zip(found, segment.data, strict=True)) if a != b)
+        name = Path(elf).name
+        warning = RunFinding(
+            "warning",
+            "run.symbols-mismatch",
+            f"{name} is not the build that ran (its bytes differ from the flash at "
+            f"0x{segment.address + first:08X}): the function names in this report may be wrong",
+            segment.address + first,
+            ("give --symbols the ELF file this image was built from",),
+        )
+        order = {"error": 0, "warning": 1, "info": 2}
+        findings = sorted((*report.findings, warning), key=lambda f: order[f.severity])
+        return replace(report, findings=tuple(findings))
+    return report
 
 
 class _Names:
