@@ -33,6 +33,7 @@ from unicorn import (
     UC_PROT_ALL,
     UC_PROT_EXEC,
     UC_PROT_READ,
+    UC_PROT_WRITE,
 )
 from unicorn import arm_const as arm
 from unicorn.unicorn import Uc, UcError
@@ -133,7 +134,11 @@ class Core:
     def _map_memory(self) -> None:
         for region in self.spec.regions:
             lo, hi = region.start & ~(PAGE - 1), -(-region.end // PAGE) * PAGE
-            perms = UC_PROT_ALL if region.kind in ("flash", "sram") else UC_PROT_READ | UC_PROT_EXEC
+            perms = {
+                "flash": UC_PROT_ALL,
+                "sram": UC_PROT_ALL,
+                "data": UC_PROT_READ | UC_PROT_WRITE,
+            }.get(region.kind, UC_PROT_READ | UC_PROT_EXEC)
             if not region.data and region.size >= _LARGE_EMPTY and region.kind != "sram":
                 self._map_constant(lo, hi - lo, region.fill)
                 continue
@@ -292,12 +297,11 @@ class Core:
 
     def _memory_fault(self, access: int, address: int, pc: int) -> _Stop:
         sp = self._reg(arm.UC_ARM_REG_SP)
-        lo, hi = self.spec.sram
         write = access in (UC_MEM_WRITE_UNMAPPED, UC_MEM_WRITE_PROT)
-        near_stack = write and sp - 512 <= address < sp + 1024 and not lo <= address < hi
-        if not lo <= sp <= hi or near_stack:
+        near_stack = write and sp - 512 <= address < sp + 1024 and not self.spec.in_ram(address)
+        if not self.spec.in_ram(sp) or near_stack:
             detail = (
-                f"the stack pointer (0x{sp:08X}) ran out of SRAM 0x{lo:08X}..0x{hi - 1:08X}: "
+                f"the stack pointer (0x{sp:08X}) ran out of {self.spec.ram_text()}: "
                 f"the {'write to' if write else 'access at'} 0x{address:08X} faults "
                 "(stack overflow, or a stack placed outside SRAM)"
             )

@@ -61,11 +61,10 @@ def _start_fault(spec: MachineSpec, table: int, budget: int) -> RunResult | tupl
     if sp == reset == 0xFFFFFFFF:
         detail = f"no application at 0x{table:08X}: the flash there is erased"
         return _failed(table, budget, Fault("no-vector-table", detail, address=table))
-    lo, hi = spec.sram
-    if not lo <= sp <= hi:
+    if not spec.in_ram(sp):
         detail = (
-            f"the initial stack pointer 0x{sp:08X} (word 0 of the table) is outside SRAM "
-            f"0x{lo:08X}..0x{hi - 1:08X}: the first push faults"
+            f"the initial stack pointer 0x{sp:08X} (word 0 of the table) is outside "
+            f"{spec.ram_text()}: the first push faults"
         )
         fault = Fault("stack", detail, address=table, sp=sp)
         return _failed(table, budget, fault, sp=sp, reset=reset)

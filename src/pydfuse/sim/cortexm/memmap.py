@@ -20,7 +20,8 @@ from pydfuse.sim.profiles import BoardProfile
 
 __all__ = ["MachineSpec", "Region", "machine_for_profile"]
 
-RegionKind = Literal["flash", "sram", "rom"]
+# sram: read/write/execute; data: read/write only (the F4's CCM RAM is on the data bus only)
+RegionKind = Literal["flash", "sram", "data", "rom"]
 Contents = Iterable[tuple[int, bytes]]
 _MAPPED_KINDS = ("internal", "nor", "option", "otp", "feature")
 PAGE = 0x1000  # unicorn maps whole pages
@@ -59,6 +60,18 @@ class MachineSpec:
     alias_of: int  # start of the region that address 0 aliases
     bootloader_area: tuple[int, int] | None  # [start, end) of the bootloader in main flash
     bootloader_table: int
+    ccm: tuple[int, int] | None = None  # core-coupled data RAM [start, end): a stack may be there
+
+    def in_ram(self, address: int) -> bool:
+        """``address`` (a stack pointer: the top is included) lies in SRAM or CCM RAM."""
+        return any(lo <= address <= hi for lo, hi in (self.sram, self.ccm or self.sram))
+
+    def ram_text(self) -> str:
+        """``SRAM 0x20000000..0x2001FFFF`` (and the CCM RAM where the part has it)."""
+        text = f"SRAM 0x{self.sram[0]:08X}..0x{self.sram[1] - 1:08X}"
+        if self.ccm is not None:
+            text += f" or CCM RAM 0x{self.ccm[0]:08X}..0x{self.ccm[1] - 1:08X}"
+        return text
 
     def region_at(self, address: int) -> Region | None:
         for region in self.regions:
@@ -115,6 +128,9 @@ def machine_for_profile(
     regions.append(
         Region("SRAM", profile.sram_start, profile.sram_end - profile.sram_start, "sram", fill=0)
     )
+    ccm = getattr(profile, "ccm", None)
+    if ccm is not None:
+        regions.append(Region("CCM RAM", ccm[0], ccm[1] - ccm[0], "data", fill=0))
     rom_loader = profile.dfuse and profile.protected_until == 0
     area = None
     if profile.protected_until > flash[0]:
@@ -132,4 +148,5 @@ def machine_for_profile(
         alias_of=sys_lo if started_by_rom_jump else flash[0],
         bootloader_area=area,
         bootloader_table=sys_lo if rom_loader else flash[0],
+        ccm=None if ccm is None else (ccm[0], ccm[1]),
     )
