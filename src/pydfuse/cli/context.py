@@ -35,6 +35,7 @@ class Settings:
     building a dataclass (and importing the module) costs more than ``dfuse --help`` may."""
 
     __slots__ = (
+        "command",
         "json",
         "quiet",
         "sim_boards",
@@ -44,6 +45,7 @@ class Settings:
         "sim_time_scale",
         "trace",
         "trace_data",
+        "traced",
         "verbose",
         "wait_for_device",
     )
@@ -67,6 +69,8 @@ class Settings:
         self.sim_boards, self.sim_time_scale = sim_boards, sim_time_scale
         self.quiet, self.verbose, self.json = quiet, verbose, json
         self.trace, self.trace_data, self.wait_for_device = trace, trace_data, wait_for_device
+        self.traced = False  # a --trace file was opened (a device command ran)
+        self.command: str | None = None  # the command's name (for messages)
 
 
 def settings() -> Settings:

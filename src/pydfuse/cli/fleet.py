@@ -58,6 +58,7 @@ def many_device_options(func: F) -> F:
             "--all",
             "all_boards",
             is_flag=True,
+            callback=_no_trace_with_all,
             help="Every matching device at once (-d, or several -S / -p), one worker each.",
         ),
         WAIT_OPTION,
@@ -65,6 +66,16 @@ def many_device_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _no_trace_with_all(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    """--trace records one device's transfers: with --all, each board works on a bus handle of
+    its own, and one file would hold the enumeration and nothing of the work."""
+    if value and settings().trace is not None:
+        raise click.UsageError(
+            "--trace records one device: leave --all out and trace one board (-S SERIAL)"
+        )
+    return value
 
 
 def one_selector(

@@ -212,6 +212,7 @@ def cli(
     found.sim_state = None if sim_state is None else Path(sim_state)
     found.sim_boards, found.sim_time_scale = sim_boards, sim_time_scale
     found.trace, found.trace_data = (None if trace is None else Path(trace)), trace_data
+    found.command = ctx.invoked_subcommand
 
 
 def error_record(error: BaseException, code: int) -> dict[str, Any]:
@@ -347,6 +348,9 @@ def _run(argv: Sequence[str] | None) -> int:
         return done.exit_code
     except KeyboardInterrupt as error:
         return boundary.fail(error, int(ExitCode.INTERRUPTED), lines=["interrupted"])
+    if found.trace is not None and not found.traced:
+        name = found.command or "the command"
+        click.echo(f"note: --trace: {name} talked to no device, so nothing was recorded", err=True)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
 
 

@@ -116,6 +116,7 @@ def observed(env: ops.Environment) -> Iterator[ops.Environment]:
         trace: TraceFile | None = None
         if found.trace is not None:
             trace = TraceFile(found.trace, _header(env))
+            found.traced = True
             sinks.append(trace.write)
         if not sinks:
             yield env
