@@ -338,6 +338,9 @@ def _run(argv: Sequence[str] | None) -> int:
         lines = [f"error: {error}"] + ([f"hint: {error.hint}"] if error.hint else [])
         return boundary.fail(error, int(exit_code_for(error)), lines=lines)
     except click.exceptions.Abort as error:
+        cause = error.__cause__ or error.__context__  # click turns Ctrl-C into Abort
+        if isinstance(cause, KeyboardInterrupt) and cause.args:
+            return _interrupted(boundary, cause)
         return boundary.fail(error, int(ExitCode.INTERRUPTED), lines=["aborted"])
     except click.ClickException as error:
         if boundary.as_json:
@@ -347,11 +350,21 @@ def _run(argv: Sequence[str] | None) -> int:
     except click.exceptions.Exit as done:
         return done.exit_code
     except KeyboardInterrupt as error:
+        if error.args:
+            return _interrupted(boundary, error)
         return boundary.fail(error, int(ExitCode.INTERRUPTED), lines=["interrupted"])
     if found.trace is not None and not found.traced:
         name = found.command or "the command"
         click.echo(f"note: --trace: {name} talked to no device, so nothing was recorded", err=True)
     return int(result) if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _interrupted(boundary: _Boundary, error: KeyboardInterrupt) -> int:
+    """Ctrl-C that ops described (``pydfuse.ops.progress.Interrupted``): where it stopped and
+    what that left on the device, with its hint."""
+    hint = getattr(error, "hint", None)
+    lines = [f"error: {error}"] + ([f"hint: {hint}"] if hint else [])
+    return boundary.fail(error, int(ExitCode.INTERRUPTED), lines=lines)
 
 
 if __name__ == "__main__":

@@ -52,9 +52,19 @@ class Tracker:
         return f"{self.phase}{at} ({self.done} of {self.total} bytes done)"
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a device operation, saying where it stopped and what that left on the
+    device (still a KeyboardInterrupt: whoever stops on one, stops on this)."""
+
+    def __init__(self, message: str, *, phase: Phase, address: int | None) -> None:
+        super().__init__(message)
+        self.phase, self.address = phase, address
+        self.hint = "run the same command again to finish the job"
+
+
 @contextmanager
 def disconnect_context(tracker: Tracker) -> Iterator[None]:
-    """Say where we were when the device dropped off the bus."""
+    """Say where we were when the device dropped off the bus, or Ctrl-C stopped us."""
     try:
         yield
     except DeviceDisconnectedError as exc:
@@ -62,6 +72,14 @@ def disconnect_context(tracker: Tracker) -> Iterator[None]:
             f"the device disconnected during {tracker.where()}; {_CONSEQUENCE[tracker.phase]}",
             hint="reconnect the board in DFU mode and run the same command again",
         ) from exc
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Interrupted):
+            raise
+        raise Interrupted(
+            f"interrupted during {tracker.where()}; {_CONSEQUENCE[tracker.phase]}",
+            phase=tracker.phase,
+            address=tracker.address,
+        ) from None
 
 
 # What a lost device means for its memory, by the phase it was lost in.
