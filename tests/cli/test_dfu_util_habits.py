@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -266,3 +268,28 @@ def test_long_and_glued_dfu_util_spellings(
     assert main([*sim, "-q", *glued]) == 0
     assert one.read_bytes() == two.read_bytes() == app_bin.read_bytes()[:0x100]
     assert main([*sim, "-q", f"-D{app_bin}", "-a", "0", "-s", hex(APP)]) == 0
+
+
+def test_dash_d_dash_reads_the_firmware_from_stdin(
+    sim: list[str], app_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dfu-util 0.11: "When FILE is -, the firmware is read from stdin" (curl ... | dfu-util -D -)
+    def stdin(data: bytes) -> None:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+    def written() -> bytes:
+        back = tmp_path / "back.bin"
+        args = ["upload", str(back), "-a", "0", "--address", hex(APP), "--length", "4K"]
+        assert main([*sim, "-q", *args]) == 0
+        return back.read_bytes()
+
+    stdin(app_bin.read_bytes())
+    assert main([*sim, "-q", "-a", "0", "-s", hex(APP), "-D", "-"]) == 0
+    assert written() == app_bin.read_bytes()
+    app_hex = tmp_path / "app.hex"
+    save_image(build_demo_app(link_address=APP, size=4096, version="2.0.0"), app_hex)
+    stdin(app_hex.read_bytes())  # a HEX carries its address: no -s needed
+    assert main([*sim, "-q", "flash", "-"]) == 0
+    assert written() != app_bin.read_bytes()
+    stdin(b"")
+    assert main([*sim, "flash", "-"]) == ExitCode.ERROR  # nothing on stdin: one line

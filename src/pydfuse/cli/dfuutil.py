@@ -9,9 +9,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from pathlib import Path  # on use: this module is on every command's start-up path
 
 MODIFIERS = ("leave", "mass-erase", "unprotect", "force", "will-reset")
 
@@ -176,3 +181,30 @@ def _take_option(words: list[str], *names: str) -> tuple[str | None, list[str]]:
         else:
             others.append(word)
     return value, others
+
+
+# What the first bytes of a firmware read from stdin say it is (its name decides how it loads).
+_MAGIC = ((b"DfuSe", ".dfu"), (b"\x7fELF", ".elf"), (b":", ".hex"), (b"S0", ".s19"))
+
+
+@contextmanager
+def stdin_firmware() -> Iterator[Path]:
+    """dfu-util's ``-D -``: the firmware on stdin, as a file in a temporary folder named by what
+    it is (``stdin.dfu``, ``.hex``, ``.s19``, ``.elf``, else ``.bin``; a plain file with a
+    DFU suffix is ``.bin``, whose suffix flash strips), removed afterwards."""
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    data = sys.stdin.buffer.read()
+    if not data:
+        from pydfuse.errors import FormatError
+
+        raise FormatError(
+            "nothing on stdin", path="-", hint="pipe the firmware in: ... | dfuse -D -"
+        )
+    kind = next((ext for magic, ext in _MAGIC if data.startswith(magic)), ".bin")
+    with tempfile.TemporaryDirectory(prefix="dfuse-stdin-") as folder:
+        path = Path(folder) / f"stdin{kind}"
+        path.write_bytes(data)
+        yield path

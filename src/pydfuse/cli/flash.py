@@ -16,7 +16,7 @@ from rich.text import Text
 
 from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
-from pydfuse.cli.dfuutil import DfuseAddress, parse_dfuse_address
+from pydfuse.cli.dfuutil import DfuseAddress, parse_dfuse_address, stdin_firmware
 from pydfuse.cli.fleet import (
     boards_view,
     finish,
@@ -140,6 +140,8 @@ def flash_command(
     transfer-size blocks, read back and compared (--full: every touched sector).
     """
     source = file or download
+    if source is not None and str(source) == "-":  # dfu-util's -D -: the firmware on stdin
+        source = click.get_current_context().with_resource(stdin_firmware())
     if source is None:
         raise click.UsageError("give the file to write: dfuse flash FILE (or -D FILE)")
     if file is not None and download is not None:
