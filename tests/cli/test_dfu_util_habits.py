@@ -293,3 +293,16 @@ def test_dash_d_dash_reads_the_firmware_from_stdin(
     assert written() != app_bin.read_bytes()
     stdin(b"")
     assert main([*sim, "flash", "-"]) == ExitCode.ERROR  # nothing on stdin: one line
+
+
+def test_upload_over_an_existing_file_says_so(
+    sim: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # dfu-util opens -U's file with O_EXCL and refuses; pydfuse writes it, but never silently.
+    back = tmp_path / "back.bin"
+    code, record = _json(capsys, *sim, "-a", "0", "-s", f"{hex(APP)}:64", "-U", str(back))
+    assert code == 0 and record["replaced"] is False
+    code, record = _json(capsys, *sim, "-a", "0", "-s", f"{hex(APP)}:64", "-U", str(back))
+    assert code == 0 and record["replaced"] is True
+    assert main([*sim, "-a", "0", "-s", f"{hex(APP)}:64", "-U", str(back)]) == 0
+    assert "replacing the old file" in capsys.readouterr().out

@@ -140,6 +140,7 @@ def upload_command(
     if all_boards:
         return _upload_all(out, device, serials, paths, alt, address, length, as_json=as_json)
     check_writable(out)
+    replaced = out.exists()  # said, not refused (dfu-util refuses; unpack says it too)
     sel = one_selector(device, serials, paths, None)
     with (
         environment() as env,
@@ -156,7 +157,8 @@ def upload_command(
             "how much it sends)"
         )
     if as_json:
-        emit_json({**summary, **view.watch.to_dict(), **after[0], "warnings": warnings})
+        record = {**summary, **view.watch.to_dict(), **after[0], "replaced": replaced}
+        emit_json({**record, "warnings": warnings})
         return None
     for warning in warnings:
         console(err=True).print(f"warning: {warning}", markup=False)
@@ -167,7 +169,7 @@ def upload_command(
     took = view.watch.elapsed()
     console().print(
         f"read {human_size(total)} into {out} in {time_text(took, modeled=view.modeled)} "
-        f"({rate_text(total, took)})",
+        f"({rate_text(total, took)})" + (", replacing the old file" if replaced else ""),
         markup=False,
     )
     return None
