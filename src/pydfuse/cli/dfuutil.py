@@ -151,6 +151,11 @@ def _command_mode(words: list[str]) -> list[str] | None:
             "one DfuSe command at a time: dfuse erase --mass --force, then dfuse leave"
         )
     if "mass-erase" in given:
+        if given.address is not None and _take_option(others, "-a", "--alt")[0] is None:
+            raise click.UsageError(
+                f"-s {text}: a mass erase erases a whole memory, and the address does not choose "
+                "it (dfu-util erases the first alternate); choose the memory with -a ALT"
+            )
         return ["erase", "--mass", "--force", *others]
     if "leave" in given:
         address = [] if given.address is None else ["--address", hex(given.address)]
