@@ -309,3 +309,19 @@ def test_upload_over_an_existing_file_says_so(
     assert code == 0 and record["replaced"] is True
     assert main([*sim, "-a", "0", "-s", f"{hex(APP)}:64", "-U", str(back)]) == 0
     assert "replacing the old file" in capsys.readouterr().out
+
+
+def test_leave_of_a_plain_dfu_device_that_stays_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A plain DFU 1.1 "leave" is a bus reset; whether an application starts is the device's
+    # choice (§1.6). This one stays in DFU mode: "left DFU mode" would be a false report.
+    plain = ["--sim", "plain-dfu", "--sim-state", str(tmp_path / "plain.json")]
+    code, record = _json(capsys, *plain, "leave")
+    assert code == 0 and record["left"] is False
+    assert main([*plain, "leave"]) == 0
+    out = capsys.readouterr().out
+    assert "left DFU mode" not in out and "did not confirm leaving DFU mode" in out
+    assert main([*plain, "-U", str(tmp_path / "fw.bin"), "-R"]) == 0
+    out = capsys.readouterr().out  # no ":leave" advice: on plain DFU leave is the same reset
+    assert "USB reset: 1209:0001 is now in dfu mode" in out and ":leave" not in out

@@ -199,8 +199,10 @@ def reset_after(env: ops.Environment, sel: ops.DeviceSelector) -> tuple[dict[str
     if after is None:
         return {"mode": None}, "USB reset: the device left the bus"
     text = f"USB reset: {after.id_text} is now in {after.mode} mode"
-    if after.mode == "dfu":
+    if after.mode == "dfu" and after.dfuse:
         text += " (it started no application on the bus reset; :leave or dfuse leave does)"
+    elif after.mode == "dfu":  # plain DFU: leave is this same bus reset (§1.6)
+        text += " (it started no application on the bus reset)"
     return {"mode": after.mode, "id": after.id_text}, text
 
 

@@ -22,6 +22,7 @@ from pydfuse.ops.protection import (
     read_protection_explained,
 )
 from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, UploadResult
+from pydfuse.ops.reenumerate import devices, successor
 from pydfuse.ops.session import Session, alternate_holding, open_session
 from pydfuse.plan import check_mass_erase
 
@@ -290,8 +291,11 @@ def leave(
             if address is not None and not force:
                 _check_jump_target(session.all_alternates(), address)
             return session.dfuse.leave(address)
+        before = session.found
         session.device.reset()
-        return True
+    # Whether a plain DFU device starts its firmware on the reset is its choice: look.
+    after = successor([before], devices(env), before)
+    return after is None or after.mode != "dfu"
 
 
 def _check_jump_target(alternates: tuple[AltInfo, ...], address: int) -> None:
