@@ -102,5 +102,7 @@ def test_help_and_suffix_check_skip_what_they_do_not_use(small_dfu: str) -> None
     checked = _modules("suffix", "check", small_dfu)
     loaders = {"pydfuse.formats.loaders", "pydfuse.formats.ihex", "pydfuse.formats.pack"}
     assert "pydfuse.formats.suffix" in checked and not checked & loaders
+    assert "pydfuse.formats.dfuse" not in checked  # the .dfu reader: not for a suffix
+    assert "pydfuse.cli.dfuutil" not in checked  # only lines without a command name need it
     described = _modules("info", small_dfu)
     assert "pydfuse.formats.dfuse" in described and not described & loaders

@@ -103,25 +103,13 @@ def _renamed(word: str) -> str:
     return _RENAMED[name] + value if eq else _RENAMED[name]  # --dfuse-address=X: -sX
 
 
-def dfu_util_words(
-    words: Sequence[str], *, group_options: dict[str, bool], commands: Sequence[str]
-) -> list[str] | None:
-    """``words`` with the pydfuse command inserted after the group's own options, when they
-    name no command but carry a dfu-util action flag (or, as dfu-util's "DfuSe command mode",
-    only ``-s`` with ``:leave``, ``:mass-erase`` or ``:unprotect``); None when there is
-    nothing to do.
-
-    ``group_options`` maps each option of the group to whether it takes a value.
-    """
-    start = 0
-    while start < len(words):
-        word = words[start]
-        name = word.split("=", 1)[0]
-        if name not in group_options:
-            break
-        start += 2 if group_options[name] and "=" not in word else 1
+def dfu_util_words(words: Sequence[str], start: int) -> list[str] | None:
+    """``words`` with the pydfuse command inserted at ``start`` (after the group's own
+    options), when the rest names no command but carries a dfu-util action flag (or, as
+    dfu-util's "DfuSe command mode", only ``-s`` with ``:leave``, ``:mass-erase`` or
+    ``:unprotect``); None when there is nothing to do."""
     rest = list(words[start:])
-    if not rest or rest[0] in commands or "--" in rest:
+    if not rest or "--" in rest:
         return None
     found = {command for command in map(_action, rest) if command is not None}
     if len(found) > 1:

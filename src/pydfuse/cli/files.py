@@ -19,10 +19,8 @@ from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS, ID16, TARGET_SPEC, TargetSpec
 from pydfuse.cli.render import echo, emit_json, hex32, human_size, plain_table
 from pydfuse.errors import FormatError
-from pydfuse.formats.atomic import Chunks, atomic_write, check_writable, write_all
+from pydfuse.formats.atomic import Chunks, atomic_write, check_writable, read_file_bytes, write_all
 from pydfuse.formats.describe import describe_dfu, describe_image, describe_suffix
-from pydfuse.formats.dfuse import DFUSE_SIGNATURE, DfuseFile, read_file_bytes
-from pydfuse.formats.plain import PlainDfuFile
 from pydfuse.formats.suffix import (
     BCD_DFU_1_1,
     BCD_DFUSE,
@@ -33,8 +31,9 @@ from pydfuse.formats.suffix import (
     split_suffix,
 )
 
-# The image loaders (bincopy, pyelftools behind them) and the packer are imported where they
-# are used: `dfuse suffix check` runs in loops in scripts and needs neither.
+# The .dfu reader, the image loaders (bincopy, pyelftools behind them) and the packer are
+# imported where they are used: `dfuse suffix check` runs in loops in scripts and needs none.
+DFUSE_SIGNATURE = b"DfuSe"  # pydfuse.formats.dfuse's, without importing it
 
 
 def _show(text: str) -> None:
@@ -239,6 +238,8 @@ def _describe(path: Path, address: int | None) -> dict[str, Any]:
 
 def _describe_dfu(data: bytes, name: str, address: int | None) -> dict[str, Any]:
     from pydfuse.formats.dfu import parse_dfu
+    from pydfuse.formats.dfuse import DfuseFile
+    from pydfuse.formats.plain import PlainDfuFile
 
     dfu = parse_dfu(data, path=name)  # strict: signature, sizes, suffix and CRC
     if isinstance(dfu, DfuseFile) and address is not None:

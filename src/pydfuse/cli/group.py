@@ -14,7 +14,6 @@ from typing import NamedTuple
 import click
 
 from pydfuse.cli.context import adopt_global_params
-from pydfuse.cli.dfuutil import dfu_util_words
 
 
 class Entry(NamedTuple):
@@ -48,8 +47,18 @@ class LazyGroup(click.Group):
             if isinstance(p, click.Option)
             for name in (*p.opts, *p.secondary_opts)
         }
-        words = dfu_util_words(args, group_options=takes_value, commands=self.list_commands(ctx))
-        return super().parse_args(ctx, words if words is not None else args)
+        start = 0  # past the group's own options: the command's name, or dfu-util's words
+        while start < len(args):
+            name = args[start].split("=", 1)[0]
+            if name not in takes_value:
+                break
+            start += 2 if takes_value[name] and "=" not in args[start] else 1
+        if start < len(args) and args[start] not in self.list_commands(ctx):
+            from pydfuse.cli.dfuutil import dfu_util_words  # only for lines without a command
+
+            words = dfu_util_words(args, start)
+            args = words if words is not None else args
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         extra = sorted(name for name in self.commands if name not in self.entries)

@@ -1,4 +1,5 @@
-"""Atomic file writing (layer: formats; imports the standard library and pydfuse.errors only).
+"""Atomic file writing, and reading input files with one-line errors (layer: formats; imports
+the standard library and pydfuse.errors only).
 
 Output files are written to a temporary file in the destination directory and moved into place
 with :func:`os.replace`, so a failure (bad input found late, disk full, Ctrl-C) never leaves a
@@ -11,10 +12,18 @@ import contextlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
-from pydfuse.errors import DfuseError
+from pydfuse.errors import DfuseError, FormatError
 
-__all__ = ["Chunks", "atomic_write", "check_writable", "write_all"]
+__all__ = [
+    "Chunks",
+    "atomic_write",
+    "check_writable",
+    "open_input",
+    "read_file_bytes",
+    "write_all",
+]
 
 
 def check_writable(path: str | os.PathLike[str], *, what: str = "write") -> None:
@@ -140,3 +149,25 @@ def write_all(files: list[tuple[Path, Chunks]]) -> list[bool]:
             with contextlib.suppress(OSError):
                 old.unlink()
     return [old is not None for _, old in placed]
+
+
+def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The contents of ``path``; a missing or unreadable file is a one-line DfuseError."""
+    with open_input(path) as file:
+        try:
+            return file.read()
+        except OSError as error:
+            raise DfuseError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+def open_input(path: str | os.PathLike[str]) -> BinaryIO:
+    """``path`` opened for reading (binary); a missing or unreadable file is a one-line
+    DfuseError, as in :func:`read_file_bytes` (for files read piece by piece)."""
+    try:
+        return Path(path).open("rb")
+    except FileNotFoundError:
+        raise FormatError("no such file", path=str(path)) from None
+    except IsADirectoryError:
+        raise FormatError("is a directory, expected a file", path=str(path)) from None
+    except OSError as error:
+        raise DfuseError(f"cannot read {path}: {error.strerror or error}") from error

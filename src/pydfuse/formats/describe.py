@@ -6,12 +6,14 @@ Every function returns JSON-ready dicts (addresses as ints); the CLI formats the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydfuse.formats.dfuse import DfuseFile
-from pydfuse.formats.image import Image, Segment
-from pydfuse.formats.plain import PlainDfuFile
 from pydfuse.formats.suffix import DfuSuffix, SuffixInfo
+
+if TYPE_CHECKING:  # describe_suffix (dfuse suffix check) needs none of them
+    from pydfuse.formats.dfuse import DfuseFile
+    from pydfuse.formats.image import Image, Segment
+    from pydfuse.formats.plain import PlainDfuFile
 
 __all__ = ["describe_dfu", "describe_image", "describe_suffix"]
 
@@ -50,8 +52,10 @@ def describe_image(image: Image) -> dict[str, Any]:
 
 def describe_dfu(dfu: DfuseFile | PlainDfuFile, file_size: int, crc: int) -> dict[str, Any]:
     """A DfuSe or plain DFU file: suffix, CRC (already verified), targets/elements, warnings."""
+    from pydfuse.formats.plain import PlainDfuFile
+
     out: dict[str, Any] = {
-        "kind": "dfuse" if isinstance(dfu, DfuseFile) else "plain-dfu",
+        "kind": "plain-dfu" if isinstance(dfu, PlainDfuFile) else "dfuse",
         "file_size": file_size,
         "suffix": {**describe_suffix(dfu.suffix), "crc": crc, "crc_ok": True},
     }

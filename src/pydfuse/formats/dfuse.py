@@ -19,11 +19,10 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
-from pydfuse.errors import DfuseError, FormatError
-from pydfuse.formats.atomic import atomic_write
+from pydfuse.errors import FormatError
+from pydfuse.formats.atomic import atomic_write, read_file_bytes
 from pydfuse.formats.image import Image, Segment
 from pydfuse.formats.suffix import (
     BCD_DFUSE,
@@ -39,6 +38,7 @@ __all__ = [
     "DfuseFile",
     "DfuseTarget",
     "ImageSizeConvention",
+    "read_file_bytes",  # (it lives in atomic; kept here for its importers)
 ]
 
 DFUSE_SIGNATURE = b"DfuSe"
@@ -190,28 +190,6 @@ class DfuseFile:
     def from_bytes(cls, data: bytes | bytearray | memoryview, path: str | None = None) -> DfuseFile:
         """Parse ``data``; raises FormatError/ChecksumError naming the field and offset."""
         return _parse(memoryview(data).cast("B") if isinstance(data, memoryview) else data, path)
-
-
-def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
-    """The contents of ``path``; a missing or unreadable file is a one-line DfuseError."""
-    with open_input(path) as file:
-        try:
-            return file.read()
-        except OSError as error:
-            raise DfuseError(f"cannot read {path}: {error.strerror or error}") from error
-
-
-def open_input(path: str | os.PathLike[str]) -> BinaryIO:
-    """``path`` opened for reading (binary); a missing or unreadable file is a one-line
-    DfuseError, as in :func:`read_file_bytes` (for files read piece by piece)."""
-    try:
-        return Path(path).open("rb")
-    except FileNotFoundError:
-        raise FormatError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise FormatError("is a directory, expected a file", path=str(path)) from None
-    except OSError as error:
-        raise DfuseError(f"cannot read {path}: {error.strerror or error}") from error
 
 
 class _Cursor:

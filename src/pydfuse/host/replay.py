@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pydfuse.errors import FormatError
-from pydfuse.formats.dfuse import open_input
+from pydfuse.formats.atomic import open_input
 from pydfuse.host.clock import Clock
 from pydfuse.host.trace import (
     TRACE_FORMAT,
