@@ -81,3 +81,16 @@ def test_a_skipped_sector_wiped_by_a_wider_erase_is_caught_and_the_memory_flashe
     assert rig.board.memory(2).read(NOR, len(data)) == bytes(data)
     assert result.verified is True
     assert any("in full" in w and f"0x{NOR:08x}" in w for w in result.warnings)
+
+
+def test_will_reset_with_nothing_left_to_write_says_neither_reset_nor_unverified(
+    rig: Rig,
+) -> None:
+    image = blob(APP_ADDRESS + 4 * PAGE, 2 * PAGE)
+    flash(rig.env, ANY, image)
+    result = flash(rig.env, ANY, image, will_reset=True)  # dfu-util's :will-reset
+    # Every sector already held its bytes: nothing was sent, so nothing reset the device, and
+    # the compare read was the verification.
+    assert result.targets[0].bytes_written == 0
+    assert result.verified is True and result.warnings == ()
+    assert rig.board.running == "bootloader" and rig.board.usb_connected

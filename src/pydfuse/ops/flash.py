@@ -228,7 +228,7 @@ def _execute(
         _program(session, dfuse, normal, tracker)
         if verify:
             _verify(session, dfuse, normal, tracker)
-        if resetting:
+        if any(tp.plan.writes for tp in resetting):  # delta may have left nothing to write
             _program(session, dfuse, resetting, tracker, will_reset=True)
             return False, True
     if leave:
@@ -401,7 +401,7 @@ def flash(
             session.found.describe(),
             plans,
             warnings,
-            verified=verify and not dry_run and not will_reset,
+            verified=verify and not dry_run and not (will_reset and reset),
             dry_run=dry_run,
             left=left,
             elapsed_s=env.clock.monotonic() - started,
