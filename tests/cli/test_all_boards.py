@@ -51,7 +51,7 @@ def test_flash_all_writes_every_board_with_a_row_each(
 def test_one_failing_board_gives_a_failing_exit_code_and_is_named(
     sim: list[str], app: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main([*sim, "sim", "status"]) == 0  # creates the four boards
+    assert main([*sim, "list", "-q"]) == 0  # creates the four boards
     board3 = json.loads((Path(sim[-1]) / "board-03.json").read_text())["serial"]
     # Arm a fault on board 3 only (its state file), then flash all four.
     assert main(["--sim", "stm3210e-eval", "--sim-state", str(Path(sim[-1]) / "board-03.json"),

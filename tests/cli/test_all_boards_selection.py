@@ -20,7 +20,7 @@ def sim(tmp_path: Path) -> list[str]:
 
 
 def _serials(sim: list[str]) -> list[str]:
-    assert main([*sim, "sim", "status"]) == 0  # creates the boards
+    assert main([*sim, "list", "-q"]) == 0  # creates the boards
     return [json.loads(p.read_text())["serial"] for p in sorted(Path(sim[-1]).glob("*.json"))]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import click
 
 from pydfuse.cli.context import json_option, settings
-from pydfuse.cli.session import board_summary, environment, sim_profile
+from pydfuse.cli.session import board_summary, environment, sim_profile, single_board
 from pydfuse.errors import DfuseError
 from pydfuse.ops.listen import is_loopback
 
@@ -267,7 +267,7 @@ def serve_command(host: str, port: int, max_clients: int, attach: bool, as_json:
             "virtual board (USB/IP has no authentication)"
         )
     with environment() as env:
-        board = env.board  # type: ignore[attr-defined]
+        board = single_board(env, "sim serve")
         # Where signal handlers are unavailable (Windows), Ctrl-C arrives as KeyboardInterrupt.
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(

@@ -22,6 +22,7 @@ from pydfuse.cli.params import VID_PID, VidPid
 from pydfuse.cli.render import hex32
 from pydfuse.errors import DfuseError
 from pydfuse.formats import check_writable
+from pydfuse.ops.env import board_files
 
 if TYPE_CHECKING:
     from pydfuse.sim.profiles import BoardProfile
@@ -144,6 +145,8 @@ def _bare_environment(profile_facts: bool) -> Iterator[ops.Environment]:
         return
     found = settings()
     state, boards = found.sim_state, found.sim_boards
+    if state is not None and boards == 1 and state.is_dir():
+        boards = _boards_kept_in(state)  # every board a --sim-boards N command left there
     if state is not None:
         _check_state_path(state, boards)
     with ops.sim_environment(
@@ -163,6 +166,15 @@ def _bare_environment(profile_facts: bool) -> Iterator[ops.Environment]:
                     hint=f"use --sim {loaded}, or another --sim-state file",
                 )
         yield env
+
+
+def _boards_kept_in(state: Path) -> int:
+    """How many boards the state directory holds (board-01.json, board-02.json, ...; at least
+    one), so that a later command without --sim-boards sees them all, not the first alone."""
+    count = 1
+    while board_files(state, count + 1)[-1].exists():
+        count += 1
+    return count
 
 
 def _waiting() -> None:
@@ -227,6 +239,19 @@ def board_line(env: ops.Environment, *, after_leave: bool = False) -> str | None
         f"virtual board {board.profile.name} ({board.serial}): running {board.running}{where}"
         + note
     )
+
+
+def single_board(env: ops.Environment, command: str) -> Any:
+    """The one virtual board ``command`` acts on; a usage error when the environment holds
+    several (--sim-boards N, or --sim-state naming a directory of boards), instead of acting
+    on the first one without a word."""
+    boards = getattr(env, "boards", ())
+    if len(boards) > 1:
+        raise click.UsageError(
+            f"{command} acts on one virtual board, and there are {len(boards)}: give "
+            "--sim-state DIR/board-NN.json for one of them (and leave out --sim-boards)"
+        )
+    return env.board  # type: ignore[attr-defined]
 
 
 def board_summary(board: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pydfuse.cli.params import ADDRESS
 from pydfuse.cli.render import console, emit_json, hex32, human_size
 from pydfuse.cli.runview import render_run
 from pydfuse.cli.serve import serve_command
-from pydfuse.cli.session import board_summary, environment, sim_profile
+from pydfuse.cli.session import board_summary, environment, sim_profile, single_board
 from pydfuse.formats.symbols import Symbols, read_symbols
 from pydfuse.ops.run import RunReport, report_run, symbols_check
 from pydfuse.sim.faults import HOST_CONDITIONS
@@ -41,7 +41,7 @@ def _board(*, changes: bool) -> Iterator[Any]:
         raise click.UsageError("give --sim-state FILE to keep this change for later commands")
     with environment() as env:
         assert isinstance(env, ops.SimEnvironment)
-        yield env.board
+        yield single_board(env, "this sim command")
 
 
 def parse_status(text: str) -> Status:
