@@ -170,3 +170,15 @@ def test_bad_requests_are_one_line_and_write_nothing(
 def test_a_board_without_option_bytes_says_so(capsys: Capsys) -> None:
     code, _, err = _run(capsys, "--sim", "stm3210e-eval", "ob")
     assert code == ExitCode.ERROR and "has no option-byte alternate" in err
+
+
+def test_unprotect_on_an_unprotected_chip_says_there_is_nothing_to_do(
+    capsys: Capsys, tmp_path: Path, f4: list[str]
+) -> None:
+    code, out, err = _run(capsys, *f4, "unprotect")  # no --force needed to be told that
+    assert code == 0, err
+    assert "not read-protected (RDP level 0): nothing to do" in out
+    assert "MASS-ERASE" not in out + err
+    code, doc = _json(capsys, *f4, "unprotect")
+    assert code == 0 and doc["sent"] is False and doc["was_protected"] is False
+    assert doc["rdp_level_after"] == 0

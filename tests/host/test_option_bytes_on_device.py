@@ -216,3 +216,20 @@ def test_unprotect_through_the_api_needs_force_as_the_command_does() -> None:
     assert "force=True" in (info.value.hint or "")
     assert rig.backend.commands(0x92) == [] and rig.board.rdp_level == 1
     assert unprotect(rig.env, ANY, force=True).level_after == 0
+
+
+def test_unprotect_without_force_on_an_unprotected_chip_has_nothing_to_do() -> None:
+    rig = make_rig("stm32f4-rom")
+    rig.board.memory(0).load(0x08000000, b"keep")
+    result = unprotect(rig.env, ANY)  # no force: it only looks
+    assert (result.was_protected, result.sent, result.level_after) == (False, False, 0)
+    assert result.confirmed
+    assert rig.backend.commands(0x92) == []
+    assert rig.board.memory(0).read(0x08000000, 4) == b"keep"
+
+
+def test_unprotect_without_force_on_a_device_that_cannot_tell_still_refuses() -> None:
+    rig = make_rig("stm3210e-eval")  # no option bytes: pydfuse cannot see its protection
+    with pytest.raises(DfuseError, match="MASS-ERASE"):
+        unprotect(rig.env, ANY)
+    assert rig.backend.commands(0x92) == []

@@ -22,7 +22,6 @@ from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.params import VID_PID, VidPid
 from pydfuse.cli.render import console, emit_json, hex32
 from pydfuse.cli.session import environment, selector
-from pydfuse.errors import DfuseError
 from pydfuse.ops.optionbytes import UNPROTECT_WARNING
 from pydfuse.optionbytes import FAMILIES, FieldChange, units_text
 
@@ -237,7 +236,12 @@ def _render_change(change: ops.OptionBytesChange) -> None:
 @click.option("-d", "--device", type=VID_PID, help="Only devices with this VID:PID.")
 @click.option("-S", "--serial", help="Only the device with this serial number.")
 @click.option("-p", "--path", help='Only the device at this bus path ("1-1.2").')
-@click.option("--force", is_flag=True, help="Required: Read Unprotect mass-erases the flash.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Required to send it: Read Unprotect mass-erases the flash (without it an unprotected "
+    "chip is only reported as such).",
+)
 @json_option
 def unprotect_command(
     device: VidPid | None, serial: str | None, path: str | None, force: bool, as_json: bool
@@ -246,13 +250,13 @@ def unprotect_command(
 
     This MASS-ERASES the flash and resets the chip; afterwards pydfuse finds the device again
     and reads its option bytes to confirm level 0. A chip that is not read-protected is left
-    alone. Level 2 cannot be removed by anyone.
+    alone (nothing to do, exit 0, with or without --force). Level 2 cannot be removed by anyone.
     """
-    if not force:  # refused before looking for a device (ops.unprotect refuses it too)
-        raise DfuseError(f"{UNPROTECT_WARNING}; nothing was sent", hint="add --force to confirm")
-    announce_unprotect(as_json=as_json)
+    if force:
+        announce_unprotect(as_json=as_json)
     with environment() as env:
-        result = ops.unprotect(env, selector(device, serial, path, None), force=True)
+        # without --force it only looks: an unprotected chip needs nothing, others are refused
+        result = ops.unprotect(env, selector(device, serial, path, None), force=force)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -273,8 +277,8 @@ def render_unprotect(result: ops.UnprotectResult) -> None:
     out = console()
     if not result.sent:
         out.print(
-            f"{result.device} is not read-protected (RDP level 0): nothing sent, the flash "
-            "is untouched"
+            f"{result.device} is not read-protected (RDP level 0): nothing to do; nothing "
+            "was sent, the flash is untouched"
         )
     elif result.was_protected is None:
         out.print("Read Unprotect sent; this device has no option bytes to confirm the result")

@@ -358,15 +358,18 @@ def unprotect(
     always: bool = False,
 ) -> UnprotectResult:
     """Read Unprotect (0x92): the ROM mass-erases the flash, restores the factory option bytes
-    and resets (AN3156 §5.4). Refused (DfuseError, nothing sent) unless ``force``, as
-    ``dfuse unprotect`` needs ``--force``. An unprotected chip is left alone unless ``always``
+    and resets (AN3156 §5.4). The option bytes are read first: a chip that is not
+    read-protected is left alone (nothing to do, no ``force`` needed) unless ``always``
     (dfu-util's ``:unprotect:force`` sends it anyway; the ROM then clears its RAM only, Table
-    4). Afterwards the device is found again and its option bytes read to confirm RDP level 0."""
-    if not force:
-        raise DfuseError(
-            f"{UNPROTECT_WARNING}; nothing was sent",
-            hint="confirm it: dfuse unprotect --force (Python: unprotect(..., force=True))",
-        )
+    4). Otherwise refused (DfuseError, nothing sent) unless ``force``, as ``dfuse unprotect``
+    needs ``--force``. Afterwards the device is found again and its option bytes read to
+    confirm RDP level 0."""
+    refusal = DfuseError(
+        f"{UNPROTECT_WARNING}; nothing was sent",
+        hint="add --force to confirm: dfuse unprotect --force (Python: unprotect(..., force=True))",
+    )
+    if always and not force:
+        raise refusal
     with open_session(env, selector) as session:
         described = session.found.describe()
         has_options = option_alternate(session) is not None
@@ -376,11 +379,13 @@ def unprotect(
                 block = _need_block(session, None)
             except ReadProtectedError:
                 was_protected = True
-            else:
+            else:  # readable: not read-protected (AN3156 §4.1 refuses every read at level 1)
                 was_protected = False
                 level = block.decoded.rdp_level if block.decoded is not None else 0
                 if not always:
                     return UnprotectResult(described, False, False, level, True)
+        if not force:
+            raise refusal
         before = devices(env)
         gone = session.found
         try:
