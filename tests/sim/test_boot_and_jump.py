@@ -120,6 +120,17 @@ def test_rom_leave_to_bad_pointer_resets_into_bootloader() -> None:
     assert board.running == "bootloader" and board.vector_table == 0x1FFF0000
 
 
+@pytest.mark.parametrize(
+    ("profile", "system_memory"),
+    [("stm32f4-rom", 0x1FFF0000), ("stm32f072-rom", 0x1FFFC800)],  # RM0090 §2.3, RM0091 Table 2
+)
+def test_a_rom_bootloader_runs_from_its_chips_system_memory(
+    profile: str, system_memory: int
+) -> None:
+    board = VirtualBoard(profile)
+    assert board.running == "bootloader" and board.vector_table == system_memory
+
+
 def test_runtime_detach_with_will_detach_reenumerates_in_dfu() -> None:
     board = board_with_app()
     backend = get_backend(board)

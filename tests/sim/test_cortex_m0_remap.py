@@ -57,3 +57,9 @@ def test_remapping_address_0_moves_the_vector_table(mode: int, base: int, owner:
     assert [w.value for w in result.vtor_writes] == [base]
     assert result.irq_enables[0].vtor_owner == owner
     assert result.irq_with_bootloader_vtor is None
+
+
+def test_after_the_rom_jump_address_0_aliases_the_f072_system_memory() -> None:
+    # RM0091 Table 2: STM32F07x system memory 0x1FFF C800 - 0x1FFF F7FF
+    spec = machine_for_profile(get_profile("stm32f072-rom"), {}, started_by_rom_jump=True)
+    assert spec.alias_of == 0x1FFFC800 and spec.bootloader_table == 0x1FFFC800

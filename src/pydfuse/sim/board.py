@@ -217,13 +217,13 @@ class VirtualBoard:
         return None if spec is None else Protection(spec, self.memories)
 
     def _bootloader_vectors(self) -> int:
-        # The demo lives at the start of flash; a ROM bootloader in system memory
-        # (F4: 0x1FFF0000, §5.5).
-        return (
-            0x1FFF0000
-            if self.profile.protected_until == 0 and self.profile.dfuse
-            else (self.memories[0].sectors[0].address)
-        )
+        # The demo lives at the start of flash; a ROM bootloader in the chip's system memory
+        # (the profile's: F4 0x1FFF0000, F072 0x1FFFC800).
+        system_memory = self.profile.system_memory
+        rom = self.profile.protected_until == 0 and self.profile.dfuse
+        if rom and system_memory is not None:
+            return system_memory
+        return self.memories[0].sectors[0].address
 
     def _run_application(self, base: int, *, rom_jump: bool = False) -> None:
         """Start the application at ``base``; ``rom_jump``: entered by a ROM bootloader's jump

@@ -154,6 +154,9 @@ class BoardProfile:
     # ROM option bytes: factory block, RDP and write protection (sim.optionspec); None = the
     # board has no option-byte alternate or its protection is not modeled.
     option_bytes: OptionBytesSpec | None = None
+    # Start of the chip's system memory, where a ROM bootloader and its vector table live (what
+    # address 0 aliases when booting from it); None when the board's bootloader is in flash.
+    system_memory: int | None = None
     # The chip model a running application sees (sim.cortexm.chips): core, peripheral map,
     # the register behaviour its start-up code waits for.
     chip: str = "stm32f1"
@@ -372,6 +375,7 @@ STM32F4_ROM = BoardProfile(
     config_max_power=0x32,
     uid=(0x00330021, 0x3433510D, 0x336F3852),
     option_bytes=F4_OPTION_BYTES,
+    system_memory=0x1FFF0000,  # RM0090 Rev 21 §3.3 Table 5: 0x1FFF 0000 - 0x1FFF 77FF
     chip="stm32f4",
 )
 
@@ -426,6 +430,7 @@ STM32F072_ROM = BoardProfile(
     config_max_power=0x32,
     uid=(0x00470041, 0x3236510D, 0x20313933),
     option_bytes=F0_OPTION_BYTES,
+    system_memory=0x1FFFC800,  # RM0091 Rev 10 Table 2 (STM32F07x): 0x1FFF C800 - 0x1FFF F7FF
     chip="stm32f0",
 )
 

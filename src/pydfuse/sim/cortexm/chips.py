@@ -361,8 +361,9 @@ STM32F0 = Chip(
         }
     ),
     flash=_F1_STYLE_FLASH,
-    # System memory 0x1FFFC800 (STM32F072), taken from the page start; option bytes at
-    # 0x1FFFF800 (their alternate is laid over it).
+    # The mapped system area from the page start (each board profile says where its system
+    # memory begins: 0x1FFFC800 on the F072); option bytes at 0x1FFFF800 (their alternate is
+    # laid over it).
     system_area=(0x1FFFC000, 0x1FFFF810),
     uid_address=0x1FFFF7AC,
     flash_size_address=0x1FFFF7CC,

@@ -423,8 +423,7 @@ class Core:
     def _remap(self, mode: int) -> None:
         """Cortex-M0: SYSCFG MEM_MODE puts flash, system memory or SRAM at address 0, which is
         where the core reads its vector table; recorded as the table's new base."""
-        system_memory = self.spec.chip.system_area[0]
-        bases = {0b00: self.spec.flash[0], 0b01: system_memory, 0b11: self.spec.sram[0]}
+        bases = {0b00: self.spec.flash[0], 0b01: self.spec.system_memory, 0b11: self.spec.sram[0]}
         base = bases.get(mode)
         if self.spec.chip.cpu != "cortex-m0" or base is None or base == self.system.vtor:
             return

@@ -58,6 +58,7 @@ class MachineSpec:
     flash_sectors: tuple[tuple[int, int], ...]  # (address, size) of each erasable unit
     sram: tuple[int, int]
     alias_of: int  # start of the region that address 0 aliases
+    system_memory: int  # start of the chip's system memory (the ROM bootloader, F0 remap 01)
     bootloader_area: tuple[int, int] | None  # [start, end) of the bootloader in main flash
     bootloader_table: int
     ccm: tuple[int, int] | None = None  # core-coupled data RAM [start, end): a stack may be there
@@ -132,6 +133,7 @@ def machine_for_profile(
     if ccm is not None:
         regions.append(Region("CCM RAM", ccm[0], ccm[1] - ccm[0], "data", fill=0))
     rom_loader = profile.dfuse and profile.protected_until == 0
+    system_memory = profile.system_memory if profile.system_memory is not None else sys_lo
     area = None
     if profile.protected_until > flash[0]:
         area = (flash[0], profile.protected_until)
@@ -145,8 +147,9 @@ def machine_for_profile(
             for i in range(g.count)
         ),
         sram=(profile.sram_start, profile.sram_end),
-        alias_of=sys_lo if started_by_rom_jump else flash[0],
+        alias_of=system_memory if started_by_rom_jump else flash[0],
+        system_memory=system_memory,
         bootloader_area=area,
-        bootloader_table=sys_lo if rom_loader else flash[0],
+        bootloader_table=system_memory if rom_loader else flash[0],
         ccm=None if ccm is None else (ccm[0], ccm[1]),
     )
