@@ -9,6 +9,7 @@ import contextlib
 import logging
 import socket
 import struct
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -16,8 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pydfuse.sim.board import VirtualBoard
-from support.rawdfu import getstatus
-from support.usbip import ImportedDevice, attach, connect, devlist, serving
+from pydfuse.spec import State
+from support.rawdfu import dnload, getstatus, to_idle
+from support.usbip import ImportedDevice, attach, connect, devlist, import_device, serving
 
 VERSION = 0x0111
 U32 = st.integers(0, 0xFFFFFFFF)
@@ -209,3 +211,54 @@ def test_garbage_from_a_second_client_leaves_the_attached_one_working(
             attached.close()
         _still_serving(served.port)
     assert not unhandled.records
+
+
+def test_a_client_vanishing_mid_urb_leaves_the_board_as_it_was() -> None:
+    board = VirtualBoard("stm3210e-eval")
+    with serving(board) as served:
+        dev = attach(served.port)
+        to_idle(dev)
+        # A DNLOAD of 1024 bytes whose data stops after 100: then the client is gone (RST).
+        setup = struct.pack("<BBHHH", 0x21, 1, 2, 0, 1024)
+        head = struct.pack(">IIIII", 1, 99, dev.devid, 0, 0) + struct.pack(
+            ">IiiiI", 0, 1024, 0, 0, 0
+        )
+        dev.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        dev.sock.sendall(head + setup + bytes(100))
+        dev.close()
+        again = _attach_when_free(served.port)  # the board never saw the half URB
+        assert getstatus(again).state == State.DFU_IDLE
+        again.close()
+    assert "malformed" not in served.kinds()
+
+
+def test_a_client_vanishing_while_the_board_works_does_not_stop_the_work() -> None:
+    board = VirtualBoard("stm3210e-eval", realtime=True, time_scale=4.0)
+    board.memory(1).load(0x00010000, b"\x00" * 16)
+    with serving(board) as served:
+        dev = attach(served.port)
+        to_idle(dev)
+        dev.ctrl_transfer(0x01, 11, 1, 0, None)  # SET_INTERFACE: alt 1, the SPI flash
+        dnload(dev, 0, b"\x41" + (0x00010000).to_bytes(4, "little"))  # erase a 64 KiB sector
+        busy = getstatus(dev)
+        assert busy.state == State.DFU_DNBUSY and busy.poll_ms >= 500
+        dev.sock.settimeout(0.05)
+        with pytest.raises(TimeoutError):
+            getstatus(dev)  # the board holds this GETSTATUS until the erase is done ...
+        dev.close()  # ... and the client goes away meanwhile
+        again = _attach_when_free(served.port)
+        assert getstatus(again).state == State.DFU_DNLOAD_IDLE  # the erase ran to its end
+        again.close()
+    assert board.memory(1).read(0x00010000, 16) == b"\xff" * 16
+
+
+def _attach_when_free(port: int) -> ImportedDevice:
+    """Import the board once the server has seen the previous client go (ST_DEV_BUSY until)."""
+    deadline = time.monotonic() + 5
+    while True:
+        status, device = import_device(port)
+        if device is not None:
+            device.sock.settimeout(10)
+            return device
+        assert status == 2 and time.monotonic() < deadline, f"import refused: {status}"
+        time.sleep(0.01)
