@@ -6,7 +6,8 @@ On a virtual STM3210E-EVAL (virtual clock: the modeled times are exact), in one 
 2. the same application again (delta on, the default): it reads the 250 pages back, finds them
    all identical, erases and programs nothing — target <= 3 % of the full flash;
 3. the application with one 2 KiB page changed: that page and the vector table's page are
-   rewritten (the vector-table-last rule) — target <= 5 % of the full flash.
+   rewritten (the vector-table-last rule), and verify reads the whole image back (a skipped
+   page's compare read came before the erases) — target <= 5 % of the full flash.
 
 Every read-back block costs its full-speed USB time on the virtual board, so the trade is real.
 Run: ``.venv/bin/python bench/delta.py`` (or ``make bench``).
