@@ -170,11 +170,14 @@ def _send_and_drain(port: int, raw: bytes) -> None:
 
 
 def _still_serving(port: int) -> None:
+    """The server lists and imports the board, which answers a standard request (the fuzzed
+    client may have left it anywhere, its application included: a DFU request may stall)."""
     (device,) = devlist(port)
     assert device["busid"] == "1-1"
-    dev = attach(port)
+    dev = _attach_when_free(port)
     try:
-        assert getstatus(dev).state is not None
+        descriptor = dev.control(0x80, 6, 0x0100, 0, 18)  # GET_DESCRIPTOR(device)
+        assert descriptor.status == 0 and descriptor.data[:2] == b"\x12\x01"
     finally:
         dev.close()
 
