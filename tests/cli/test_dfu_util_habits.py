@@ -247,6 +247,8 @@ def test_s_modifiers_without_a_file_are_dfuse_commands(
     capsys.readouterr()
     assert main([*sim, "-a", "0", "-s", hex(APP)]) == ExitCode.USAGE  # nothing to do: say so
     assert "-D FILE" in capsys.readouterr().err
+    assert main([*sim, "-d", "0483:df11"]) == ExitCode.USAGE  # dfu-util: "specify -D or -U"
+    assert "a dfu-util line needs an action" in capsys.readouterr().err
     assert main([*sim, "-a", "1", "-s", "0:mass-erase:force:leave"]) == ExitCode.USAGE
     # an address in the NOR flash must not mass-erase the internal flash (alt 0) instead
     assert main([*sim, "-s", "0x64000000:mass-erase:force"]) == ExitCode.USAGE

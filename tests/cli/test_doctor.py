@@ -91,6 +91,12 @@ def test_a_board_running_its_application_is_told_how_to_enter_dfu(
     assert any("dfuse detach" in f for f in finding["fix"])
     assert any("BOOT0" in f for f in finding["fix"])
     assert report["devices"][0]["mode"] == "runtime"
+    # a command asking for the DFU-mode IDs only says why it finds nothing, and what to do
+    code = main([*sim, "leave", "-d", ",0483:df11", "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert code == ExitCode.NO_DEVICE
+    assert "runs its application" in record["hint"] and "dfuse detach" in record["hint"]
+    assert "dfuse doctor" in record["hint"]
 
 
 def test_the_doctor_in_text(sim: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -120,7 +120,19 @@ def dfu_util_words(words: Sequence[str], start: int) -> list[str] | None:
     if found:
         return [*words[:start], found.pop(), *kept]
     command = _command_mode(kept)
+    if command is None and rest[0].split("=", 1)[0] in _DFU_UTIL_OPTIONS:
+        raise click.UsageError(
+            "a dfu-util line needs an action: -D FILE (download), -U FILE (upload), -l (list) "
+            "or -e (detach); dfuse --help lists pydfuse's commands"
+        )
     return None if command is None else [*words[:start], *command]
+
+
+# dfu-util options that start a line with no action (``dfuse -d 0483:df11``): worth a hint.
+_DFU_UTIL_OPTIONS = frozenset(
+    "-a --alt -d --device -S --serial -p --path -R --reset -Z --upload-size "  # noqa: SIM905
+    "-t --transfer-size -c --cfg -i --intf -E --detach-delay".split()
+)
 
 
 def _command_mode(words: list[str]) -> list[str] | None:

@@ -139,17 +139,24 @@ def pick(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice, UsbDe
 
 
 def _pick_once(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice, UsbDevice]:
-    admitted = []
+    admitted, running = [], []
     for found, dev in scan(env.resolved_backend()):
         if selector.admits(found.mode, found.vid, found.pid):
             admitted.append((found, dev))
         else:
             dev.close()
+            if found.mode == "runtime":
+                running.append(found)
     if selector.dfu_ids and not admitted:
+        hint = "is the board plugged in and in the mode those IDs name? `dfuse list` shows "
+        hint += "what is connected, `dfuse doctor` what stands in the way"
+        if running and not selector.runtime:
+            hint = (
+                f"{running[0].describe()} runs its application: `dfuse detach` (or BOOT0, "
+                "the board's DFU key) brings it into DFU mode; `dfuse doctor` says more"
+            )
         raise DeviceNotFoundError(
-            f"no DFU device found (looked for -d {selector.ids_text()})",
-            hint="is the board plugged in and in the mode those IDs name? "
-            "`dfuse list` shows what is connected",
+            f"no DFU device found (looked for -d {selector.ids_text()})", hint=hint
         )
     split = selector.dfu_ids  # the IDs were checked per mode above
     return choose(
