@@ -52,6 +52,15 @@ def test_dash_l_lists_like_list(sim: list[str], capsys: pytest.CaptureFixture[st
     assert code == 0 and [d["id"] for d in listed["devices"]] == ["0483:df11"]
 
 
+def test_alternate_by_its_whole_string_as_dfu_util_names_it(
+    sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    whole = "@SPI Flash : M25P64/0x00000000/128*64Kg"  # dfu-util -a compares the whole string
+    for command in (["list"], ["-l"]):
+        code, listed = _json(capsys, *sim, *command, "-a", whole)
+        assert code == 0 and [a["alt"] for a in listed["devices"][0]["alternates"]] == [1]
+
+
 def test_dash_capital_v_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-V"]) == 0
     assert capsys.readouterr().out.strip() == f"dfuse, version {__version__}"

@@ -156,14 +156,15 @@ def _print_layout_problems(out: Console, device: ops.DeviceInfo) -> None:
 
 
 def _only_alt(info: ops.DeviceInfo, alt: str) -> ops.DeviceInfo:
-    """``info`` with only the alternates ``-a`` names: its number, else its name (case
-    insensitive), else the names starting with it, else the names containing it."""
+    """``info`` with only the alternates ``-a`` names: its number, else its name or whole
+    string (case insensitive, as dfu-util matches it), else the names starting with it, else
+    the names containing it."""
     key = alt.strip().lower()
     alts = info.alternates
     chosen = (
         [a for a in alts if a.alt == int(key)]
         if key.isdigit()
-        else [a for a in alts if a.name.lower() == key]
+        else [a for a in alts if key in (a.name.lower(), a.layout.lower())]
         or [a for a in alts if a.name.lower().startswith(key)]
         or [a for a in alts if key in a.name.lower()]
     )
