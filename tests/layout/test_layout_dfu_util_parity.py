@@ -40,7 +40,7 @@ STRINGS = st.one_of(
         st.lists(REGION, min_size=0, max_size=3),
         st.sampled_from(["", "", "/", " ", "\x00junk", ",", "/0x1"]),
     ),
-    st.text(alphabet="@/0x12345689aKMB *,ge", max_size=40).map(lambda t: "@" + t),
+    st.text(alphabet="@/0x12345689aKMB *,ge\u0663", max_size=40).map(lambda t: "@" + t),
 )
 
 

@@ -45,7 +45,7 @@ def _scan_int(text: str, i: int) -> tuple[int, int] | None:
         i += 1
     j = i + 1 if i < len(text) and text[i] in "+-" else i
     k = j
-    while k < len(text) and text[k].isdigit():
+    while k < len(text) and text[k] in "0123456789":  # C's isdigit: ASCII only
         k += 1
     if k == j:
         return None

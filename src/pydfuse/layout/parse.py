@@ -10,7 +10,8 @@ string that works with dfu-util works here with the same sectors:
 - ``@NAME`` runs to the first ``/`` and must not be empty;
 - a region header is ``/0xHEX/`` (lower-case ``0x``; blanks before the digits are skipped);
 - a group is ``COUNT*SIZE<multiplier><type>``: blanks may precede COUNT and SIZE (an AT32F415
-  ROM sends ``/ 128*1Kg``); the multiplier is the one character after SIZE: ``B`` bytes, ``K``
+  ROM sends ``/ 128*1Kg``), whose digits are ASCII ``0``..``9`` only (other Unicode digits are
+  text, as for C's ``%d``); the multiplier is the one character after SIZE: ``B`` bytes, ``K``
   KiB, ``M`` MiB, anything else bytes (a space is the usual byte marker, ``01*016 e``); the
   type is the text up to the next ``,`` or ``/``, one character; a group with no type text takes
   a lower-case type letter in the multiplier place as its type (``01*016e``: 16 bytes, ``e``);
@@ -27,7 +28,8 @@ result carries a note (:attr:`MemoryMap.notes`) saying what was left out, so it 
 Deliberate differences: a group without a count (``016Kg``, sent by MATEKF722SE boards) is read
 as one sector with a note, where dfu-util stops reading; a type must be a letter ``a``..``g``
 (either case), where dfu-util takes the low three bits of any character. A string that yields no
-sector at all raises :class:`FormatError` naming the character position (0-based) and why.
+sector at all raises :class:`FormatError` naming the character position (0-based) and why; a
+number with more significant digits than any 32-bit address is refused the same way.
 """
 
 from __future__ import annotations
@@ -44,15 +46,34 @@ from pydfuse.spec import MemoryRights
 MAX_SECTORS = 1 << 16
 _BLANKS = " \t\n\v\f\r"  # what C's scanf skips before a number
 _REGION = re.compile(rf"/0x[{_BLANKS}]*(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)/")
-_GROUP = re.compile(rf"[{_BLANKS}]*(\d+)\*[{_BLANKS}]*(\d+)(.)", re.DOTALL)
-_COUNTLESS = re.compile(rf"[{_BLANKS}]*(\d+)([BKM ]?)([a-gA-G])(?=[,/]|$)")
+# ASCII digits only: Python's \d also matches other scripts' digits, which C's %d does not read.
+_GROUP = re.compile(rf"[{_BLANKS}]*([0-9]+)\*[{_BLANKS}]*([0-9]+)(.)", re.DOTALL)
+_COUNTLESS = re.compile(rf"[{_BLANKS}]*([0-9]+)([BKM ]?)([a-gA-G])(?=[,/]|$)")
+_TYPE_TEXT = re.compile(r"[^,/]*")
+# More significant digits than this is more than any 32-bit count, size or address.
+_MAX_DIGITS = 12
+_TOO_LARGE = 1 << 48  # what such a number reads as: every bound below refuses it
 _MULTIPLIERS = {"B": 1, "K": KIB, "M": MIB}
 _TYPE_LETTERS = "abcdefgABCDEFG"
 
 
+def _number(digits: str) -> int:
+    """A decimal number of the string; one too long for any 32-bit value reads as
+    :data:`_TOO_LARGE` (Python refuses to convert thousands of digits at all)."""
+    significant = digits.lstrip("0")
+    return int(significant or "0") if len(significant) <= _MAX_DIGITS else _TOO_LARGE
+
+
+def _quote(text: str, limit: int = 100) -> str:
+    """``repr`` of a piece of the string, shortened so that an error stays one readable line."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[: limit - 20]!r}... ({len(text)} characters)"
+
+
 def _fail(text: str, position: int, what: str) -> FormatError:
     return FormatError(
-        f"malformed memory layout {text!r} at position {position}: {what}",
+        f"malformed memory layout {_quote(text)} at position {position}: {what}",
         hint="a layout looks like '@Internal Flash  /0x08000000/06*002Ka,250*002Kg' (§3.1)",
     )
 
@@ -86,8 +107,9 @@ class _Parse:
 
     def _type_end(self, start: int) -> int:
         """Where the type text from ``start`` ends: the next ``,`` or ``/``, or the end."""
-        ends = [i for i in (self.text.find(",", start), self.text.find("/", start)) if i >= 0]
-        return min(ends) if ends else len(self.text)
+        match = _TYPE_TEXT.match(self.text, start)
+        assert match is not None  # the pattern matches the empty string
+        return match.end()
 
     def _group(self, address: int) -> tuple[int, int, MemoryRights] | None:
         """The group at the cursor (count, size, rights), or None where groups end."""
@@ -95,23 +117,27 @@ class _Parse:
         match = _GROUP.match(self.text, start)
         if match is None:
             return self._countless(address)
-        count, size, multiplier = int(match.group(1)), int(match.group(2)), match.group(3)
+        count, size = _number(match.group(1)), _number(match.group(2))
+        multiplier = match.group(3)
         end = self._type_end(match.end())
         kind = self.text[match.end() : end]
-        item = self.text[start:end].strip(_BLANKS)
+        item = _quote(self.text[start:end].strip(_BLANKS), 40)
         if not kind and multiplier in "abcdefg":
             kind, multiplier = multiplier, " "  # '01*016e': 16 bytes of type e
         if not kind and self.device_feature:
             kind = "e"  # dfu-util forces the type before it looks for one
         if len(kind) != 1:
-            what = f"its type {kind!r} is not one letter" if kind else "it has no type letter"
-            self.notes.append(f"group {item!r} skipped: {what}")
+            what = (
+                f"its type {_quote(kind, 30)} is not one letter"
+                if kind
+                else "it has no type letter"
+            )
+            self.notes.append(f"group {item} skipped: {what}")
             self.position = end
             return None
         if multiplier not in _MULTIPLIERS and multiplier != " ":
             self.notes.append(
-                f"group {item!r}: {multiplier!r} is not a size multiplier (B, K or M), "
-                "read as bytes"
+                f"group {item}: {multiplier!r} is not a size multiplier (B, K or M), read as bytes"
             )
         size *= _MULTIPLIERS.get(multiplier, 1)
         rights = self._rights(kind, item, start, address, count, size)
@@ -123,11 +149,11 @@ class _Parse:
         match = _COUNTLESS.match(self.text, self.position)
         if match is None:
             return None
-        item = match.group(0).strip(_BLANKS)
+        item = _quote(match.group(0).strip(_BLANKS), 40)
         self.notes.append(
-            f"group {item!r} has no count: read as one sector (dfu-util stops reading there)"
+            f"group {item} has no count: read as one sector (dfu-util stops reading there)"
         )
-        size = int(match.group(1)) * _MULTIPLIERS.get(match.group(2), 1)
+        size = _number(match.group(1)) * _MULTIPLIERS.get(match.group(2), 1)
         rights = self._rights(match.group(3), item, self.position, address, 1, size)
         self.position = match.end()
         return 1, size, rights
@@ -136,9 +162,9 @@ class _Parse:
         self, kind: str, item: str, start: int, address: int, count: int, size: int
     ) -> MemoryRights:
         if kind not in _TYPE_LETTERS:
-            raise _fail(self.text, start, f"group {item!r} has type {kind!r}, not a letter a..g")
+            raise _fail(self.text, start, f"group {item} has type {kind!r}, not a letter a..g")
         if count > MAX_SECTORS or address + count * size > 1 << 32:
-            what = f"sector group {item!r} runs past the 32-bit address space"
+            what = f"sector group {item} runs past the 32-bit address space"
             raise _fail(self.text, start, what)
         if self.device_feature:
             kind = "e"  # §3.1 / §7 item 5: the F4 'Device Feature' memory is written in place
@@ -161,7 +187,8 @@ def parse_layout(text: str) -> MemoryMap:
     while (header := _REGION.match(text, parse.position)) is not None:
         address = int(header.group(1), 16)
         if address >= 1 << 32:
-            raise _fail(text, parse.position, f"address 0x{address:X} is beyond 32 bits")
+            shown = _quote(f"0x{header.group(1)}", 24)
+            raise _fail(text, parse.position, f"address {shown} is beyond 32 bits")
         parse.position = header.end()
         parse.region(address)
     if not parse.regions:
