@@ -204,9 +204,10 @@ def _board(
     if file is None:
         return fresh()
     clock = RealTimeClock(time_scale) if realtime else None
+    stack.push(_unsaved_board_error)  # runs after open_board's own exit: its save
     try:
         return stack.enter_context(open_board(Path(file), fresh, clock=clock, on_wait=on_wait))
-    except (ValueError, OSError) as error:
+    except ValueError as error:
         # The sim reports a damaged or foreign file as ValueError (layer rule: sim never
         # imports pydfuse.errors); the user sees one line naming the file, not a traceback.
         detail = str(error).removeprefix(f"{file}: ")
@@ -215,3 +216,27 @@ def _board(
             path=str(file),
             hint="delete the file to start from a fresh board, or give another --sim-state",
         ) from error
+    except OSError as error:  # the file is fine as far as we know: never advise deleting it
+        raise FormatError(
+            f"cannot open the virtual board: {error.strerror or error}"
+            + (f" ({error.filename})" if error.filename else ""),
+            path=str(file),
+            hint="check that you may read and write the file, its directory and the "
+            f".{Path(file).name}.lock / .journal files beside it; nothing was changed",
+        ) from error
+
+
+def _unsaved_board_error(
+    kind: type[BaseException] | None, error: BaseException | None, trace: Any
+) -> bool:
+    """Exit callback: the board could not be saved at the end (sim.boardfile.BoardNotSaved),
+    one error naming the file instead of an OSError traceback."""
+    from pydfuse.sim.boardfile import BoardNotSaved
+
+    if isinstance(error, BoardNotSaved):
+        raise FormatError(
+            error.strerror or str(error),
+            path=str(error.filename),
+            hint="free some space or fix the permissions, then run any command on the file",
+        ) from error
+    return False

@@ -13,6 +13,9 @@ what the board holds: the sectors erased and the blocks written so far. The jour
 revision of the state file it continues; loading replays a journal of the same revision and
 ignores an older one (left when a save completed but the journal could not yet be removed).
 A normal end saves the whole board (a new revision) and removes the journal.
+
+A state file reached through a symbolic link is the link's target: its lock, journal and
+saves are those of the target, so the link stays a link and both names are one board.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_JOURNAL_BYTES",
+    "BoardNotSaved",
     "journal_path",
     "load_board_file",
     "lock_path",
@@ -48,6 +52,12 @@ _RECORD = struct.Struct("<cBII")  # kind (W/E), alternate, address, length
 _CRC = struct.Struct("<I")
 MAX_JOURNAL_BYTES = 1024 * 1024 * 1024  # far more than any command writes (40x the largest board)
 _OPEN: dict[Path, _Journal] = {}  # the journals of the boards open in this process
+
+
+class BoardNotSaved(OSError):
+    """The board could not be written back to its state file at the end (a full disk, a
+    directory made read-only or removed meanwhile); what the command did is in the journal as
+    far as that could be written. ``filename`` is the state file."""
 
 
 def lock_path(path: Path) -> Path:
@@ -71,6 +81,7 @@ def open_board(
 ) -> Iterator[VirtualBoard]:
     """The board kept in ``path`` (``make()`` when there is none yet), locked and journaled
     for as long as the ``with`` block runs, and saved at its end — also after an exception."""
+    path = _target(path)
     lock = FileLock(str(lock_path(path)))
     try:
         lock.acquire(timeout=0)
@@ -81,26 +92,45 @@ def open_board(
     try:
         board, doc = _load(path, make, clock)
         journal = _Journal(path, doc, board)
-        _OPEN[path.resolve()] = journal
+        _OPEN[path] = journal
         try:
             yield board
         finally:
-            del _OPEN[path.resolve()]
+            del _OPEN[path]
             journal.close()
-            save_board(board, path, previous=journal.doc)
+            _save_at_end(board, path, journal.doc)
             journal.remove()
     finally:
         lock.release()
 
 
+def _save_at_end(board: VirtualBoard, path: Path, previous: dict[str, Any]) -> None:
+    try:
+        save_board(board, path, previous=previous)
+    except OSError as error:
+        raise BoardNotSaved(
+            error.errno,
+            f"the virtual board could not be saved ({error.strerror or error}); what this command "
+            f"did is kept in {journal_path(path).name} as far as it could be written, and the "
+            "next command using the file replays it",
+            str(path),
+        ) from error
+
+
 def save_open_board(board: VirtualBoard, path: Path) -> None:
     """Save ``board`` to ``path``; if it is the board open there, the journal starts afresh
     after the save (it continues the new revision)."""
-    journal = _OPEN.get(path.resolve())
+    path = _target(path)
+    journal = _OPEN.get(path)
     if journal is not None and journal.board is board:
         journal.checkpoint()
     else:
         save_board(board, path)
+
+
+def _target(path: Path) -> Path:
+    """The file ``path`` names: symbolic links followed (a save must not replace the link)."""
+    return Path(os.path.realpath(path))
 
 
 def _load(
@@ -125,6 +155,7 @@ def load_board_file(
 ) -> VirtualBoard:
     """The board in ``path`` as it is now: with the journal of a command that was killed (or
     is still running) replayed. No lock is taken: for looking, not for changing."""
+    path = _target(path)
     doc = read_state(path)
     revision = str(doc.get("revision", ""))
     return board_from_state(
@@ -153,11 +184,11 @@ class _Journal:
         self.path = journal_path(state)
         self.board = board
         header = _header(str(doc.get("revision", "")))
-        continuing = self.path.exists() and _header_of(self.path) == header
+        continuing = self.path.exists() and _header_of(self.path, len(header)) == header
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (0 if continuing else os.O_TRUNC)
         self.fd: int | None = os.open(self.path, flags, 0o644)
         if not continuing:
-            os.write(self.fd, header)
+            _write_all(self.fd, header)
         for alt, memory in enumerate(board.memories):
             memory.on_change = self._recorder(alt)
 
@@ -166,7 +197,7 @@ class _Journal:
         self.doc = save_board(self.board, self.state, previous=self.doc)
         if self.fd is not None:
             os.ftruncate(self.fd, 0)
-            os.write(self.fd, _header(str(self.doc.get("revision", ""))))
+            _write_all(self.fd, _header(str(self.doc.get("revision", ""))))
 
     def _recorder(self, alt: int) -> Callable[[str, int, bytes | int], None]:
         def record(kind: str, address: int, what: bytes | int) -> None:
@@ -174,7 +205,7 @@ class _Journal:
             length = len(what) if isinstance(what, bytes) else what
             head = _RECORD.pack(kind.encode("ascii"), alt, address, length)
             if self.fd is not None:
-                os.write(self.fd, head + payload + _CRC.pack(zlib.crc32(head + payload)))
+                _write_all(self.fd, head + payload + _CRC.pack(zlib.crc32(head + payload)))
 
         return record
 
@@ -193,9 +224,17 @@ def _header(revision: str) -> bytes:
     return _MAGIC + revision.encode("ascii", "replace") + b"\n"
 
 
-def _header_of(path: Path) -> bytes:
+def _header_of(path: Path, size: int) -> bytes:
     with path.open("rb") as handle:
-        return handle.readline(len(_MAGIC) + 80)
+        return handle.readline(size)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (a nearly full disk may take part of it and return its length:
+    the rest must follow, or the next record would land after half of this one)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _replay(path: Path, revision: str, board: VirtualBoard) -> bool:

@@ -113,15 +113,16 @@ def read_state(path: Path) -> dict[str, Any]:
     """The JSON document of a state file, size-bounded; ``ValueError`` if it is none."""
     try:
         size = path.stat().st_size
-        if size > MAX_STATE_BYTES:
-            raise ValueError(
-                f"{path}: {size} bytes is too large for a virtual board state "
-                f"(at most {MAX_STATE_BYTES // (1024 * 1024)} MiB)"
-            )
-        doc = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        if size <= MAX_STATE_BYTES:
+            doc = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: JSON, UTF-8, huge numbers
         what = "nested too deeply" if isinstance(exc, RecursionError) else exc
         raise ValueError(f"{path}: cannot read virtual board state: {what}") from exc
+    if size > MAX_STATE_BYTES:
+        raise ValueError(
+            f"{path}: {size} bytes is too large for a virtual board state "
+            f"(at most {MAX_STATE_BYTES // (1024 * 1024)} MiB)"
+        )
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ValueError(f"{path}: not a pydfuse virtual board state file")
     if doc.get("version") != VERSION:
