@@ -12,7 +12,7 @@ Imports ``pydfuse.ops``, ``pydfuse.formats``, ``pydfuse.errors``, the board prof
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,41 +119,52 @@ class DeviceHub:
         }
 
     def firmware(self, stored: StoredFile, *, address: int | None, alt: int | None) -> Any:
-        """The stored file as flash takes it: a parsed .dfu, or one image for ``alt`` (None:
-        the alternate whose memory holds its first byte, as ``dfuse flash`` picks it)."""
+        """The stored file as flash takes it: a parsed .dfu, a raw .bin loaded by ops as a .bin
+        file is (its DFU suffix stripped and said; without an address, a payload for a plain
+        DFU device), or one image for ``alt`` (None: the alternate whose memory holds its first
+        byte, as ``dfuse flash`` picks it — see :meth:`_with_alt`)."""
         if file_kind(stored) == "dfu" or stored.data.startswith(b"DfuSe"):
             return parse_dfu(stored.data, path=stored.name)
         kind = file_kind(stored) or "bin"
-        image = image_from_bytes(
-            stored.data,
-            kind,  # type: ignore[arg-type]
-            address=address if kind == "bin" else None,
-            path=stored.name,
-        )
+        if kind == "bin":
+            loaded = ops.raw_firmware(stored.name, stored.data, address=address)
+            if alt is None or not loaded.jobs:
+                return loaded
+            return replace(loaded, jobs=tuple(replace(job, alt=alt) for job in loaded.jobs))
+        image = image_from_bytes(stored.data, kind, path=stored.name)  # type: ignore[arg-type]
         return ops.ImageSource(image, alt=alt)
 
-    def _resolve_alt(self, ref: DeviceRef, source: Any, alt: int | None) -> int | None:
-        if alt is not None or not isinstance(source, ops.ImageSource) or not source.image:
-            return alt
+    def _with_alt(self, ref: DeviceRef, source: Any, alt: int | None) -> tuple[Any, int | None]:
+        """``source`` for the alternate ``alt``, or (a single image, no alt given) for the one
+        whose memory holds its first byte on the device."""
+        image = None
+        if isinstance(source, ops.ImageSource):
+            image = source.image
+        elif isinstance(source, ops.Firmware) and len(source.jobs) == 1:
+            image = source.jobs[0].image
+        if alt is not None or not image:
+            return source, alt
         devices = [
             d
             for d in ops.list_devices(self.environment())
             if d.mode == "dfu" and ref.selector().matches(d)
         ]
         if len(devices) != 1:
-            return None
-        holding = ops.alternate_holding(devices[0].alternates, source.image.start)
-        return holding.alt if holding is not None else None
+            return source, None
+        holding = ops.alternate_holding(devices[0].alternates, image.start)
+        if holding is None:
+            return source, None
+        if isinstance(source, ops.ImageSource):
+            return ops.ImageSource(image, alt=holding.alt), holding.alt
+        jobs = tuple(replace(job, alt=holding.alt) for job in source.jobs)
+        return replace(source, jobs=jobs), holding.alt
 
     def check(
         self, ref: DeviceRef, file_id: str, *, address: int | None, alt: int | None
     ) -> dict[str, Any]:
         """Every pre-flight finding for the file on the device, drawn on its memories."""
         stored = self.store.get(file_id)
-        source = self.firmware(stored, address=address, alt=alt)
-        alt = self._resolve_alt(ref, source, alt)
-        if isinstance(source, ops.ImageSource):
-            source = ops.ImageSource(source.image, alt=alt)
+        source, alt = self._with_alt(ref, self.firmware(stored, address=address, alt=alt), alt)
         result = ops.check_firmware(self.environment(), ref.selector(alt), source, **self.facts())
         images = {t.info.alt: t.image for t in result.targets}
         findings: dict[int, list[Any]] = {}
@@ -196,10 +207,7 @@ class DeviceHub:
         """Flash the file (checked again by flash itself: nothing is written when it is
         unsafe), verify it, and leave DFU mode if asked."""
         stored = self.store.get(file_id)
-        source = self.firmware(stored, address=address, alt=alt)
-        alt = self._resolve_alt(ref, source, alt)
-        if isinstance(source, ops.ImageSource):
-            source = ops.ImageSource(source.image, alt=alt)
+        source, alt = self._with_alt(ref, self.firmware(stored, address=address, alt=alt), alt)
         try:
             result = ops.flash(
                 self.environment(),

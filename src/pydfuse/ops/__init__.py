@@ -37,7 +37,7 @@ from pydfuse.ops.env import (
     traced,
     usb_environment,
 )
-from pydfuse.ops.firmware import FirmwareSource, ImageSource
+from pydfuse.ops.firmware import Firmware, FirmwareSource, ImageSource, raw_firmware
 from pydfuse.ops.flash import flash
 from pydfuse.ops.fleet import (
     BoardOutcome,
@@ -92,6 +92,7 @@ __all__ = [
     "DoctorReport",
     "Environment",
     "EraseResult",
+    "Firmware",
     "FirmwareSource",
     "FlashResult",
     "ImageSource",
@@ -126,6 +127,7 @@ __all__ = [
     "notice",
     "on_boards",
     "option_bytes",
+    "raw_firmware",
     "read_trace",
     "replay_trace",
     "report_run",

@@ -35,10 +35,13 @@ class ImageSource:
     name: str | None = None
 
 
-FirmwareSource = Union[str, "os.PathLike[str]", Image, ImageSource, DfuseFile, PlainDfuFile]
+FirmwareSource = Union[
+    str, "os.PathLike[str]", Image, ImageSource, DfuseFile, PlainDfuFile, "Firmware"
+]
 """A path (.dfu: every target to its alternate; plain DFU file; .hex/.s19/.elf; .bin needs an
-address), an :class:`Image` (goes to the selected alternate), an :class:`ImageSource`, or an
-already-read :class:`DfuseFile` / :class:`PlainDfuFile`."""
+address), an :class:`Image` (goes to the selected alternate), an :class:`ImageSource`, an
+already-read :class:`DfuseFile` / :class:`PlainDfuFile`, or :class:`Firmware` already loaded
+(:func:`raw_firmware`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,8 @@ class Firmware:
 
 def load_firmware(source: FirmwareSource, *, address: int | None = None) -> Firmware:
     """Read ``source`` into :class:`Firmware`; FormatError for unreadable files."""
+    if isinstance(source, Firmware):
+        return source
     if isinstance(source, ImageSource):
         return Firmware(jobs=(Job(source.alt, source.name, source.image),))
     if isinstance(source, Image):
@@ -105,6 +110,12 @@ def load_firmware(source: FirmwareSource, *, address: int | None = None) -> Firm
     notes: list[str] = []
     image = load_image(path, address=address, notes=notes)
     return Firmware(jobs=(Job(None, None, image),), warnings=tuple(notes))
+
+
+def raw_firmware(name: str, data: bytes, *, address: int | None = None) -> Firmware:
+    """A raw binary held in memory (``name``: the file's name, for messages), loaded as a
+    .bin file is: see :func:`_load_raw` (the GUI's uploads)."""
+    return _load_raw(Path(name), data, address)
 
 
 def _load_raw(path: Path, data: bytes, address: int | None) -> Firmware:
