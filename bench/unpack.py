@@ -61,7 +61,7 @@ def main() -> int:
             raise SystemExit(f"dfuse unpack failed: {result.stderr.strip()}")
         facts = dict(line.split()[:2] for line in result.stderr.splitlines() if " " in line)
         peak_mib, cpu = int(facts["peak-kib"]) / 1024, float(facts["cpu-s"])
-        (hex_file,) = (work / "out").iterdir()
+        (hex_file,) = (work / "out").glob("*.hex")  # beside it: unpack's manifest
         hex_mib = hex_file.stat().st_size / 2**20
         same = load_image(hex_file).segments[0].data == data
     print(
