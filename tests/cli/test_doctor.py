@@ -6,7 +6,6 @@ udev-rules`` prints and installs the rules."""
 from __future__ import annotations
 
 import json
-import resource
 import signal
 import subprocess
 import sys
@@ -141,7 +140,10 @@ def test_udev_rules_print_and_install(
     assert "cannot write" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
 def test_udev_rules_install_never_leaves_a_half_written_file(tmp_path: Path) -> None:
+    import resource
+
     target = tmp_path / "60-pydfuse.rules"
     target.write_text("# the rules that work today\n")
 
