@@ -1,4 +1,5 @@
-"""Every DFU state x every request, compared with an independent transcription of §1.6.
+"""Every DFU state x every request, compared with an independent transcription of §1.6
+(support.dfu11).
 
 This is the one place that calls the model's class handler directly (to put it in each state);
 everything else goes through pyusb.
@@ -12,59 +13,7 @@ from pydfuse.sim.board import VirtualBoard
 from pydfuse.sim.bootloader import DfuFunction
 from pydfuse.sim.usbdev import NoResponse, Setup, Stall
 from pydfuse.spec import Request, State, Status
-
-S = State
-# §1.6 as written in the spec digest. Each cell: "stall", "stall>ERR", "stall>appIDLE",
-# "none" (no response) or the name of the state after a successful request.
-EXPECTED: dict[State, dict[str, str]] = {
-    S.APP_IDLE: dict(
-        DETACH="APP_DETACH", DNLOAD="stall", DNLOAD0="stall", UPLOAD="stall",
-        GETSTATUS="APP_IDLE", CLRSTATUS="stall", GETSTATE="APP_IDLE", ABORT="stall",
-    ),
-    S.APP_DETACH: dict(
-        DETACH="stall>appIDLE", DNLOAD="stall>appIDLE", DNLOAD0="stall>appIDLE",
-        UPLOAD="stall>appIDLE", GETSTATUS="APP_DETACH", CLRSTATUS="stall>appIDLE",
-        GETSTATE="APP_DETACH", ABORT="stall>appIDLE",
-    ),
-    S.DFU_IDLE: dict(
-        DETACH="stall>ERR", DNLOAD="DFU_DNLOAD_SYNC", DNLOAD0="stall>ERR",
-        UPLOAD="DFU_UPLOAD_IDLE", GETSTATUS="DFU_IDLE", CLRSTATUS="stall>ERR",
-        GETSTATE="DFU_IDLE", ABORT="DFU_IDLE",
-    ),
-    S.DFU_DNLOAD_SYNC: dict(
-        DETACH="stall>ERR", DNLOAD="stall>ERR", DNLOAD0="stall>ERR", UPLOAD="stall>ERR",
-        GETSTATUS="DFU_DNLOAD_IDLE", CLRSTATUS="stall>ERR", GETSTATE="DFU_DNLOAD_SYNC",
-        ABORT="stall>ERR",
-    ),
-    S.DFU_DNBUSY: {k: "stall>ERR" for k in (
-        "DETACH", "DNLOAD", "DNLOAD0", "UPLOAD", "GETSTATUS", "CLRSTATUS", "GETSTATE", "ABORT"
-    )},
-    S.DFU_DNLOAD_IDLE: dict(
-        DETACH="stall>ERR", DNLOAD="DFU_DNLOAD_SYNC", DNLOAD0="DFU_MANIFEST_SYNC",
-        UPLOAD="stall>ERR", GETSTATUS="DFU_DNLOAD_IDLE", CLRSTATUS="stall>ERR",
-        GETSTATE="DFU_DNLOAD_IDLE", ABORT="DFU_IDLE",
-    ),
-    S.DFU_MANIFEST_SYNC: dict(
-        DETACH="stall>ERR", DNLOAD="stall>ERR", DNLOAD0="stall>ERR", UPLOAD="stall>ERR",
-        GETSTATUS="DFU_MANIFEST", CLRSTATUS="stall>ERR", GETSTATE="DFU_MANIFEST_SYNC",
-        ABORT="stall>ERR",
-    ),
-    S.DFU_MANIFEST: {k: "stall>ERR" for k in (
-        "DETACH", "DNLOAD", "DNLOAD0", "UPLOAD", "GETSTATUS", "CLRSTATUS", "GETSTATE", "ABORT"
-    )},
-    S.DFU_MANIFEST_WAIT_RESET: {k: "none" for k in (
-        "DETACH", "DNLOAD", "DNLOAD0", "UPLOAD", "GETSTATUS", "CLRSTATUS", "GETSTATE", "ABORT"
-    )},
-    S.DFU_UPLOAD_IDLE: dict(
-        DETACH="stall>ERR", DNLOAD="stall>ERR", DNLOAD0="stall>ERR",
-        UPLOAD="DFU_UPLOAD_IDLE", GETSTATUS="DFU_UPLOAD_IDLE", CLRSTATUS="stall>ERR",
-        GETSTATE="DFU_UPLOAD_IDLE", ABORT="DFU_IDLE",
-    ),
-    S.DFU_ERROR: dict(
-        DETACH="stall", DNLOAD="stall", DNLOAD0="stall", UPLOAD="stall",
-        GETSTATUS="DFU_ERROR", CLRSTATUS="DFU_IDLE", GETSTATE="DFU_ERROR", ABORT="stall",
-    ),
-}  # fmt: skip
+from support.dfu11 import EXPECTED
 
 OUT, IN = 0x21, 0xA1
 

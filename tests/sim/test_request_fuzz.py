@@ -1,6 +1,7 @@
 """Random-request fuzzing of the simulator's pyusb backend (issue #9), see support.simfuzz for
 the invariants: only USBError leaves pyusb, the state is always a DFU state, GETSTATUS always
-answers, memory changes only through a legal erase or program.
+answers, memory changes only through a legal erase or program, every class request does what
+§1.6 allows.
 
 ``make test`` plays 20,000 sequences; ``make fuzz`` one million, spread over every core.
 A failure names the profile, seed and sequence; ``support.simfuzz.replay(seed, n)`` replays it.
@@ -10,10 +11,13 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
+from types import MappingProxyType
 
 import pytest
 
+from pydfuse.sim.dfu_table import Cell, Event
 from pydfuse.sim.profiles import PROFILES
+from pydfuse.spec import State
 from support.simfuzz import Fuzzer, Violation, check_state
 
 SEED = int(os.environ.get("PYDFUSE_FUZZ_SEED", "9"))
@@ -56,6 +60,17 @@ def test_the_checks_catch_a_state_outside_the_table_and_an_escaping_error() -> N
         check_state(board, "now")
     with pytest.raises(Violation, match="KeyError escaped pyusb"):
         fuzzer.run(1)  # the state table has no row for 42: the simulator itself breaks
+
+
+def test_the_checks_catch_a_transition_the_state_table_does_not_allow() -> None:
+    fuzzer = Fuzzer(1, profiles=("stm32f4-rom",))
+    board, _ = fuzzer._board("stm32f4-rom")
+    assert board.dfu is not None
+    # A GETSTATUS in dfuIDLE that runs the DNLOAD-SYNC handler: it leaves dfuDNLOAD-IDLE.
+    cells = {**board.dfu.table, (State.DFU_IDLE, Event.GETSTATUS): Cell.ACCEPT}
+    board.dfu.table = MappingProxyType(cells)
+    with pytest.raises(Violation, match=r"GETSTATUS in DFU_IDLE .*left DFU_DNLOAD_IDLE"):
+        fuzzer.run(50)
 
 
 def _chunk(seed: int) -> tuple[int, int]:

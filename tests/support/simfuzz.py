@@ -12,7 +12,10 @@ after every step and every sequence (issue #9):
    a reset after manifestation;
 4. memory changes only through a legal erase or program: every changed byte is either 0xFF in
    a sector some erase command (page, mass, unprotect, or a plain-DFU block) could have erased,
-   or a byte of a data block the client sent, at an address the block could have gone to.
+   or a byte of a data block the client sent, at an address the block could have gone to;
+5. every DFU class request does what §1.6 allows in the state it meets (support.dfu11): how
+   the transfer ends and the state (and status) it leaves; checked wherever the table alone
+   decides (not on the ST demo profile, not with a fault armed, not while the device is busy).
 
 Everything is derived from the seed, so a failure names the profile, the seed, the sequence
 number and its requests, and :func:`replay` plays the run up to that sequence again.
@@ -34,6 +37,7 @@ from pydfuse.sim.backend import SimBackend, get_backend
 from pydfuse.sim.board import VirtualBoard
 from pydfuse.sim.profiles import PROFILES, BoardProfile
 from pydfuse.spec import DfuseCommand, Request, State, Status
+from support import dfu11
 
 STATES = {int(s) for s in State}
 STATUSES = {int(s) for s in Status}
@@ -174,15 +178,37 @@ class Fuzzer:
             dev = _find(backend)
             if dev is None:
                 return None
-        try:
-            if op.kind == "reset":
-                dev.reset()
-            else:
-                _remember(board.profile, op, record)
+        if op.kind == "reset":
+            return self._transfer(lambda: dev.reset(), dev)
+        _remember(board.profile, op, record)
+        length = op.payload if isinstance(op.payload, int) else len(op.payload or b"")
+        expected = dfu11.expect(board, op.bm, op.request, op.index, length)
+        outcome: list[Any] = []
+        dev = self._transfer(
+            lambda: outcome.append(
                 dev.ctrl_transfer(op.bm, op.request, op.value, op.index, op.payload, op.timeout)
+            ),
+            dev,
+            outcome,
+        )
+        if expected is not None and dev is not None:
+            problem = dfu11.check_transition(board, expected, outcome[0] if outcome else "ok")
+            if problem is not None:
+                raise Violation(problem)
+        return dev
+
+    @staticmethod
+    def _transfer(send: Any, dev: Any, outcome: list[Any] | None = None) -> Any:
+        """Run one request; None when the device left. How it ended goes to ``outcome``: the
+        reply, or "stall" / "timeout" / "error"."""
+        try:
+            send()
         except usb.core.USBError as error:
             if error.errno in _GONE:
                 return None  # the device left or re-enumerated: find it again
+            if outcome is not None:
+                kinds = {errno.EPIPE: "stall", errno.ETIMEDOUT: "timeout"}
+                outcome.append(kinds.get(error.errno, "error"))
         except Exception as error:  # the invariant under test: nothing else may escape
             raise Violation(f"{type(error).__name__} escaped pyusb: {error}") from error
         return dev
