@@ -108,6 +108,20 @@ def test_poll_timeouts_follow_the_media_of_the_pointer_before_the_command() -> N
     assert getstatus(dev).poll_ms == 25
 
 
+def test_a_pointer_of_media_index_3_gets_the_m29w128g_timings() -> None:
+    """``MAL_GetStatus`` indexes its timing table with ``(pointer >> 26) & 3``; index 3 is the
+    M29W128G row (1000 ms erase, 25 ms program: USB-FS-Device_Lib V4.0.0 dfu_mal.c, usb_conf.h),
+    so a pointer such as 0x0C000000 (no memory) is timed as that NOR, not as internal flash."""
+    board, dev = _board()
+    set_address(dev, board, 0x0C000000)
+    dnload(dev, 0, b"\x41" + struct.pack("<I", 0x0C000000))
+    assert getstatus(dev).poll_ms == 1000
+    board.clock.sleep(2)
+    getstatus(dev)
+    dnload(dev, 2, b"\x00" * 16)
+    assert getstatus(dev).poll_ms == 25
+
+
 def test_a_bad_upload_block_writes_0x0f_into_the_state_byte() -> None:
     _, dev = _board()
     with pytest.raises(usb.core.USBError):

@@ -507,8 +507,9 @@ STM3210E_EVAL_QUIRKS = replace(
     fixed_poll_timeout_ms=ST_DEMO_POLL_MS,
     st_demo_requests=True,
     enforce_readonly=False,
-    # §2.8: (erase, program) per media of the pointer: 0 SPI M25P64, 1 NOR M29W128F, 2 internal.
-    demo_poll_ms=MappingProxyType({0: (3000, 20), 1: (1000, 25), 2: (50, 50)}),
+    # §2.8: (erase, program) per media of the pointer: 0 SPI M25P64, 1 NOR M29W128F, 2 internal;
+    # 3 is the demo's M29W128G row, which (pointer >> 26) & 3 reaches too (dfu_mal.c TimingTable).
+    demo_poll_ms=MappingProxyType({0: (3000, 20), 1: (1000, 25), 2: (50, 50), 3: (1000, 25)}),
 )
 STM32F4_ROM_QUIRKS = replace(
     STM32F4_ROM,
