@@ -49,7 +49,7 @@ def test_erase_beside_write_protection_is_refused_in_one_line(
     capsys: Capsys, tmp_path: Path
 ) -> None:
     sim = ["--sim", "stm32f4-rom", "--sim-state", str(tmp_path / "board.json")]
-    assert main([*sim, "ob", "set", "wrp=0", "-q"]) == 0
+    assert main([*sim, "ob", "set", "wrp=0", "--wrp-mode", "write-protection", "-q"]) == 0
     capsys.readouterr()
     assert main([*sim, "erase", "--mass"]) == 3
     err = capsys.readouterr().err

@@ -59,7 +59,7 @@ def test_option_bytes_shows_the_factory_values_decoded(
     assert doc["rdp_level"] == 0 and doc["raw"] != "ff" * 16
     fields = {f["name"]: f for f in doc["fields"]}
     assert fields["rdp"]["value"] == rdp and fields["rdp"]["is_default"]
-    assert all(f["is_default"] for f in doc["fields"])
+    assert all(f["is_default"] or f["name"] == "sprmod" for f in doc["fields"])
     assert all(f["source"] and f["meaning"] for f in doc["fields"])
     code, out, _ = _run(capsys, *sim, "ob")  # the short form
     assert code == 0
@@ -108,7 +108,7 @@ def test_rdp_1_set_verified_uploads_refused_then_unprotect_back_to_level_0(
 def test_write_protection_on_two_sectors_blocks_a_flash_of_them(
     capsys: Capsys, tmp_path: Path, f4: list[str]
 ) -> None:
-    code, doc = _json(capsys, *f4, "ob", "set", "wrp=0-1")
+    code, doc = _json(capsys, *f4, "ob", "set", "wrp=0-1", "--wrp-mode", "write-protection")
     assert code == 0 and doc["verified"] is True and doc["written"]
     assert {
         "field": "wrp",
@@ -116,7 +116,7 @@ def test_write_protection_on_two_sectors_blocks_a_flash_of_them(
         "after": "0-1",
         "meaning": "sectors protected",
     } in doc["changes"]
-    code, doc = _json(capsys, *f4, "ob")
+    code, doc = _json(capsys, *f4, "ob", "--wrp-mode", "write-protection")
     assert doc["write_protection"]["units"] == [0, 1]
     assert doc["write_protection"]["ranges"] == [{"start": 0x08000000, "end": 0x08008000}]
 
@@ -127,7 +127,7 @@ def test_write_protection_on_two_sectors_blocks_a_flash_of_them(
     assert "hint: lift the protection first: dfuse option-bytes set wrp=none" in err
     assert _board(tmp_path).memory(0).read(0x08000000, 16) == b"\xff" * 16  # nothing written
 
-    assert main([*f4, "-q", "ob", "set", "wrp=none"]) == 0
+    assert main([*f4, "-q", "ob", "set", "wrp=none", "--wrp-mode", "write-protection"]) == 0
     assert main([*f4, "-q", "flash", str(_app(tmp_path))]) == 0
 
 
@@ -182,3 +182,21 @@ def test_unprotect_on_an_unprotected_chip_says_there_is_nothing_to_do(
     code, doc = _json(capsys, *f4, "unprotect")
     assert code == 0 and doc["sent"] is False and doc["was_protected"] is False
     assert doc["rdp_level_after"] == 0
+
+
+def test_f405_write_protection_needs_the_mode_named_because_sprmod_reads_1(
+    capsys: Capsys, tmp_path: Path, f4: list[str]
+) -> None:
+    code, out, _ = _run(capsys, *f4, "ob")
+    assert code == 0
+    assert "write protection: not known - SPRMOD (nWRP bit 15) reads 1" in out
+    assert "F405/407/415/417 reading: write-protected none" in out
+    assert "PCROP-mode reading: execute-only (PCROP) sectors 0-11" in out
+    code, out, err = _run(capsys, *f4, "ob", "set", "wrp=0-1")
+    assert code == ExitCode.UNSAFE and "SPRMOD" in err and "wrp=none would put every" in err
+    assert "hint: if this chip is an F405/407/415/417, say so: --wrp-mode write-protection" in err
+    code, doc = _json(capsys, *f4, "ob", "set", "wrp=0-1", "--wrp-mode", "write-protection")
+    assert code == 0 and doc["verified"] is True
+    code, doc = _json(capsys, *f4, "ob", "--wrp-mode", "write-protection")
+    assert doc["wrp_mode"] == "write-protection" and doc["write_protection"]["units"] == [0, 1]
+    assert {f["name"]: f["value"] for f in doc["fields"]}["sprmod"] == 1  # kept as read

@@ -17,6 +17,7 @@ from pydfuse.spec import MemoryRights
 from support.boards import make_rig
 
 ANY = DeviceSelector()
+F405 = "write-protection"  # SPRMOD reads 1: unused on the F405/407 (RM0090 Table 16)
 
 
 @pytest.mark.parametrize(
@@ -33,13 +34,14 @@ def test_erase_refuses_write_protected_sectors_before_erasing_anything(
 ) -> None:
     rig = make_rig("stm32f4-rom")
     rig.board.memory(0).load(0x08000000, b"keep")
-    set_option_bytes(rig.env, ANY, ["wrp=0-1"])
+    set_option_bytes(rig.env, ANY, ["wrp=0-1"], wrp_mode=F405)
     erases = len(rig.backend.page_erases())
     with pytest.raises(PlanError) as info:
         erase(rig.env, ANY, alt=0, **kwargs)  # type: ignore[arg-type]
     assert named in str(info.value)
     assert "nothing was erased" in str(info.value)
     assert (info.value.hint or "").startswith("lift the protection first: dfuse option-bytes set")
+    assert "--wrp-mode write-protection" in (info.value.hint or "")  # SPRMOD reads 1 here
     assert len(rig.backend.page_erases()) == erases and rig.backend.commands(0x41, 1) == []
     assert rig.board.memory(0).read(0x08000000, 4) == b"keep"
 
@@ -47,7 +49,7 @@ def test_erase_refuses_write_protected_sectors_before_erasing_anything(
 def test_erase_of_unprotected_sectors_still_works_beside_protected_ones() -> None:
     rig = make_rig("stm32f4-rom")
     rig.board.memory(0).load(0x08008000, b"gone")
-    set_option_bytes(rig.env, ANY, ["wrp=0-1"])
+    set_option_bytes(rig.env, ANY, ["wrp=0-1"], wrp_mode=F405)
     result = erase(rig.env, ANY, alt=0, address=0x08008000)
     assert result.erased_sectors == (0x08008000,)
     assert rig.board.memory(0).read(0x08008000, 4) == b"\xff" * 4

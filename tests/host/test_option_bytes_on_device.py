@@ -49,8 +49,11 @@ def test_factory_option_bytes_decode_to_their_defaults(profile: str, family: str
     assert report.block.raw.hex() == raw
     assert report.block.family is not None and report.block.family.name == family
     assert report.block.detected and report.rdp_level == 0
-    assert all(fv.is_default for fv in report.fields)
-    assert report.write_protection is not None and report.write_protection.units == ()
+    # sprmod: factory 0 where the bit exists, 1 ("not used") on the F405/407: not one value
+    assert all(fv.is_default or fv.field.name == "sprmod" for fv in report.fields)
+    readings = report.wrp_readings or {"write-protection": report.write_protection}
+    assert readings["write-protection"] is not None
+    assert readings["write-protection"].units == ()
     doc = json.loads(json.dumps(report.to_dict()))
     assert doc["rdp_level"] == 0 and doc["family"]["name"] == family
     assert {f["name"] for f in doc["fields"]} >= {"rdp", "wdg_sw"}
@@ -93,7 +96,7 @@ def test_unprotect_leaves_an_unprotected_chip_alone() -> None:
 
 def test_write_protected_sectors_block_a_flash_before_anything_is_written() -> None:
     rig = make_rig("stm32f4-rom")
-    change = set_option_bytes(rig.env, ANY, ["wrp=0-1"])
+    change = set_option_bytes(rig.env, ANY, ["wrp=0-1"], wrp_mode="write-protection")
     assert change.verified is True
     assert ("wrp", "none", "0-1") in [(c.name, c.before, c.after) for c in change.changes]
     erases_before = len(rig.backend.page_erases())
@@ -103,11 +106,14 @@ def test_write_protected_sectors_block_a_flash_before_anything_is_written() -> N
     message = str(info.value)
     assert "sector 0 (0x08000000-0x08003fff)" in message
     assert "sector 1 (0x08004000-0x08007fff)" in message
-    assert info.value.hint == "lift the protection first: dfuse option-bytes set wrp=none"
+    assert info.value.hint == (
+        "lift the protection first: dfuse option-bytes set wrp=none --wrp-mode "
+        "write-protection (SPRMOD reads 1: an F405/407/415/417, see `dfuse ob`)"
+    )
     assert len(rig.backend.page_erases()) == erases_before
 
     assert flash(rig.env, ANY, blob(0x08008000, 4096)).verified  # sector 2 is free
-    set_option_bytes(rig.env, ANY, ["wrp=none"])
+    set_option_bytes(rig.env, ANY, ["wrp=none"], wrp_mode="write-protection")
     assert flash(rig.env, ANY, app_image(0x6000, address=0x08000000)).verified
 
 

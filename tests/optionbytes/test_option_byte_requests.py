@@ -33,7 +33,12 @@ G4_FLASH = parse_layout("@Internal Flash  /0x08000000/64*02Kg")
 
 
 def _set(family: Family, raw: bytes, *texts: str, flash: MemoryMap | None = None) -> Decoded:
-    return decode(family, apply_assignments(decode(family, raw), parse_assignments(texts), flash))
+    # F405 blocks read SPRMOD 1 (unused there): their write protection is named as such
+    mode = "write-protection" if family is F4 else None
+    return decode(
+        family,
+        apply_assignments(decode(family, raw), parse_assignments(texts), flash, wrp_mode=mode),
+    )
 
 
 @pytest.mark.parametrize(("text", "rdp", "level"), [("0", 0xAA, 0), ("1", 0xBB, 1), ("2", 0xCC, 2)])
@@ -52,7 +57,7 @@ def test_named_values_and_aliases() -> None:
 
 def test_f4_write_protection_by_sector_and_diff() -> None:
     before = decode(F4, F4_FACTORY)
-    raw = apply_assignments(before, [("wrp", "0-1")], F4_FLASH)
+    raw = apply_assignments(before, [("wrp", "0-1")], F4_FLASH, wrp_mode="write-protection")
     after = decode(F4, raw)
     prot = protected(after, F4_FLASH)
     assert prot.units == (0, 1) and prot.ranges == ((0x08000000, 0x08008000),)
@@ -105,8 +110,9 @@ def test_bad_requests_are_refused_in_one_line(texts: list[str], message: str) ->
     family, raw, flash = (
         (F0, F0_FACTORY, F0_FLASH) if "data0" in texts[0] else (F4, F4_FACTORY, F4_FLASH)
     )
+    mode = "write-protection" if family is F4 else None
     with pytest.raises(OptionBytesError, match=message):
-        apply_assignments(decode(family, raw), parse_assignments(texts), flash)
+        apply_assignments(decode(family, raw), parse_assignments(texts), flash, wrp_mode=mode)
 
 
 def test_f1_refuses_level_2() -> None:

@@ -102,6 +102,7 @@ def test_real_f411_read_back_decodes_to_factory_settings() -> None:
         "nrst_stdby": "no-reset",
         "rdp": "0xAA",
         "nwrp": "0xFFF",
+        "sprmod": "0",  # write-protection mode, the default (RM0090 Table 17)
     }
     assert protected(decoded, F4_FLASH).units == ()
 

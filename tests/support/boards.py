@@ -4,14 +4,15 @@ request log taken at the pyusb backend boundary, and application images."""
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydfuse.formats import Image
 from pydfuse.ops import Environment
 from pydfuse.sim.backend import get_backend
 from pydfuse.sim.board import VirtualBoard
-from pydfuse.spec import DfuseCommand, Request
+from pydfuse.sim.profiles import SectorGroup, get_profile
+from pydfuse.spec import DfuseCommand, MemoryRights, Request
 
 APP_ADDRESS = 0x08003000  # ST demo application address (§2.9)
 SRAM_TOP = 0x20010000  # STM3210E-EVAL: 64 KB SRAM (§2.12)
@@ -120,3 +121,38 @@ def blob(address: int, size: int, seed: int = 7) -> Image:
 def make_rig(*boards: VirtualBoard | str) -> Rig:
     real = [b if isinstance(b, VirtualBoard) else VirtualBoard(b) for b in boards]
     return Rig(real, RecordingBackend(get_backend(*real)))
+
+
+# A real STM32F411 ROM's option-byte read-back (see tests/optionbytes): SPRMOD (nWRP bit 15) 0.
+F411_OPTION_BLOCK = "efaa1055efaa1055ff7f0080ff7f0080"
+
+
+def f411_rom(option_block: str = F411_OPTION_BLOCK) -> VirtualBoard:
+    """The F4 ROM as an STM32F411 (512 KB: 8 sectors) holding ``option_block``; its nWRP word
+    keeps bits 14:12 (not SPRMOD) as ones, as the real read-back shows. The simulator does not
+    model PCROP: it reads the nWRP bits as write protection whatever SPRMOD says."""
+    f4 = get_profile("stm32f4-rom")
+    flash = replace(
+        f4.alternates[0],
+        layout="@Internal Flash  /0x08000000/04*016Kg,01*064Kg,03*128Kg",
+        descriptor_length=2 + 2 * 55,
+        sectors=(
+            SectorGroup(0x08000000, 4, 16384, MemoryRights(7)),
+            SectorGroup(0x08010000, 1, 65536, MemoryRights(7)),
+            SectorGroup(0x08020000, 3, 131072, MemoryRights(7)),
+        ),
+    )
+    assert f4.option_bytes is not None
+    spec = replace(
+        f4.option_bytes, factory=bytes.fromhex(F411_OPTION_BLOCK), keep_ones=(0x0003, 0x7000)
+    )
+    profile = replace(
+        f4,
+        name="stm32f411-rom-test",
+        alternates=(flash, *f4.alternates[1:]),
+        option_bytes=spec,
+    )
+    board = VirtualBoard(profile)
+    board.memory(1).load(0x1FFFC000, bytes.fromhex(option_block))
+    board.reset()
+    return board

@@ -23,7 +23,7 @@ from pydfuse.cli.params import VID_PID, VidPid
 from pydfuse.cli.render import console, emit_json, hex32
 from pydfuse.cli.session import environment, selector
 from pydfuse.ops.optionbytes import UNPROTECT_WARNING
-from pydfuse.optionbytes import FAMILIES, FieldChange, units_text
+from pydfuse.optionbytes import FAMILIES, WRP_MODES, FieldChange, Protected, units_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +31,13 @@ FAMILY_HELP = (
     "The chip's option-byte layout when it is not recognised from the device: "
     + ", ".join(FAMILIES)
     + "."
+)
+
+
+WRP_MODE_HELP = (
+    "STM32F2/F4 whose nWRP bit 15 (SPRMOD) reads 1: what the nWRP bits mean on this chip - "
+    "write-protection (an F405/407/415/417, where the bit is unused) or pcrop (an F401/F411/"
+    "F412/F446/F42x/F43x in PCROP mode). pydfuse cannot tell them apart over DFU."
 )
 
 
@@ -42,6 +49,7 @@ def _selection(func: F) -> F:
             click.option("-S", "--serial", help="Only the device with this serial number."),
             click.option("-p", "--path", help='Only the device at this bus path ("1-1.2").'),
             click.option("--family", metavar="NAME", help=FAMILY_HELP),
+            click.option("--wrp-mode", type=click.Choice(WRP_MODES), help=WRP_MODE_HELP),
         ]
     ):
         func = option(func)
@@ -76,13 +84,7 @@ def _show(report: ops.OptionBytesReport) -> None:
     level = report.rdp_level
     style = "green" if level == 0 else "bold red"
     out.print(Text.assemble("  read protection: ", (f"level {level}", style)))
-    wrp = report.write_protection
-    if wrp is not None:
-        where = ", ".join(f"{hex32(lo)}-{hex32(hi - 1)}" for lo, hi in wrp.ranges)
-        text = units_text(wrp.units) + (f" ({where})" if where else "")
-        out.print(
-            f"  write protection: {wrp.unit}s {text}" if wrp.units else "  write protection: none"
-        )
+    _show_write_protection(report)
     out.print(_field_table(report))
     for problem in report.problems():
         out.print(Text(f"  warning: {problem}", style="yellow"))
@@ -93,13 +95,41 @@ def _show(report: ops.OptionBytesReport) -> None:
     )
 
 
+def _units(wrp: Protected) -> str:
+    if not wrp.units:
+        return "none"
+    where = ", ".join(f"{hex32(lo)}-{hex32(hi - 1)}" for lo, hi in wrp.ranges)
+    return f"{wrp.unit}s {units_text(wrp.units)}" + (f" ({where})" if where else "")
+
+
+def _show_write_protection(report: ops.OptionBytesReport) -> None:
+    """The protected units, read as the nWRP mode says (F2/F4 SPRMOD), or both readings."""
+    out = console()
+    mode, wrp, readings = report.block.wrp_mode, report.write_protection, report.wrp_readings
+    if readings:
+        out.print(
+            Text(
+                "  write protection: not known - SPRMOD (nWRP bit 15) reads 1: unused on an "
+                "F405/407/415/417, PCROP mode on an F401/F411/F412/F446/F42x/F43x; say which "
+                "with --wrp-mode",
+                style="yellow",
+            )
+        )
+        out.print(f"    F405/407/415/417 reading: write-protected {_units(readings[WRP_MODES[0]])}")
+        out.print(f"    PCROP-mode reading: execute-only (PCROP) {_units(readings[WRP_MODES[1]])}")
+    elif wrp is not None and mode == "pcrop":
+        out.print(f"  PCROP (execute-only, write-protected too): {_units(wrp)}")
+    elif wrp is not None:
+        out.print(f"  write protection: {_units(wrp)}")
+
+
 def _field_table(report: ops.OptionBytesReport) -> Table:
     verbose = settings().verbose > 0
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for column in ("field", "value", "factory", "meaning", *(["source"] if verbose else [])):
         table.add_column(column)
     for fv in report.fields:
-        factory = fv.default_text if fv.default_text is not None else "not documented"
+        factory = fv.default_text or fv.field.default_note or "not documented"
         value = Text(fv.text, style="yellow" if fv.is_default is False else "")
         row: list[str | Text] = [fv.field.name, value, factory, fv.field.meaning]
         if verbose:
@@ -122,6 +152,7 @@ def option_bytes_group(
     serial: str | None,
     path: str | None,
     family: str | None,
+    wrp_mode: str | None,
     as_json: bool,
 ) -> None:
     """Show the option bytes of an ST ROM bootloader: every field named, with its meaning and
@@ -133,7 +164,9 @@ def option_bytes_group(
     if ctx.invoked_subcommand is not None:
         return
     with environment() as env:
-        report = ops.option_bytes(env, selector(device, serial, path, None), family=family)
+        report = ops.option_bytes(
+            env, selector(device, serial, path, None), family=family, wrp_mode=wrp_mode
+        )
     if as_json:
         emit_json(report.to_dict())
         return
@@ -170,6 +203,7 @@ def set_command(
     serial: str | None,
     path: str | None,
     family: str | None,
+    wrp_mode: str | None,
     dry_run: bool,
     permanently_lock: bool,
     as_json: bool,
@@ -184,7 +218,7 @@ def set_command(
     """
     if not assignments:
         raise click.UsageError("give at least one FIELD=VALUE, e.g. rdp=1 or wrp=0-3")
-    opts = _merged(ctx, device=device, serial=serial, path=path, family=family)
+    opts = _merged(ctx, device=device, serial=serial, path=path, family=family, wrp_mode=wrp_mode)
     quiet = as_json or settings().quiet
 
     def show_plan(change: ops.OptionBytesChange) -> None:
@@ -198,6 +232,7 @@ def set_command(
             selector(opts["device"], opts["serial"], opts["path"], None),
             assignments,
             family=opts["family"],
+            wrp_mode=opts["wrp_mode"],
             permanently_lock=permanently_lock,
             dry_run=dry_run,
             before_write=show_plan,

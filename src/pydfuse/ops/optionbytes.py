@@ -30,6 +30,7 @@ from pydfuse.ops.reenumerate import devices, successor, wait_for
 from pydfuse.ops.session import Session, open_session
 from pydfuse.optionbytes import (
     FAMILIES,
+    WRP_MODES,
     FieldChange,
     FieldValue,
     Protected,
@@ -51,9 +52,9 @@ LEVEL2_REFUSAL = (
 )
 
 
-def _need_block(session: Session, family: str | None) -> OptionBlock:
+def _need_block(session: Session, family: str | None, wrp_mode: str | None = None) -> OptionBlock:
     try:
-        block = load_block(session, family)
+        block = load_block(session, family, wrp_mode)
     except ReadProtectedError as error:
         error.hint = "its option bytes cannot be read or written either; " + UNPROTECT_HINT
         raise
@@ -83,8 +84,20 @@ class OptionBytesReport:
 
     @property
     def write_protection(self) -> Protected | None:
+        """The protected units (PCROP sectors in PCROP mode); None when the mode is unknown."""
         b = self.block
-        return None if b.decoded is None or b.flash is None else protected(b.decoded, b.flash)
+        if b.decoded is None or b.flash is None or b.wrp_mode is None:
+            return None
+        return protected(b.decoded, b.flash, b.wrp_mode)
+
+    @property
+    def wrp_readings(self) -> dict[str, Protected]:
+        """Both readings of the write-protection bits when the block cannot say which applies
+        (F2/F4 SPRMOD reading 1: an F405/407/415/417, or PCROP mode); empty otherwise."""
+        b = self.block
+        if b.decoded is None or b.flash is None or b.wrp_mode is not None:
+            return {}
+        return {mode: protected(b.decoded, b.flash, mode) for mode in WRP_MODES}
 
     def problems(self) -> list[str]:
         return self.block.decoded.problems() if self.block.decoded is not None else []
@@ -110,15 +123,20 @@ class OptionBytesReport:
             "candidates": list(b.candidates),
             "rdp_level": self.rdp_level,
             "fields": [_field_dict(fv) for fv in self.fields],
-            "write_protection": None
-            if wrp is None
-            else {
-                "unit": wrp.unit,
-                "units": list(wrp.units),
-                "ranges": [{"start": lo, "end": hi} for lo, hi in wrp.ranges],
-            },
+            "wrp_mode": b.wrp_mode if b.decoded is not None else None,
+            "write_protection": None if wrp is None else _protected_dict(wrp),
+            "wrp_readings": {mode: _protected_dict(p) for mode, p in self.wrp_readings.items()}
+            or None,
             "problems": self.problems(),
         }
+
+
+def _protected_dict(wrp: Protected) -> dict[str, Any]:
+    return {
+        "unit": wrp.unit,
+        "units": list(wrp.units),
+        "ranges": [{"start": lo, "end": hi} for lo, hi in wrp.ranges],
+    }
 
 
 def _field_dict(fv: FieldValue) -> dict[str, Any]:
@@ -130,6 +148,7 @@ def _field_dict(fv: FieldValue) -> dict[str, Any]:
         "text": fv.text,
         "default": f.default,
         "default_text": fv.default_text,
+        "default_note": f.default_note,
         "is_default": fv.is_default,
         "meaning": f.meaning,
         "source": f.source,
@@ -141,11 +160,17 @@ def _report(session: Session, block: OptionBlock) -> OptionBytesReport:
 
 
 def option_bytes(
-    env: Environment, selector: DeviceSelector, *, family: str | None = None
+    env: Environment,
+    selector: DeviceSelector,
+    *,
+    family: str | None = None,
+    wrp_mode: str | None = None,
 ) -> OptionBytesReport:
-    """Read the option bytes and decode them (raw only when the family is not known)."""
+    """Read the option bytes and decode them (raw only when the family is not known).
+    ``wrp_mode``: what the write-protection bits mean where the block cannot tell (F2/F4
+    SPRMOD reading 1): "write-protection" (an F405/407/415/417) or "pcrop"."""
     with open_session(env, selector) as session:
-        return _report(session, _need_block(session, family))
+        return _report(session, _need_block(session, family, wrp_mode))
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +205,11 @@ class OptionBytesChange:
 
 
 def _planned(
-    block: OptionBlock, assignments: Sequence[tuple[str, str]], *, permanently_lock: bool
+    block: OptionBlock,
+    assignments: Sequence[tuple[str, str]],
+    *,
+    permanently_lock: bool,
+    wrp_mode: str | None = None,
 ) -> bytes:
     """The new block for ``assignments``; refuses unknown families and what can never be
     undone (RDP level 2, a permanent PCROP area) without ``permanently_lock`` and a family
@@ -193,7 +222,7 @@ def _planned(
             hint=f"name it with --family ({', '.join(FAMILIES)}) if you know the chip; "
             "`dfuse option-bytes` shows the raw bytes",
         )
-    new = apply_assignments(block.decoded, assignments, block.flash)
+    new = apply_assignments(block.decoded, assignments, block.flash, wrp_mode=wrp_mode)
     reasons = []
     if decode(block.family, new).rdp_level == 2 and block.decoded.rdp_level != 2:
         reasons.append(LEVEL2_REFUSAL)
@@ -225,20 +254,24 @@ def set_option_bytes(
     dry_run: bool = False,
     wait_s: float = RESET_WAIT_S,
     before_write: Callable[[OptionBytesChange], None] | None = None,
+    wrp_mode: str | None = None,
 ) -> OptionBytesChange:
     """Change the named fields, write the block, wait for the reset and read it back.
 
     ``before_write`` is called with the planned change (the before/after diff) just before the
-    block is written, so a caller can show it first.
+    block is written, so a caller can show it first. ``wrp_mode``: what the write-protection
+    bits mean where the block cannot tell (F2/F4 SPRMOD reading 1: "write-protection" on an
+    F405/407/415/417, "pcrop"); without it their change is refused there, and SPRMOD itself
+    is never changed.
 
     Raises OptionBytesError (refused, nothing written), ReadProtectedError, VerifyError (the
     read-back differs), DeviceNotFoundError (the device did not come back)."""
     requests = parse_assignments(assignments)
     with open_session(env, selector) as session:
-        block = _need_block(session, family)
-        new = _planned(block, requests, permanently_lock=permanently_lock)
+        block = _need_block(session, family, wrp_mode)
+        new = _planned(block, requests, permanently_lock=permanently_lock, wrp_mode=wrp_mode)
         assert block.decoded is not None and block.family is not None
-        changes = tuple(diff(block.decoded, new, block.flash))
+        changes = tuple(diff(block.decoded, new, block.flash, block.wrp_mode))
         change = OptionBytesChange(
             session.found.describe(),
             block.family.name,

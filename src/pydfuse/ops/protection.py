@@ -30,16 +30,20 @@ from pydfuse.ops.session import Session, open_session
 from pydfuse.optionbytes import (
     Decoded,
     Family,
+    Protected,
+    WrpMode,
     candidates,
     choose_family,
     decode,
     diff,
     encode,
+    mode_bit_problems,
     permanent_pcrop,
     protected,
     rdp_candidates,
     unit_span,
     units_text,
+    wrp_mode,
 )
 from pydfuse.spec import Status
 
@@ -95,6 +99,18 @@ class OptionBlock:
     decoded: Decoded | None
     flash: MemoryMap | None
     candidates: tuple[str, ...]
+    # what the write-protection bits mean; None when the block cannot tell (F2/F4 SPRMOD
+    # reading 1 and no --wrp-mode: an F405/407/415/417, or PCROP mode, optionbytes.wrp_mode)
+    wrp_mode: WrpMode | None = "write-protection"
+
+    def write_protection(self) -> tuple[Family, MemoryMap, Protected] | None:
+        """The write-protected units as flash and erase must respect them: read as the mode
+        says, and as write protection when the mode is not known (the F405/407 reading; in
+        PCROP mode the ROM would also ignore writes there, and flash's verify would fail)."""
+        if self.decoded is None or self.flash is None or self.family is None:
+            return None
+        mode = self.wrp_mode or "write-protection"
+        return self.family, self.flash, protected(self.decoded, self.flash, mode)
 
 
 def read_block(session: Session, info: AltInfo) -> bytes:
@@ -105,8 +121,11 @@ def read_block(session: Session, info: AltInfo) -> bytes:
         return session.dfuse.read(memory.start, memory.size, phase="option-byte read")
 
 
-def load_block(session: Session, family_name: str | None = None) -> OptionBlock | None:
+def load_block(
+    session: Session, family_name: str | None = None, declared_mode: str | None = None
+) -> OptionBlock | None:
     """Read and decode the device's option bytes; None when it has no option alternate.
+    ``declared_mode``: what the user says the write-protection bits mean (``--wrp-mode``).
 
     Raises ReadProtectedError when the ROM refuses the read (RDP level 1)."""
     info = option_alternate(session)
@@ -122,7 +141,8 @@ def load_block(session: Session, family_name: str | None = None) -> OptionBlock 
     detected = family is not None and any(f.name == family.name for f in found) and len(found) == 1
     decoded = decode(family, raw) if family is not None else None
     names = tuple(f.name for f in found)
-    return OptionBlock(info, option_map.start, raw, family, detected, decoded, flash, names)
+    mode = wrp_mode(decoded, declared_mode) if decoded is not None else "write-protection"
+    return OptionBlock(info, option_map.start, raw, family, detected, decoded, flash, names, mode)
 
 
 def probe(session: Session) -> ProtectionState | None:
@@ -173,10 +193,11 @@ def check_write_protection(
     """Refuse (PlanError, nothing written) when any (start, end) span a flash would erase or
     program (``erase_only``: an erase would erase) lies in a write-protected unit of
     ``block``: the ROM would ignore it without a word (AN3156 §5.1 note 2, §5.3 note)."""
-    if block is None or block.decoded is None or block.flash is None or block.family is None:
+    reading = block.write_protection() if block is not None else None
+    if block is None or reading is None:
         return
+    family, flash, prot = reading
     flash_info = flash_alternate(session)
-    prot = protected(block.decoded, block.flash)
     if not prot.units or flash_info is None:
         return
     touched: set[int] = set()
@@ -184,16 +205,19 @@ def check_write_protection(
         if info.alt != flash_info.alt:
             continue
         for start, end in spans:
-            touched.update(prot.units_touching(block.family, block.flash, start, end))
+            touched.update(prot.units_touching(family, flash, start, end))
     if not touched:
         return
     keep = [u for u in prot.units if u not in touched]
     where = ", ".join(_unit_text(block, u) for u in sorted(touched))
     done, acts = ("erased", "erases") if erase_only else ("written", "writes")
+    hint = "lift the protection first: dfuse option-bytes set wrp=" + units_text(keep)
+    if block.wrp_mode is None:  # the F405/407 reading of SPRMOD = 1 (OptionBlock docstring)
+        hint += " --wrp-mode write-protection (SPRMOD reads 1: an F405/407/415/417, see `dfuse ob`)"
     raise PlanError(
         f"write-protected {prot.unit}s would be {done}: {where}; the ROM would ignore those "
         f"{acts} without an error, so nothing was {done}",
-        hint="lift the protection first: dfuse option-bytes set wrp=" + units_text(keep),
+        hint=hint,
     )
 
 
@@ -250,7 +274,7 @@ def _option_changes(block: OptionBlock, new: bytes) -> list[str]:
         new = encode(
             family, new, {r.register.name: r.stored for r in decode(family, new).registers}
         )
-    changes = diff(block.decoded, new, block.flash)
+    changes = diff(block.decoded, new, block.flash, block.wrp_mode)
     if any(c.name == "wrp" for c in changes):  # said in units: leave out the raw bit fields
         changes = [c for c in changes if c.name not in family.wrp.fields]
     if not changes:
@@ -300,6 +324,8 @@ def _option_block_problems(block: OptionBlock, new: bytes, covered: int) -> list
             f"the file's option bytes set {pcrop}; flash never writes that",
             hint="if you mean it: dfuse ob set with --permanently-lock-this-chip",
         )
+    if block.decoded is not None:
+        problems += mode_bit_problems(block.decoded, new)
     mixed = [r.register.name for r in decode(family, new).registers if not r.consistent]
     if mixed:
         what = "disagree with their" if len(mixed) > 1 else "disagrees with its"

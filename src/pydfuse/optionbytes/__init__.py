@@ -11,6 +11,7 @@ from pydfuse.optionbytes.changes import (
     FieldChange,
     apply_assignments,
     diff,
+    mode_bit_problems,
     parse_assignments,
     parse_units,
     permanent_pcrop,
@@ -27,10 +28,19 @@ from pydfuse.optionbytes.codec import (
 from pydfuse.optionbytes.detect import candidates, choose_family
 from pydfuse.optionbytes.families import FAMILIES, get_family
 from pydfuse.optionbytes.model import Family, Field, Register, WrpScheme
-from pydfuse.optionbytes.wrp import Protected, protected, unit_count, unit_span
+from pydfuse.optionbytes.wrp import (
+    WRP_MODES,
+    Protected,
+    WrpMode,
+    protected,
+    unit_count,
+    unit_span,
+    wrp_mode,
+)
 
 __all__ = [
     "FAMILIES",
+    "WRP_MODES",
     "Decoded",
     "Family",
     "Field",
@@ -39,6 +49,7 @@ __all__ = [
     "Protected",
     "Register",
     "RegisterValue",
+    "WrpMode",
     "WrpScheme",
     "apply_assignments",
     "candidates",
@@ -47,6 +58,7 @@ __all__ = [
     "diff",
     "encode",
     "get_family",
+    "mode_bit_problems",
     "parse_assignments",
     "parse_units",
     "permanent_pcrop",
@@ -55,4 +67,5 @@ __all__ = [
     "unit_count",
     "unit_span",
     "units_text",
+    "wrp_mode",
 ]

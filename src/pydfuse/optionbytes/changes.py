@@ -15,17 +15,39 @@ from pydfuse.errors import OptionBytesError
 from pydfuse.layout import MemoryMap
 from pydfuse.optionbytes.codec import Decoded, decode, encode, with_fields
 from pydfuse.optionbytes.model import Family, Field
-from pydfuse.optionbytes.wrp import protected, runs, unit_count, wrp_fields
+from pydfuse.optionbytes.wrp import WrpMode, protected, runs, unit_count, wrp_fields, wrp_mode
 
 __all__ = [
     "FieldChange",
     "apply_assignments",
     "diff",
+    "mode_bit_problems",
     "parse_assignments",
     "parse_units",
     "permanent_pcrop",
     "units_text",
 ]
+
+_F4_SPRMOD_CHIPS = "F401/F411/F412/F446/F42x/F43x"
+_SPRMOD_UNKNOWN = (
+    "bit 15 of the nWRP half-word (SPRMOD) reads 1: on an STM32F405/407/415/417 that bit is "
+    "not used and the nWRP bits are write protection, but on an "
+    + _F4_SPRMOD_CHIPS
+    + " it means PCROP mode, where the same bits, active high, make their sectors "
+    "execute-only (RM0090 Rev 21 Table 17, §3.7.5; there wrp=none would put every sector "
+    "under PCROP). Over DFU the two cannot be told apart, so the nWRP bits were not changed"
+)
+_PCROP_MODE = (
+    "this chip is in PCROP mode (SPRMOD = 1): its nWRP bits select PCROP (execute-only) "
+    "sectors, not write protection, and pydfuse does not change them: the chip only removes a "
+    "PCROP sector together with RDP going from level 1 to 0 (RM0090 §3.7.5), and an added one "
+    "stays execute-only until then"
+)
+_NO_SPRMOD_SWITCH = (
+    "pydfuse does not switch SPRMOD: 0 -> 1 turns every sector whose nWRP bit reads 1 into an "
+    "execute-only (PCROP) sector, and 1 -> 0 is only accepted by the chip together with RDP "
+    "going from level 1 to 0 (RM0090 Rev 21 §3.7.5)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,19 +140,55 @@ def _field(family: Family, name: str) -> Field:
         ) from None
 
 
+def _check_wrp_request(decoded: Decoded, name: str, declared: str | None) -> None:
+    """Refuse a change of the write-protection bits where they may mean PCROP (F2/F4 SPRMOD:
+    reading 1 without ``--wrp-mode``, or PCROP mode) and any change of the mode bit itself."""
+    scheme = decoded.family.wrp
+    if scheme.mode_field is None:
+        return
+    if name != "wrp":
+        field = _field(decoded.family, name).name
+        if field == scheme.mode_field:
+            raise OptionBytesError(
+                _NO_SPRMOD_SWITCH, hint="`dfuse ob` shows the mode the nWRP bits are in"
+            )
+        if field not in scheme.fields:
+            return
+    mode = wrp_mode(decoded, declared)
+    if mode is None:
+        raise OptionBytesError(
+            _SPRMOD_UNKNOWN,
+            hint="if this chip is an F405/407/415/417, say so: --wrp-mode write-protection "
+            "(`dfuse ob` shows the bits read both ways)",
+        )
+    if mode == "pcrop":
+        raise OptionBytesError(
+            _PCROP_MODE,
+            hint="rdp=1, then `dfuse unprotect --force` (it mass-erases the flash) puts the option "
+            "bytes back to their factory values, SPRMOD 0 included (AN3156 Table 4)",
+        )
+
+
 def apply_assignments(
-    decoded: Decoded, assignments: Sequence[tuple[str, str]], flash: MemoryMap | None
+    decoded: Decoded,
+    assignments: Sequence[tuple[str, str]],
+    flash: MemoryMap | None,
+    *,
+    wrp_mode: str | None = None,
 ) -> bytes:
     """The block of ``decoded`` with the assignments applied (complements kept consistent).
 
     F0/F1 chips write each complement themselves from the value byte (RM0091 §3.2.2): every
     byte is written as the value the chip loads now, with its complement, so that fields the
-    user did not name keep what they are (a mismatching pair loads 0xFF and stays 0xFF)."""
+    user did not name keep what they are (a mismatching pair loads 0xFF and stays 0xFF).
+    ``wrp_mode`` ("write-protection" or "pcrop"): what the user says the write-protection bits
+    mean where the block cannot tell (F2/F4 SPRMOD reading 1); the mode bit is never changed."""
     family = decoded.family
     if family.storage == "byte-pairs":
         decoded = decode(family, encode(family, decoded.raw, decoded.register_values()))
     changes: dict[str, int] = {}
     for name, text in assignments:
+        _check_wrp_request(decoded, name, wrp_mode)
         if name == "wrp":
             if flash is None:
                 raise OptionBytesError(
@@ -148,16 +206,22 @@ def apply_assignments(
     return with_fields(decoded, changes)
 
 
-def diff(before: Decoded, after_raw: bytes, flash: MemoryMap | None) -> list[FieldChange]:
-    """Every field (and the write protection in units) that differs between two blocks."""
+def diff(
+    before: Decoded,
+    after_raw: bytes,
+    flash: MemoryMap | None,
+    mode: WrpMode | None = "write-protection",
+) -> list[FieldChange]:
+    """Every field (and the write protection in units, read as ``mode``; left out when the
+    mode is not known) that differs between two blocks."""
     after = decode(before.family, after_raw)
     out = [
         FieldChange(a.field.name, b.text, a.text, a.field.meaning)
         for b, a in zip(before.fields, after.fields, strict=True)
         if a.value != b.value
     ]
-    if flash is not None:
-        old, new = protected(before, flash), protected(after, flash)
+    if flash is not None and mode is not None:
+        old, new = protected(before, flash, mode), protected(after, flash, mode)
         if old.units != new.units:
             out.append(
                 FieldChange(
@@ -197,3 +261,35 @@ def permanent_pcrop(before: Decoded, after_raw: bytes) -> str | None:
         "be removed: its pages stay execute-only, never read, erased or programmed again, even "
         "by Read Unprotect (RM0440, PCROP)"
     )
+
+
+def mode_bit_problems(before: Decoded, after_raw: bytes) -> list[str]:
+    """Why writing ``after_raw`` over ``before`` may change PCROP (F2/F4 SPRMOD), for a file
+    that holds option bytes: the mode bit switched, or the nWRP bits changed while SPRMOD reads
+    1 (write protection on an F405/407/415/417, PCROP sectors in PCROP mode)."""
+    scheme = before.family.wrp
+    if scheme.mode_field is None:
+        return []
+    after = decode(before.family, after_raw)
+    was, now = before.value(scheme.mode_field), after.value(scheme.mode_field)
+    if was == 0 and now == 1:
+        return [
+            "the file switches SPRMOD from 0 to 1: on an "
+            + _F4_SPRMOD_CHIPS
+            + " that is PCROP mode, where every sector whose nWRP bit is 1 becomes execute-only "
+            "until RDP goes from level 1 to 0 (RM0090 §3.7.5)"
+        ]
+    if was == 1 and now == 0:
+        return [
+            "the file switches SPRMOD from 1 to 0: a chip in PCROP mode refuses that unless RDP "
+            "goes from level 1 to 0 at the same time (RM0090 §3.7.5)"
+        ]
+    bits = [name for name in scheme.fields if before.value(name) != after.value(name)]
+    if was == 1 and bits:
+        return [
+            "the file changes the nWRP bits while SPRMOD reads 1: write protection on an "
+            "F405/407/415/417, but execute-only (PCROP) sectors on an "
+            + _F4_SPRMOD_CHIPS
+            + " in PCROP mode; pydfuse cannot tell which"
+        ]
+    return []

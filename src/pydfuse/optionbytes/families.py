@@ -231,7 +231,7 @@ _F4_DEFAULT = "; factory value from FLASH_OPTCR reset value 0x0FFFAAED (RM0090 �
 STM32F2_F4 = Family(
     name="stm32f2-f4",
     title="STM32F2 / STM32F4 (bank 1, sectors 0-11)",
-    source="RM0090 Rev 21 §3.7 (Tables 15 and 16); PM0059 §2.6 (F2)",
+    source="RM0090 Rev 21 §3.7 (Tables 15, 16; 17 for SPRMOD); PM0059 §2.6 (F2)",
     option_address=0x1FFFC000,
     sizes=(16,),
     storage="halfword-rows",
@@ -257,18 +257,36 @@ STM32F2_F4 = Family(
             0,
             12,
             "wrp",
-            "write protection of sectors 0-11 (bit = 0: protected)",
+            "write protection of sectors 0-11 (bit = 0: protected; in PCROP mode bit = 1: "
+            "PCROP, see sprmod)",
             "RM0090 Rev 21 §3.7.4" + _F4_DEFAULT,
             0xFFF,
+        ),
+        # Factory value: 0 ("Default") where the bit exists, 1 ("not used") on F405/407/415/417,
+        # so none for the family. F401/F410/F411/F412/F413/F446/F469/F479 have it too (ST's
+        # HAL defines OB_PCROP_SELECTED for them); RM0368/RM0383/RM0402/RM0390 not at hand.
+        Field(
+            "sprmod",
+            "NWRP",
+            15,
+            1,
+            "number",
+            "nWRP mode on F401/F411/F412/F446/F42x/F43x: 0 write protection, 1 PCROP (nWRP bits "
+            "active high: execute-only sectors); not used on F405/407/415/417 (reads 1)",
+            "RM0090 Rev 21 §3.7.1 Tables 16 and 17, §3.7.5",
+            default_note="0 where the bit exists; 1 on F405/407/415/417",
         ),
     ),
     rdp_level0=0xAA,
     rdp_level1=0xBB,
     rdp_level2=0xCC,
-    wrp=WrpScheme("bits", ("nwrp",), "sector"),
+    wrp=WrpScheme("bits", ("nwrp",), "sector", mode_field="sprmod"),
     notes=(
-        "bits 4 and 1:0 of the user byte and bits 15:12 of the nWRP word are kept as read "
-        "(F42x/43x use them for BFB2, DB1M and SPRMOD)",
+        "bits 4 and 1:0 of the user byte and bits 14:12 of the nWRP word are kept as read "
+        "(F42x/43x use them for BFB2 and DB1M)",
+        "sprmod (nWRP bit 15) reading 1 means PCROP mode on F401/F411/F412/F446/F42x/F43x but "
+        "is an unused bit on F405/407/415/417: write protection is then only changed with "
+        "--wrp-mode (RM0090 Tables 16/17, §3.7.5)",
         "a mass erase is impossible while any sector is write-protected (RM0090 §3.7.4)",
         "level 1 -> 0 mass-erases the flash; option bytes and OTP stay (RM0090 §3.7.3)",
     ),

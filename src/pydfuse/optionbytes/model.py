@@ -62,6 +62,8 @@ class Field:
     # value -> the word the user types and reads (enum/flag)
     names: Mapping[int, str] = field(default_factory=lambda: _NO_NAMES)
     aliases: tuple[str, ...] = ()
+    # the factory value in words where it is not one value for the whole family
+    default_note: str | None = None
 
     @property
     def mask(self) -> int:
@@ -85,6 +87,10 @@ class WrpScheme:
               RM0090 §3.7.4); ``active_low``: a 0 bit protects.
     "ranges": up to ``areas`` inclusive page ranges START..END, empty when START > END (G4
               WRP1A/WRP1B, RM0440 §5.4.1); fields named ``<area>_strt`` / ``<area>_end``.
+
+    ``mode_field``: a one-bit field that, when it reads 1, may switch the bits to PCROP
+    (read-out protection, active high) on some chips of the family and is unused (reading 1)
+    on others (F2/F4 SPRMOD: :func:`pydfuse.optionbytes.wrp.wrp_mode`).
     """
 
     style: Literal["bits", "ranges"]
@@ -95,6 +101,7 @@ class WrpScheme:
     last_bit_covers_rest: bool = False
     page_bytes: int = 0  # "ranges": page size (G4 category 2/4: 2 KB)
     range_bits: int = 8  # "ranges": width of START/END
+    mode_field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

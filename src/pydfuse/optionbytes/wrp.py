@@ -1,17 +1,60 @@
 """Write protection in flash terms: which units (sectors, 4 KB blocks, pages) and address
-ranges a decoded block protects, and the field values for a wanted set of units (layer:
-optionbytes; imports its siblings and ``pydfuse.layout``).
+ranges a decoded block protects, the field values for a wanted set of units, and what the bits
+mean where a mode bit can turn them into PCROP (layer: optionbytes; imports its siblings,
+``pydfuse.layout`` and ``pydfuse.errors``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from pydfuse.errors import OptionBytesError
 from pydfuse.layout import MemoryMap
 from pydfuse.optionbytes.codec import Decoded
 from pydfuse.optionbytes.model import Family
 
-__all__ = ["Protected", "protected", "runs", "unit_count", "unit_span", "wrp_fields"]
+__all__ = [
+    "WRP_MODES",
+    "Protected",
+    "WrpMode",
+    "protected",
+    "runs",
+    "unit_count",
+    "unit_span",
+    "wrp_fields",
+    "wrp_mode",
+]
+
+# What the write-protection bits mean: write protection (the usual), or PCROP (F2/F4 SPRMOD = 1:
+# the nWRPi bits, active high, make sector i execute-only; a PCROP sector is write-protected
+# too, RM0090 Rev 21 §3.7.4, §3.7.5).
+WrpMode = Literal["write-protection", "pcrop"]
+WRP_MODES: tuple[WrpMode, ...] = ("write-protection", "pcrop")
+
+
+def wrp_mode(decoded: Decoded, declared: str | None = None) -> WrpMode | None:
+    """What the write-protection bits of ``decoded`` mean; None when the block cannot tell.
+
+    F2/F4: SPRMOD (nWRP bit 15) reading 0 is write protection on every chip (the default where
+    the bit exists). Reading 1 is PCROP mode on an F401/F411/F412/F446/F42x/F43x but an unused
+    bit on an F405/407/415/417 (RM0090 Tables 16, 17): only ``declared`` (the user's
+    ``--wrp-mode``) settles it. OptionBytesError when ``declared`` contradicts the block."""
+    if declared is not None and declared not in WRP_MODES:
+        raise OptionBytesError(
+            f"--wrp-mode {declared!r}: expected {' or '.join(WRP_MODES)}",
+        )
+    field = decoded.family.wrp.mode_field
+    if field is None or decoded.value(field) == 0:
+        if declared == "pcrop":
+            why = (
+                f"{decoded.family.title} has no PCROP mode bit"
+                if field is None
+                else f"{field.upper()} reads 0: the bits are write protection (RM0090 Table 17)"
+            )
+            raise OptionBytesError(f"--wrp-mode pcrop does not fit this chip: {why}")
+        return "write-protection"
+    return next((mode for mode in WRP_MODES if mode == declared), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,23 +107,24 @@ def unit_span(family: Family, flash: MemoryMap, unit: int) -> tuple[int, int] | 
     return (start, min(end, flash.end)) if start < flash.end else None
 
 
-def _bits(decoded: Decoded) -> list[int]:
-    """Protection bits, low unit first, as 1 = protected."""
+def _bits(decoded: Decoded, mode: WrpMode = "write-protection") -> list[int]:
+    """Protection bits, low unit first, as 1 = protected (PCROP mode: active high)."""
     scheme = decoded.family.wrp
+    active_low = scheme.active_low if mode == "write-protection" else not scheme.active_low
     bits = []
     for name in scheme.fields:
         f = decoded.family.field(name)
         value = decoded.value(name)
         for i in range(f.width):
             bit = (value >> i) & 1
-            bits.append(bit ^ 1 if scheme.active_low else bit)
+            bits.append(bit ^ 1 if active_low else bit)
     return bits
 
 
-def _protected_units(decoded: Decoded) -> list[int]:
+def _protected_units(decoded: Decoded, mode: WrpMode) -> list[int]:
     scheme = decoded.family.wrp
     if scheme.style == "bits":
-        return [i for i, bit in enumerate(_bits(decoded)) if bit]
+        return [i for i, bit in enumerate(_bits(decoded, mode)) if bit]
     units: set[int] = set()
     for area in scheme.fields:
         first, last = decoded.value(f"{area}_strt"), decoded.value(f"{area}_end")
@@ -89,10 +133,11 @@ def _protected_units(decoded: Decoded) -> list[int]:
     return sorted(units)
 
 
-def protected(decoded: Decoded, flash: MemoryMap) -> Protected:
-    """The write-protected units of ``flash`` and their address ranges (merged)."""
+def protected(decoded: Decoded, flash: MemoryMap, mode: WrpMode = "write-protection") -> Protected:
+    """The write-protected units of ``flash`` and their address ranges (merged). ``mode``
+    "pcrop": the PCROP sectors (the bits read active high; they are write-protected too)."""
     family = decoded.family
-    units = tuple(_protected_units(decoded))
+    units = tuple(_protected_units(decoded, mode))
     spans = sorted(s for u in units if (s := unit_span(family, flash, u)) is not None)
     ranges: list[tuple[int, int]] = []
     for start, end in spans:
