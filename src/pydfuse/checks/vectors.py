@@ -22,6 +22,13 @@ from pydfuse.checks.board import (
     is_executable,
 )
 from pydfuse.checks.findings import Finding
+from pydfuse.checks.stubs import (
+    LINK_STEP,
+    MAX_SHIFT,
+    handler_uses,
+    higher_link_base,
+    likeliest_base,
+)
 from pydfuse.formats.image import Image
 from pydfuse.layout import MemoryMap
 
@@ -134,17 +141,27 @@ def _stack_findings(
 def _link_base(
     table: int, targets: list[int], image: Image, memories: Sequence[MemoryMap]
 ) -> int | None:
-    """The address the image was linked for, if one explains every handler: the highest sector
-    start at or below the lowest handler such that moving every handler by ``table - base``
-    lands it inside the image (§5.3)."""
+    """The address the image was linked for, if one explains every handler: of the link
+    addresses (sector starts, whole KiB) at or below the lowest handler that move every handler
+    inside the image, the one under which stub handlers lie where the vectors say (§5.3), else
+    the highest sector start."""
     low = min(targets)
     starts = {s.address for m in memories for s in m.sectors if s.address <= low}
     starts |= {FLASH_BASE} if low >= FLASH_BASE else set()
     starts.add(low & ~0x7FF)
-    for base in sorted(starts, reverse=True):
-        if base != table and all(_in_image(image, t + table - base) for t in targets):
-            return base
-    return None
+    valid = [
+        base
+        for base in sorted(starts, reverse=True)
+        if base != table and all(_in_image(image, t + table - base) for t in targets)
+    ]
+    if not valid:
+        return None
+    steps = range(low & ~(LINK_STEP - 1), max(low - MAX_SHIFT, 0), -LINK_STEP)
+    others = [
+        b for b in steps if b != table and all(_in_image(image, t + table - b) for t in targets)
+    ]
+    uses = handler_uses(image, table, targets[1:])
+    return likeliest_base(image, table, uses, valid + others) or valid[0]
 
 
 def _relocation_finding(
@@ -158,6 +175,15 @@ def _relocation_finding(
     base = _link_base(table, targets, image, memories)
     if base is None:
         return None
+    return _linked_elsewhere(table, base, targets[0])
+
+
+def _linked_elsewhere(
+    table: int, base: int, pointed: int, why: str = "", *, about: bool = False
+) -> Finding:
+    """The finding for an image linked for ``base`` and loaded at ``table`` (``pointed``: the
+    reset handler's address, ``why``: how the link address was found, when not obvious;
+    ``about``: ``base`` is an estimate)."""
     advice = f"move FLASH ORIGIN in your linker script to 0x{table:08x}"
     if FLASH_BASE < table < FLASH_BASE + 0x00200000:  # §5.3: an offset into internal flash
         offset = table - FLASH_BASE
@@ -170,10 +196,24 @@ def _relocation_finding(
     return Finding(
         "error",
         "vector.linked-elsewhere",
-        f"this image's vectors point at 0x{targets[0]:08x}: it was linked for 0x{base:08x} but "
+        f"this image's vectors point at 0x{pointed:08x}{why}: it was linked for "
+        f"{'about ' if about else ''}0x{base:08x} but "
         f"is being loaded at 0x{table:08x}; {advice}",
         table,
     )
+
+
+def _stubs_shifted(image: Image, table: int, entries: list[tuple[str, int]]) -> list[Finding]:
+    """The finding for an image linked higher than it is loaded whose handlers still land
+    inside it: its stub handlers lie one distance lower (:mod:`pydfuse.checks.stubs`)."""
+    if not all(value & 1 for _, value in entries):
+        return []
+    reset = entries[0][1] & ~1
+    found = higher_link_base(image, table, reset, [value & ~1 for _, value in entries[1:]])
+    if found is None:
+        return []
+    base, why, about = found
+    return [_linked_elsewhere(table, base, reset, why, about=about)]
 
 
 def _handler_entries(image: Image, table: int, table_size: int) -> list[tuple[str, int]]:
@@ -231,7 +271,7 @@ def _vector_findings(
         if not _in_image(image, target):
             stray.append((name, value))
     if not stray:
-        return out
+        return out + _stubs_shifted(image, table, entries)
     if stray[0][0] == "Reset":
         relocation = _relocation_finding(table, entries, image, memories)
         if relocation is not None:
