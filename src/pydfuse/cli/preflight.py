@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.text import Text
 
 from pydfuse import ops
-from pydfuse.checks import CheckReport, TargetImage, preflight
+from pydfuse.checks import CheckReport, RamRange, TargetImage, preflight
 from pydfuse.checks.backup import leave_out_backup
 from pydfuse.cli.context import settings
 from pydfuse.cli.params import ADDRESS
@@ -50,7 +50,7 @@ class Board:
 
     name: str
     memories: dict[int, MemoryMap]
-    sram: tuple[int, int] | None
+    sram: tuple[RamRange, ...] | None  # every RAM a stack may be in (SRAM, CCM); None unknown
     app_address: int | None
     transfer_size: int
     timings: dict[int, PlanTiming] = field(default_factory=dict)
@@ -87,7 +87,7 @@ def board_from_profile(profile: BoardProfile) -> Board:
     return Board(
         name=profile.name,
         memories={i: _memory_of(alt) for i, alt in enumerate(profile.alternates)},
-        sram=(profile.sram_start, profile.sram_end),
+        sram=ops.facts_of_profile(profile).ram,  # the CCM too, as flash on that board
         app_address=profile.app_address,
         transfer_size=profile.transfer_size,
         timings={i: plan_timing(alt) for i, alt in enumerate(profile.alternates)},

@@ -93,14 +93,6 @@ class DeviceHub:
         if board is not None and self.sim_state is not None:
             board.save(self.sim_state)
 
-    def facts(self) -> dict[str, Any]:
-        """SRAM range and application address of the --sim board for the vector checks
-        (unknown on USB hardware)."""
-        if self.sim_profile is None:
-            return {}
-        profile = get_profile(self.sim_profile)
-        return {"sram": (profile.sram_start, profile.sram_end), "app_address": profile.app_address}
-
     def board(self) -> dict[str, Any] | None:
         """What the virtual board runs now (None on USB), with what the running application's
         run showed (``run``, as after ``dfuse flash --leave``)."""
@@ -165,7 +157,7 @@ class DeviceHub:
         """Every pre-flight finding for the file on the device, drawn on its memories."""
         stored = self.store.get(file_id)
         source, alt = self._with_alt(ref, self.firmware(stored, address=address, alt=alt), alt)
-        result = ops.check_firmware(self.environment(), ref.selector(alt), source, **self.facts())
+        result = ops.check_firmware(self.environment(), ref.selector(alt), source)
         images = {t.info.alt: t.image for t in result.targets}
         findings: dict[int, list[Any]] = {}
         for target in result.report.targets:
@@ -215,7 +207,6 @@ class DeviceHub:
                 source,
                 leave=leave,
                 progress=job.progress,
-                **self.facts(),
             )
         finally:
             self._saved()

@@ -4,8 +4,8 @@ targets (layer: gui).
 
 Every step is a :mod:`pydfuse.formats` or :mod:`pydfuse.checks` call, the same ones ``dfuse
 pack``, ``info``, ``unpack`` and ``check --profile`` make. Imports ``pydfuse.formats``,
-``pydfuse.layout``, ``pydfuse.checks``, ``pydfuse.errors`` and the board profiles of
-``pydfuse.sim`` (data only), plus the sibling gui modules.
+``pydfuse.layout``, ``pydfuse.checks``, ``pydfuse.errors``, ``pydfuse.ops`` (a profile's board
+facts) and the board profiles of ``pydfuse.sim`` (data only), plus the sibling gui modules.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pydfuse.gui.maps import elements_view, legend, memory_views
 from pydfuse.gui.store import FileStore, StoredFile
 from pydfuse.layout import MemoryMap, parse_layout
 from pydfuse.layout.placement import format_size
+from pydfuse.ops import facts_of_profile
 from pydfuse.sim.profiles import PROFILES, get_profile
 
 
@@ -175,13 +176,11 @@ def preview(store: FileStore, spec: PackSpec) -> dict[str, Any]:
     except KeyError:
         raise DfuseError(f"unknown board profile {spec.board!r}") from None
     memories = board_memories(profile.name)
-    targets = [TargetImage(t.alt, t.name, t.image, t.elements) for t in dfu.targets]
-    report = preflight(
-        targets,
-        memories,
-        sram=(profile.sram_start, profile.sram_end),
-        app_address=profile.app_address,
-    )
+    targets = [
+        TargetImage(t.alt, t.name, t.image, t.elements, target_name=t.name) for t in dfu.targets
+    ]
+    facts = facts_of_profile(profile)  # SRAM and CCM, as dfuse check --profile
+    report = preflight(targets, memories, sram=facts.ram, app_address=facts.app_address)
     findings: dict[int, list[Any]] = {}
     for target, result in zip(targets, report.targets, strict=True):
         findings.setdefault(target.alt, []).extend(result.findings)
