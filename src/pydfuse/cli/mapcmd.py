@@ -108,14 +108,17 @@ def map_command(
     if svg_path is not None:
         check_writable(svg_path)
     board = resolve_board(profile)
-    targets = load_targets(file, address=address, alt=alt, board=board)
+    notes: list[str] = []
+    targets = load_targets(file, address=address, alt=alt, board=board, notes=notes)
     views = build_views(board, targets)
     missing = sorted({t.alt for t in targets} - set(board.memories))
     if as_json:
         if svg_path is not None:
             atomic_write(svg_path, render_svg(views).encode("utf-8"))
-        emit_json(map_json(file, board, views, missing, svg_path))
+        emit_json({**map_json(file, board, views, missing, svg_path), "notes": notes})
         return
+    for note in notes:  # a DFU suffix left out, identical bytes merged
+        console(err=True).print(f"note: {note}", markup=False)
     out = console()
     render_map(out, views, width=width)
     for number in missing:

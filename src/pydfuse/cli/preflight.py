@@ -138,9 +138,15 @@ def _guess_alt(image: Image, memories: dict[int, MemoryMap]) -> int:
 
 
 def load_targets(
-    path: Path, *, address: int | None, alt: int | None, board: Board
+    path: Path,
+    *,
+    address: int | None,
+    alt: int | None,
+    board: Board,
+    notes: list[str] | None = None,
 ) -> list[TargetImage]:
-    """The images of ``path``: every target of a DfuSe file, or one image for ``alt``."""
+    """The images of ``path``: every target of a DfuSe file, or one image for ``alt``; what
+    loading said (a DFU suffix left out, identical bytes merged) is appended to ``notes``."""
     data = read_file_bytes(path)
     if detect_format(path, data) == "dfu" or path.suffix.lower() == ".dfu":
         parsed = read_dfu(path)
@@ -167,7 +173,7 @@ def load_targets(
             raise click.UsageError("a plain DFU file has no addresses: give --address ADDR")
         image = Image.from_segments([(start, parsed.payload)])
     else:
-        image = load_single_image(path, address=address)
+        image = load_single_image(path, address=address, notes=notes)
     chosen = alt if alt is not None else _guess_alt(image, board.memories)
     return [TargetImage(chosen, path.name, image)]
 
@@ -313,7 +319,9 @@ def check(
         images = [(t.info.alt, t.image) for t in result.targets]
     else:
         board = resolve_board(profile)
-        targets = load_targets(file, address=address, alt=alt, board=board)
+        loaded: list[str] = []
+        targets = load_targets(file, address=address, alt=alt, board=board, notes=loaded)
+        notes = tuple(loaded)
         report = preflight(targets, board.memories, sram=board.sram, app_address=board.app_address)
         plans, name = plan_targets(board, targets, report), board.name
         images = [(t.alt, t.image) for t in targets]

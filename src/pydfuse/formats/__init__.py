@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         save_image,
     )
     from pydfuse.formats.pack import PackInput, build_dfuse, pack_images
+    from pydfuse.formats.suffix import strip_suffix
 
 _WHERE = {  # name -> the module defining it
     "atomic_write": "atomic",
@@ -70,6 +71,7 @@ _WHERE = {  # name -> the module defining it
     "parse_dfu": "dfu",
     "read_dfu": "dfu",
     "split_suffix": "suffix",
+    "strip_suffix": "suffix",
     "Image": "image",
     "Segment": "image",
     "ImageFormat": "loaders",
@@ -121,6 +123,7 @@ __all__ = [
     "read_dfu",
     "save_image",
     "split_suffix",
+    "strip_suffix",
 ]
 
 

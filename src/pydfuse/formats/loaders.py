@@ -22,6 +22,7 @@ from pydfuse.formats.atomic import atomic_write
 from pydfuse.formats.dfuse import DFUSE_SIGNATURE, read_file_bytes
 from pydfuse.formats.ihex import ihex_chunks, parse_ihex_fast
 from pydfuse.formats.image import Image, Segment
+from pydfuse.formats.suffix import strip_suffix
 
 __all__ = [
     "ImageFormat",
@@ -120,16 +121,20 @@ def image_from_bytes(
         return _load_records(data, fmt, path, notes)
     if fmt == "elf":
         return _load_elf(data, path)
-    return _load_bin(data, address, path)
+    return _load_bin(data, address, path, notes)
 
 
-def _load_bin(data: bytes, address: int | None, path: str | None) -> Image:
+def _load_bin(data: bytes, address: int | None, path: str | None, notes: list[str] | None) -> Image:
+    """A raw binary at ``address``; a DFU suffix it ends with is left out, with a note."""
     if address is None:
         raise FormatError(
             "a raw binary file needs a load address",
             path=path,
             hint="give it as FILE@ADDR (e.g. app.bin@0x08000000) or with --address",
         )
+    data, _, note = strip_suffix(data, path=path)
+    if note is not None and notes is not None:
+        notes.append(note)
     if not data:
         raise FormatError("the binary file is empty", path=path)
     return Image.from_segments([Segment(address, data)], source=path)

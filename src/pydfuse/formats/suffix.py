@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from pydfuse.errors import ChecksumError, FormatError
 
@@ -30,6 +31,7 @@ __all__ = [
     "has_suffix",
     "inspect_suffix",
     "split_suffix",
+    "strip_suffix",
 ]
 
 SUFFIX_LENGTH = 16
@@ -164,3 +166,25 @@ def split_suffix(
             hint="the file is corrupt or was modified after the suffix was added",
         )
     return memoryview(data)[: len(data) - info.length], info.suffix
+
+
+def strip_suffix(
+    data: bytes | bytearray | memoryview, *, path: str | None = None
+) -> tuple[bytes, DfuSuffix | None, str | None]:
+    """A raw binary's firmware: ``(payload, suffix, note)`` — ``data`` without the DFU suffix
+    it ends with (never firmware: dfu-util strips it too) and a note saying so, or ``data``
+    itself, None and None when it has none.
+
+    Raises :class:`ChecksumError` for a suffix whose CRC does not match (the file was changed
+    after the suffix was added) and :class:`FormatError` for a malformed one.
+    """
+    if inspect_suffix(data, path=path) is None:
+        return bytes(data), None, None
+    payload, suffix = split_suffix(data, path=path)
+    name = PurePath(path).name if path else "the file"
+    note = (
+        f"{name} ends with a {len(data) - len(payload)}-byte DFU suffix (VID "
+        f"0x{suffix.vid:04x}, PID 0x{suffix.pid:04x}): it was stripped, only the "
+        f"{len(payload)} bytes before it are firmware"
+    )
+    return bytes(payload), suffix, note

@@ -123,8 +123,9 @@ class DeviceHub:
             if alt is None or not loaded.jobs:
                 return loaded
             return replace(loaded, jobs=tuple(replace(job, alt=alt) for job in loaded.jobs))
-        image = image_from_bytes(stored.data, kind, path=stored.name)  # type: ignore[arg-type]
-        return ops.ImageSource(image, alt=alt)
+        notes: list[str] = []  # identical overlapping bytes merged: flash says so
+        image = image_from_bytes(stored.data, kind, path=stored.name, notes=notes)  # type: ignore[arg-type]
+        return ops.ImageSource(image, alt=alt, notes=tuple(notes))
 
     def _with_alt(self, ref: DeviceRef, source: Any, alt: int | None) -> tuple[Any, int | None]:
         """``source`` for the alternate ``alt``, or (a single image, no alt given) for the one

@@ -11,7 +11,7 @@ facts) and the board profiles of ``pydfuse.sim`` (data only), plus the sibling g
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
@@ -98,7 +98,7 @@ def describe_dfu_file(stored: StoredFile) -> dict[str, Any]:
     return out
 
 
-def _image_of(store: FileStore, ref: FileRef) -> tuple[str, Image]:
+def _image_of(store: FileStore, ref: FileRef, notes: list[str]) -> tuple[str, Image]:
     stored = store.get(ref.file_id)
     if _is_dfu(stored):
         raise FormatError(
@@ -112,6 +112,7 @@ def _image_of(store: FileStore, ref: FileRef) -> tuple[str, Image]:
         kind,  # type: ignore[arg-type]
         address=ref.address if kind == "bin" else None,
         path=stored.name,
+        notes=notes,
     )
     return stored.name, image
 
@@ -122,16 +123,18 @@ def build(store: FileStore, spec: PackSpec) -> DfuseFile:
     if not spec.targets or not any(t.files for t in spec.targets):
         raise FormatError("add at least one file to a target first")
     triples, sources = [], []
+    notes: list[str] = []
     for target in spec.targets:
         if not target.files:
             raise FormatError(f"target {target.alt} ({target.name or 'unnamed'}) has no file")
         for ref in target.files:
-            name, image = _image_of(store, ref)
+            name, image = _image_of(store, ref, notes)
             triples.append((target.alt, target.name.strip() or None, image))
             sources.append(name)
-    return pack_images(
+    packed = pack_images(
         triples, vid=spec.vid, pid=spec.pid, bcd_device=spec.bcd_device, sources=sources
     )
+    return replace(packed, warnings=(*packed.warnings, *notes))  # as dfuse pack says them
 
 
 def board_memories(name: str) -> dict[int, MemoryMap]:

@@ -18,10 +18,9 @@ from pydfuse.formats import (
     PlainDfuFile,
     Segment,
     detect_format,
-    inspect_suffix,
     load_image,
     read_dfu,
-    split_suffix,
+    strip_suffix,
 )
 from pydfuse.formats.dfuse import read_file_bytes
 
@@ -33,6 +32,7 @@ class ImageSource:
     image: Image
     alt: int | str | None = None
     name: str | None = None
+    notes: tuple[str, ...] = ()  # what loading it said (a DFU suffix left out, ...)
 
 
 FirmwareSource = Union[
@@ -86,7 +86,7 @@ def load_firmware(source: FirmwareSource, *, address: int | None = None) -> Firm
     if isinstance(source, Firmware):
         return source
     if isinstance(source, ImageSource):
-        return Firmware(jobs=(Job(source.alt, source.name, source.image),))
+        return Firmware(jobs=(Job(source.alt, source.name, source.image),), warnings=source.notes)
     if isinstance(source, Image):
         return Firmware(jobs=(Job(None, None, source),))
     if isinstance(source, DfuseFile):
@@ -122,17 +122,8 @@ def _load_raw(path: Path, data: bytes, address: int | None) -> Firmware:
     """A raw binary: its DFU suffix, if any, is stripped (never written as firmware, as
     dfu-util strips it) and said so; without an address it is a payload for a plain DFU
     device (a DfuSe device refuses it: :meth:`Firmware.addresses_error`)."""
-    suffix: DfuSuffix | None = None
-    warnings: tuple[str, ...] = ()
-    if inspect_suffix(data, path=str(path)) is not None:
-        payload, suffix = split_suffix(data, path=str(path))  # a bad CRC: ChecksumError
-        stripped = len(data) - len(payload)
-        warnings = (
-            f"{path.name} ends with a {stripped}-byte DFU suffix (VID 0x{suffix.vid:04x}, PID "
-            f"0x{suffix.pid:04x}): it was stripped, only the {len(payload)} bytes before it "
-            "are firmware",
-        )
-        data = bytes(payload)
+    data, suffix, note = strip_suffix(data, path=str(path))  # a bad CRC: ChecksumError
+    warnings = (note,) if note is not None else ()
     if not data:
         raise FormatError("the file holds no firmware (only a DFU suffix)", path=str(path))
     if address is None:
