@@ -159,6 +159,11 @@ def flash_command(
             sel = one_selector(device, serials, paths, alt)
             _unprotect_instead(source, sel, as_json=as_json)
             return None
+        if s_address is not None and address is not None and s_address != address:
+            raise click.UsageError(
+                f"two load addresses: 0x{address:08x} (FILE@ADDR or --address) and "
+                f"0x{s_address:08x} (-s); give the address once"
+            )
         address = address if address is not None else s_address
         leave = leave or "leave" in modifiers
         mass_erase = mass_erase or "mass-erase" in modifiers
