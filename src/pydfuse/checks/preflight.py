@@ -38,8 +38,10 @@ from pydfuse.checks.findings import CheckReport, Finding, TargetImage, TargetRep
 from pydfuse.checks.names import name_mismatch
 from pydfuse.checks.placement import check_placement
 from pydfuse.checks.vectors import check_vector_table, looks_like_vector_table, word_at
+from pydfuse.errors import FormatError
 from pydfuse.formats.image import Image
 from pydfuse.layout import MemoryMap
+from pydfuse.layout.placement import format_range
 
 VTOR_ALIGN = 0x80  # §5.1: VTOR is aligned to at least 128 bytes
 
@@ -202,6 +204,36 @@ def _check_target(
     return findings + vectors, application
 
 
+def _start_erased(image: Image, memory: MemoryMap, app: int | None) -> Finding | None:
+    """An error when ``image`` (everything a file puts in the application's memory) shares
+    the sector holding the application's start ``app`` but puts nothing there: erasing that
+    sector wipes the vector table the board starts the application from."""
+    sector = memory.sector_at(app) if app is not None else None
+    if app is None or sector is None or not sector.erasable or image.covers(app, app + 8):
+        return None
+    if not any(seg.address < sector.end and sector.address < seg.end for seg in image):
+        return None
+    return Finding(
+        "error",
+        "placement.app-start-erased",
+        f"this image shares the sector {format_range(sector.address, sector.end)} with the "
+        f"application's start 0x{app:08x} (where the board starts it) but puts nothing "
+        f"there: that sector is erased, so after a reset the board starts no application "
+        f"(the image begins at 0x{image.start:08x}: is it linked for a bootloader this board "
+        "does not have?)",
+        sector.address,
+    )
+
+
+def _app_image(targets: Sequence[TargetImage], alt: int | None) -> Image | None:
+    """Everything the file puts in memory ``alt`` (several targets may share it); None when
+    their data overlaps (reported as such)."""
+    try:
+        return Image.from_segments(s for t in targets if t.alt == alt for s in t.image)
+    except FormatError:
+        return None
+
+
 def _behind_a_loader(memories: Mapping[int, MemoryMap]) -> bool:
     """Whether the layout shows a bootloader in the internal flash (a read-only run first)."""
     alt = application_alt(memories)
@@ -234,6 +266,13 @@ def preflight(
     flash_loader = app_address is not None or _behind_a_loader(memories)
     reports: list[TargetReport] = []
     overlaps = check_target_overlap(targets)
+    app_alt = application_alt(memories)
+    whole = _app_image(targets, app_alt) if app_alt in memories else None
+    start_erased = (
+        _start_erased(whole, memories[app_alt], board.app_address)
+        if whole is not None and app_alt is not None
+        else None
+    )
     for index, target in enumerate(targets):
         findings, application = _check_target(
             target,
@@ -244,6 +283,9 @@ def preflight(
             flash_loader=flash_loader,
         )
         findings = overlaps.get(index, []) + findings
+        if start_erased is not None and target.alt == app_alt and target.image:
+            findings.append(start_erased)
+            start_erased = None  # once, on the first target that touches it
         memory = memories.get(target.alt)
         reports.append(
             TargetReport(
