@@ -20,8 +20,14 @@ from typing import Any, Literal
 
 from pydfuse.errors import FormatError
 from pydfuse.formats.atomic import Chunks
-from pydfuse.formats.dfuse import DfuseFile, DfuseTarget, read_file_bytes
-from pydfuse.formats.image import Segment
+from pydfuse.formats.dfuse import (
+    NAME_FIELD_LENGTH,
+    DfuseFile,
+    DfuseTarget,
+    ImageSizeConvention,
+    read_file_bytes,
+)
+from pydfuse.formats.image import Image, Segment
 from pydfuse.formats.loaders import image_chunks, load_image
 from pydfuse.formats.plain import PlainDfuFile
 
@@ -86,6 +92,11 @@ def unpack_files(
             names.take(f"{_safe_name(stem)}-payload", ".bin"), dfu.payload, None, None
         )
         return [payload], None, []
+    if not dfu.targets:
+        raise FormatError(
+            "the .dfu file has no targets: there is nothing in it to unpack",
+            hint="`dfuse info FILE` shows what it holds",
+        )
     files: list[UnpackedFile] = []
     notes: list[str] = []
     entries: list[dict[str, Any]] = []
@@ -109,25 +120,43 @@ def unpack_files(
             chunks = image_chunks(target.image, "hex" if fmt == "hex" else "srec")
             made.append(UnpackedFile(name, chunks, target.alt, target.name))
         files += made
-        entries.append(
-            {
-                "alt": target.alt,
-                "name": target.name,
-                "named": target.named,
-                "files": [
-                    {"file": f.name, **({"address": f.address} if f.address is not None else {})}
-                    for f in made
-                ],
-            }
-        )
-    manifest = {
+        entry: dict[str, Any] = {
+            "alt": target.alt,
+            "name": target.name,
+            "named": target.named,
+            "files": [
+                {"file": f.name, **({"address": f.address} if f.address is not None else {})}
+                for f in made
+            ],
+        }
+        entries.append({**entry, **_exact(target, per_element)})
+    manifest: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "vid": dfu.vid,
         "pid": dfu.pid,
         "bcd_device": dfu.bcd_device,
         "targets": entries,
     }
+    if dfu.image_size_convention != "len-16":  # what dfuse-pack and others write (§4.2)
+        manifest["image_size"] = {"convention": dfu.image_size_convention}
+        if dfu.image_size_convention == "raw":
+            manifest["image_size"]["value"] = dfu.image_size_raw
     return files, manifest, notes
+
+
+def _exact(target: DfuseTarget, per_element: bool) -> dict[str, Any]:
+    """What a target's files cannot say, so that pack rebuilds it byte for byte: its elements
+    (address and size, in file order: a HEX or S-record file merges touching runs and sorts
+    them), a name field with bytes after the NUL (ST's tools write them) and a raw
+    bTargetNamed other than 0 or 1."""
+    out: dict[str, Any] = {}
+    if not per_element and target.elements:
+        out["elements"] = [[e.address, len(e.data)] for e in target.elements]
+    if target.name_bytes is not None:
+        out["name_field"] = target.name_bytes.hex()
+    if target.named_value is not None:
+        out["named_value"] = target.named_value
+    return out
 
 
 def manifest_name(stem: str) -> str:
@@ -142,7 +171,7 @@ def _field(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _target(entry: Any, index: int, folder: Path) -> DfuseTarget:
+def _target(entry: Any, index: int, folder: Path, notes: list[str]) -> DfuseTarget:
     where = f"target {index}"
     if not isinstance(entry, dict):
         raise FormatError(f"manifest {where} is not an object")
@@ -159,12 +188,64 @@ def _target(entry: Any, index: int, folder: Path) -> DfuseTarget:
             elements.append(Segment(address, read_file_bytes(path)))
         else:
             elements.extend(load_image(path).segments)
+    name = _field(entry, "name", str, where)
+    listed = entry.get("elements")
+    if listed is not None:
+        elements = _as_listed(elements, listed, where, notes)
+    field = entry.get("name_field")
+    name_bytes = _name_field(field, name, where) if field is not None else None
+    named_value = entry.get("named_value")
+    if named_value is not None and (
+        not isinstance(named_value, int)
+        or isinstance(named_value, bool)
+        or not 0 <= named_value <= 0xFF
+    ):
+        raise FormatError(f"manifest {where}: 'named_value' is not a byte")
     return DfuseTarget(
         alt=_field(entry, "alt", int, where),
-        name=_field(entry, "name", str, where),
+        name=name,
         elements=tuple(elements),
         named=bool(entry.get("named", True)),
+        name_bytes=name_bytes,
+        named_value=named_value,
     )
+
+
+def _as_listed(loaded: list[Segment], listed: Any, where: str, notes: list[str]) -> list[Segment]:
+    """The target's data cut into the elements the manifest lists (address, size; file
+    order); when the files no longer hold exactly that data (edited since unpack), their own
+    runs, with a note."""
+    if not isinstance(listed, list) or not all(
+        isinstance(e, list)
+        and len(e) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in e)
+        for e in listed
+    ):
+        raise FormatError(f"manifest {where}: 'elements' is not a list of [address, size]")
+    image = Image.from_segments(loaded)
+    spans = [(address, size) for address, size in listed]
+    if sum(size for _, size in spans) == image.size and all(
+        size and image.covers(address, address + size) for address, size in spans
+    ):
+        return [Segment(address, image.read(address, size)) for address, size in spans]
+    notes.append(
+        f"{where}: its files no longer match the elements the manifest lists (edited since "
+        "unpack?): its elements follow the files' runs"
+    )
+    return list(image.segments)
+
+
+def _name_field(value: Any, name: str, where: str) -> bytes:
+    """The raw 255-byte name field, which must still spell ``name``."""
+    try:
+        raw = bytes.fromhex(value) if isinstance(value, str) else None
+    except ValueError:
+        raw = None
+    if raw is None or len(raw) != NAME_FIELD_LENGTH or raw.split(b"\0", 1)[0] != name.encode():
+        raise FormatError(
+            f"manifest {where}: 'name_field' is not the {NAME_FIELD_LENGTH}-byte field of {name!r}"
+        )
+    return raw
 
 
 def read_manifest(path: str | Path) -> DfuseFile:
@@ -185,18 +266,39 @@ def read_manifest(path: str | Path) -> DfuseFile:
     if not isinstance(targets, list) or not targets:
         raise FormatError("the manifest lists no targets", path=str(manifest_path))
     folder = manifest_path.parent
+    notes: list[str] = []
     try:
-        built = tuple(_target(entry, i, folder) for i, entry in enumerate(targets))
+        built = tuple(_target(entry, i, folder, notes) for i, entry in enumerate(targets))
+        convention, raw_size = _image_size(data.get("image_size"))
         return DfuseFile(
             built,
             vid=_field(data, "vid", int, "suffix"),
             pid=_field(data, "pid", int, "suffix"),
             bcd_device=_field(data, "bcd_device", int, "suffix"),
+            image_size_convention=convention,
+            image_size_raw=raw_size,
+            warnings=tuple(notes),
         )
     except FormatError as error:
         if error.path is not None:
             raise
         raise FormatError(str(error), path=str(manifest_path), hint=error.hint) from None
+
+
+def _image_size(value: Any) -> tuple[ImageSizeConvention, int]:
+    """The DFUImageSize convention (and raw value) a manifest records; ST's by default."""
+    if value is None:
+        return "len-16", 0
+    convention = value.get("convention") if isinstance(value, dict) else None
+    raw = value.get("value", 0) if isinstance(value, dict) else None
+    if (
+        convention not in ("len-16", "len", "raw")
+        or not isinstance(raw, int)
+        or isinstance(raw, bool)
+        or not 0 <= raw <= 0xFFFFFFFF
+    ):
+        raise FormatError("manifest: 'image_size' is not a DFUImageSize convention")
+    return convention, raw
 
 
 def describe(files: list[UnpackedFile]) -> list[dict[str, Any]]:
