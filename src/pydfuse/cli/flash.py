@@ -25,7 +25,7 @@ from pydfuse.cli.fleet import (
     many_selectors,
     one_selector,
 )
-from pydfuse.cli.params import ADDRESS, VidPid, parse_file_address
+from pydfuse.cli.params import ADDRESS, VidPid, file_and_address
 from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
 from pydfuse.cli.session import (
@@ -146,11 +146,7 @@ def flash_command(
         raise click.UsageError("give the file to write: dfuse flash FILE (or -D FILE)")
     if file is not None and download is not None:
         raise click.UsageError("give the file once: FILE or -D FILE")
-    if not source.exists() and "@" in source.name:  # pack's FILE@ADDR spelling works here too
-        given = parse_file_address(str(source))
-        if given.address is not None and address is not None and given.address != address:
-            raise click.UsageError("give the address once: FILE@ADDR or --address")
-        source, address = given.path, given.address if given.address is not None else address
+    source, address = file_and_address(source, address)  # pack's FILE@ADDR spelling too
     will_reset = False
     if dfuse_address is not None:
         modifiers = _flash_modifiers(dfuse_address, source)

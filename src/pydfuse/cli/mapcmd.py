@@ -16,7 +16,7 @@ from rich.text import Text
 
 from pydfuse.checks import TargetImage
 from pydfuse.cli.context import settings
-from pydfuse.cli.params import ADDRESS
+from pydfuse.cli.params import ADDRESS, file_and_address
 from pydfuse.cli.preflight import Board, load_targets, resolve_board
 from pydfuse.cli.render import console, emit_json, hex32, human_size
 from pydfuse.formats import Image, atomic_write, check_writable
@@ -105,6 +105,7 @@ def map_command(
     as_json: bool,
 ) -> None:
     """Draw where FILE lands in each memory of a board: protected, written, erased, free."""
+    file, address = file_and_address(file, address)  # FILE@ADDR, as flash takes it
     if svg_path is not None:
         check_writable(svg_path)
     board = resolve_board(profile)

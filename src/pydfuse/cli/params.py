@@ -214,6 +214,17 @@ def parse_file_address(text: str) -> FileAddress:
     return FileAddress(Path(text), None)
 
 
+def file_and_address(source: Path, address: int | None) -> tuple[Path, int | None]:
+    """A command's FILE argument taken as ``FILE@ADDR`` too (when no file has that very name),
+    with ``--address``: one address, or a usage error when the two differ."""
+    if source.exists() or "@" not in source.name:
+        return source, address
+    given = parse_file_address(str(source))
+    if given.address is not None and address is not None and given.address != address:
+        raise click.UsageError("give the address once: FILE@ADDR or --address")
+    return given.path, given.address if given.address is not None else address
+
+
 class FileAddressType(_TextType[FileAddress]):
     """``FILE`` or ``FILE@ADDR`` (address needed for .bin)."""
 

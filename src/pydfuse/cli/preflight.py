@@ -21,7 +21,7 @@ from pydfuse import ops
 from pydfuse.checks import CheckReport, RamRange, TargetImage, preflight
 from pydfuse.checks.backup import leave_out_backup
 from pydfuse.cli.context import settings
-from pydfuse.cli.params import ADDRESS
+from pydfuse.cli.params import ADDRESS, file_and_address
 from pydfuse.cli.render import console, emit_json, hex32, human_size
 from pydfuse.cli.runview import render_run
 from pydfuse.cli.session import NO_PROFILE_OPTION, environment, lookup_profile, matches
@@ -302,6 +302,7 @@ def check(
     Cortex-M core (no board needed). Exit code 0 when it is safe to flash, 3 when a check found
     an error.
     """
+    file, address = file_and_address(file, address)  # FILE@ADDR, as flash takes it
     if not run_app and (budget is not None or symbols is not None):
         raise click.UsageError("--budget and --symbols go with --run")
     if no_profile and profile:
