@@ -201,7 +201,24 @@ def _check_target(
     findings += check_placement(image, memory)
     findings += check_element_order(target, memory)
     vectors, application = _vector_checks(target, image, memories, board, entry, flash_loader)
-    return findings + vectors, application
+    return findings + vectors + _leave_inside(image, memories, board, entry), application
+
+
+def _leave_inside(
+    image: Image, memories: Mapping[int, MemoryMap], board: BoardFacts, entry: int | None
+) -> list[Finding]:
+    """The vector table a leave would start when its address lies inside the image but not at
+    its start (``--leave-address``, ``-s ADDR:leave``): a ROM bootloader jumps through the
+    table at that address, so it must be one."""
+    if entry is None or entry == image.start or not any(s.address <= entry < s.end for s in image):
+        return []
+    found = check_vector_table(
+        image, load_address=entry, board=board, memories=list(memories.values()), sp_mask_note=False
+    )
+    return [
+        Finding(f.severity, f.code, f"the leave address 0x{entry:08x}: {f.message}", f.address)
+        for f in found
+    ]
 
 
 def _start_erased(image: Image, memory: MemoryMap, app: int | None) -> Finding | None:

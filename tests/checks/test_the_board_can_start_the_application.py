@@ -1,8 +1,11 @@
-"""An image that shares the sector holding the application's start but puts nothing there
-erases the board's vector table: after a reset the board starts nothing. The classic case:
-an application linked for the ST demo loader (0x08003000) flashed by an F4's ROM bootloader,
-whose 16 KiB sector 0 also holds 0x08000000 where the chip boots. It was written without a
-word (and --leave even started it, so it seemed to work until the next reset)."""
+"""What the board starts after the flash.
+
+An image that shares the sector holding the application's start but puts nothing there erases
+the board's vector table: after a reset the board starts nothing. The classic case: an
+application linked for the ST demo loader (0x08003000) flashed by an F4's ROM bootloader, whose
+16 KiB sector 0 also holds 0x08000000 where the chip boots. It was written without a word (and
+--leave even started it, so it seemed to work until the next reset). A leave address inside
+the image must hold a vector table (a ROM jumps through the table at that address)."""
 
 from __future__ import annotations
 
@@ -44,3 +47,13 @@ def test_images_that_leave_the_application_start_alone_pass() -> None:
     # behind the demo loader, a page after the application's first one is not its start
     assert _findings(build_data_blob(0x08003800, 2048), E_EVAL_MEMORIES) == []
     assert _findings(build_demo_app(), E_EVAL_MEMORIES) == []
+
+
+def test_a_leave_address_inside_the_image_must_hold_a_vector_table() -> None:
+    # flash --leave-address 0x08003100: a ROM bootloader jumps through the table at the
+    # address it is given; 0x08003100 lies in the middle of the application's vectors
+    app = build_demo_app()
+    errors = _findings(app, E_EVAL_MEMORIES, entry=0x08003100)
+    assert errors and errors[0].message.startswith("the leave address 0x08003100: ")
+    assert _findings(app, E_EVAL_MEMORIES, entry=0x08003000) == []
+    assert _findings(app, E_EVAL_MEMORIES, entry=0x08010000) == []  # outside: the device's own

@@ -35,3 +35,15 @@ def test_an_image_that_would_erase_the_boot_vector_table_is_refused(
         0x08000000, 64
     )
     assert main(["check", str(behind_a_loader), "--profile", "stm32f4-rom"]) == ExitCode.UNSAFE
+
+
+def test_a_leave_address_without_a_vector_table_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = tmp_path / "app.hex"
+    save_image(build_demo_app(link_address=0x08000000), app)
+    sim = ["--sim", "stm32f4-rom", "--sim-state", str(tmp_path / "b.json")]
+    args = [*sim, "flash", str(app), "--leave-address", "0x08000100", "--no-profile"]
+    assert main(args) == ExitCode.UNSAFE
+    assert "the leave address 0x08000100: " in capsys.readouterr().err
+    assert main([*sim, "flash", str(app), "--leave-address", "0x08000000"]) == ExitCode.OK
