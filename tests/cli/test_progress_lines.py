@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pty
 import re
 import subprocess
 import sys
@@ -157,12 +159,48 @@ def test_a_read_of_unknown_size_gets_a_line_every_2_seconds_and_one_at_the_end()
     ]
 
 
-def test_a_full_backup_shows_progress_for_every_memory(
+def test_a_full_backup_shows_one_phase_over_every_memory(
     sim: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # 512 KiB internal + 8 MiB SPI + 16 MiB NOR: the lines count against the whole read (they
+    # once showed the first memory only, then each memory's own total, the end of each
+    # looking like the end of the read).
     assert main([*sim, "upload", str(tmp_path / "all.dfu")]) == 0
-    ends = [line.split(" in ")[0] for line in _progress(capsys.readouterr().err) if "100%" in line]
-    assert ends == ["reading 100% 512 KiB", "reading 100% 8 MiB", "reading 100% 16 MiB"]
+    lines = _progress(capsys.readouterr().err)
+    assert [line.split(" in ")[0] for line in lines if "100%" in line] == ["reading 100% 24.5 MiB"]
+    assert len(lines) >= 5 and all("of 24.5 MiB" in line for line in lines[:-1]), lines
+    percents = [int(line.split()[1].rstrip("%")) for line in lines]
+    assert percents == sorted(percents)
+
+
+def test_a_full_backup_on_a_terminal_fills_one_bar_to_the_whole_size(tmp_path: Path) -> None:
+    # Rich bars need a terminal: stderr is a pseudo-terminal here, as in an interactive shell.
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "pydfuse", "--sim", PROFILE, "--sim-state"]
+    done = subprocess.Popen(
+        [*command, str(tmp_path / "board.json"), "upload", str(tmp_path / "all.dfu")],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the pseudo-terminal closes with the process (EIO on Linux)
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.wait(timeout=60) == 0
+    assert done.stdout is not None and b"read 24.5 MiB" in done.stdout.read()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())
+    amounts = re.findall(r"([\d.]+)/([\d.]+) (KiB|MiB)", text)
+    assert amounts, text
+    assert {(total, unit) for _, total, unit in amounts} == {("24.5", "MiB")}
+    assert amounts[-1] == ("24.5", "24.5", "MiB")
 
 
 def test_a_plain_dfu_upload_of_unknown_size_ends_with_a_line(

@@ -11,6 +11,7 @@ from pydfuse.formats import DfuSuffix, Image, PlainDfuFile
 from pydfuse.ops import (
     DeviceSelector,
     ImageSource,
+    ProgressEvent,
     erase,
     flash,
     leave,
@@ -69,6 +70,27 @@ def test_upload_all_alternates() -> None:
         (1, "SPI Flash : M25P64"),
     ]
     assert images[1][2].read(SPI, 4) == b"spi!" and images[1][2].size == 8 * 1024 * 1024
+
+
+def test_upload_all_reports_one_phase_over_every_alternate() -> None:
+    # The CLI's bars and lines, and the GUI's, take these events: a total per alternate
+    # made each memory's end look like the end of the read.
+    rig = make_rig("stm3210b-eval")
+    events: list[ProgressEvent] = []
+    upload_all(rig.env, ANY, progress=events.append)
+    whole = 128 * 1024 + 8 * 1024 * 1024
+    assert {e.total_bytes for e in events} == {whole}
+    assert [e.done_bytes for e in events] == sorted(e.done_bytes for e in events)
+    assert events[0].done_bytes == 0 and events[-1].done_bytes == whole
+
+
+def test_upload_all_of_a_plain_dfu_device_says_its_size_at_the_end() -> None:
+    rig = make_rig("plain-dfu")
+    events: list[ProgressEvent] = []
+    images = upload_all(rig.env, ANY, progress=events.append)
+    size = sum(image.size for _, _, image in images)
+    assert size > 0 and all(e.total_bytes == 0 for e in events[:-1])
+    assert (events[-1].done_bytes, events[-1].total_bytes) == (size, size)
 
 
 def test_erase_a_range_erases_each_touched_sector_once(rig: Rig) -> None:

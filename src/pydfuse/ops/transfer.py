@@ -107,15 +107,26 @@ def _readable_spans(
 
 
 def _upload_session(
-    session: Session, info: AltInfo, address: int | None, length: int | None, tracker: Tracker
+    session: Session,
+    info: AltInfo,
+    address: int | None,
+    length: int | None,
+    tracker: Tracker,
+    *,
+    own_phase: bool = True,
 ) -> Image:
+    """Read ``info``'s memory (or ``address`` [+ ``length``]); ``own_phase``: the read is a
+    progress phase of its own (``upload_all`` runs one phase over every alternate instead)."""
     if not session.found.dfuse:
-        tracker.start("upload", length or 0, open_ended=length is None)
+        if own_phase:
+            tracker.start("upload", length or 0, open_ended=length is None)
         data = plain_dfu.upload(session.dfu, limit=length, progress=tracker.step)
-        tracker.finish()
+        if own_phase:
+            tracker.finish()
         return Image.from_segments([(address or 0, data)])
     spans = _readable_spans(session.memory_map(info), address, length, session.all_alternates())
-    tracker.start("upload", sum(end - start for start, end in spans))
+    if own_phase:
+        tracker.start("upload", sum(end - start for start, end in spans))
     dfuse = session.dfuse
     with read_protection_explained(session):  # RDP level 1: the ROM refuses with errVENDOR
         segments = [Segment(s, dfuse.read(s, e - s, tracker.step)) for s, e in spans]
@@ -148,17 +159,35 @@ def upload(
 def upload_all(
     env: Environment, selector: DeviceSelector, progress: Progress | None = None
 ) -> list[tuple[int, str, Image]]:
-    """Every alternate's readable memory, for a multi-target .dfu: [(alt, name, image)]."""
+    """Every alternate's readable memory, for a multi-target .dfu: [(alt, name, image)].
+    Progress is one phase over all of them, its total the sum of their readable memory (on a
+    plain DFU device, where only the device knows, the total comes with the last event)."""
     out: list[tuple[int, str, Image]] = []
     with open_session(env, selector) as session:
-        for alternate in session.found.alternates:
-            info = session.alternate(alternate.alt)
-            session.select(info.alt)
-            tracker = Tracker(progress)
-            with disconnect_context(tracker):
-                image = _upload_session(session, info, None, None, tracker)
-            out.append((info.alt, info.name, image))
+        infos = [session.alternate(a.alt) for a in session.found.alternates]
+        tracker = Tracker(progress)
+        total = _readable_total(session, infos)
+        tracker.start("upload", total or 0, open_ended=total is None)
+        with disconnect_context(tracker):
+            for info in infos:
+                session.select(info.alt)
+                image = _upload_session(session, info, None, None, tracker, own_phase=False)
+                out.append((info.alt, info.name, image))
+        tracker.finish()
     return out
+
+
+def _readable_total(session: Session, infos: list[AltInfo]) -> int | None:
+    """Bytes a full read of ``infos`` takes (None on a plain DFU device: the device decides).
+    A memory that cannot be read is refused here, before anything is read."""
+    if not session.found.dfuse:
+        return None
+    alternates = session.all_alternates()
+    return sum(
+        end - start
+        for info in infos
+        for start, end in _readable_spans(session.memory_map(info), None, None, alternates)
+    )
 
 
 def _erase_sectors(
