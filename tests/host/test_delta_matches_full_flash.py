@@ -47,6 +47,8 @@ WINDOWS = {
     "stm3210e-eval-quirks": (Window(0, 0x08003000 + 0x800, 0x800, 6),),
     "stm32f4-rom": (Window(0, 0x08004000, 0x4000, 3),),
     "stm32f4-rom-quirks": (Window(0, 0x08004000, 0x4000, 3),),
+    "stm3210b-eval": (Window(0, 0x08003000 + 0x400, 0x400, 6), Window(1, 0x00010000, 0x10000, 2)),
+    "stm32f072-rom": (Window(0, 0x08000800, 0x800, 5),),
 }
 Targets = list[tuple[Window, tuple[Segment, ...]]]
 Scenario = tuple[str, Targets, list[list[str]], int, int | None]
