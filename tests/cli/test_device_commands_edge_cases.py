@@ -300,3 +300,30 @@ def test_upload_writes_every_extension_info_reads(
     assert code == 0, err
     assert main(["info", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["size"] == 64
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["upload", "x.bin", "-a", "0", "--length", "-5"], "--length"),
+        (["upload", "x.bin", "-a", "0", "-Z", "lots"], "-Z"),
+        (["erase", "-a", "1", "--address", "0", "--length", "-5"], "--length"),
+        (["gui", "--no-browser", "--host", "192.0.2.1", "--max-upload", "-5"], "--max-upload"),
+    ],
+)
+def test_a_bad_size_is_called_a_size_not_an_address(
+    sim: list[str], capsys: pytest.CaptureFixture[str], args: list[str], option: str
+) -> None:
+    code, _, err = _run(capsys, *sim, *args)
+    assert code == 2
+    assert "is not a size; use a number of bytes (65536), hex (0x10000)" in err
+    assert option in err and "address" not in err
+
+
+def test_gui_refuses_a_zero_upload_limit(
+    sim: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --host 192.0.2.1 is refused after parsing: a regression fails instead of serving forever
+    gui = ["gui", "--no-browser", "--host", "192.0.2.1"]
+    code, _, err = _run(capsys, *sim, *gui, "--max-upload", "0")
+    assert code == 2 and "the size must be at least 1" in err

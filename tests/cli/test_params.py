@@ -10,12 +10,14 @@ import pytest
 from pydfuse.cli.params import (
     ADDRESS,
     ID16,
+    SIZE,
     FileAddress,
     TargetSpec,
     VidPid,
     parse_address,
     parse_file_address,
     parse_int,
+    parse_size,
     parse_target_spec,
     parse_vid_pid,
 )
@@ -43,6 +45,38 @@ def test_parse_address_accepts(text: str, value: int) -> None:
 def test_parse_address_rejects(text: str) -> None:
     with pytest.raises(click.BadParameter):
         parse_address(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("65536", 65536),
+        ("0x10000", 65536),
+        ("64K", 64 * 1024),
+        ("64KiB", 64 * 1024),
+        ("64kb", 64 * 1024),
+        ("128M", 128 << 20),
+        ("1G", 1 << 30),
+        ("4G", 1 << 32),  # a whole 32-bit address space
+        ("0", 0),
+    ],
+)
+def test_parse_size_accepts(text: str, value: int) -> None:
+    assert parse_size(text) == value
+    assert SIZE.convert(text, None, None) == value
+
+
+@pytest.mark.parametrize("text", ["", "-5", "x12", "1.5K", "12T", "0x", "64 K B"])
+def test_parse_size_rejects_saying_it_wants_a_size(text: str) -> None:
+    with pytest.raises(click.BadParameter, match="is not a size; use a number of bytes"):
+        parse_size(text)
+
+
+def test_parse_size_bounds() -> None:
+    with pytest.raises(click.BadParameter, match="too large: the size must be at most"):
+        parse_size("5G")
+    with pytest.raises(click.BadParameter, match="too small: the size must be at least 1"):
+        parse_size("0", minimum=1)
 
 
 def test_parse_int_hex_and_decimal() -> None:

@@ -19,7 +19,7 @@ from rich.text import Text
 from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.fleet import finish, many_device_options, many_selectors, one_selector
-from pydfuse.cli.params import ADDRESS, VidPid
+from pydfuse.cli.params import ADDRESS, SIZE, VidPid
 from pydfuse.cli.progress import device_progress, time_text
 from pydfuse.cli.render import console, emit_json, hex32, human_size
 from pydfuse.cli.session import (
@@ -177,7 +177,7 @@ def _only_alt(info: ops.DeviceInfo, alt: str) -> ops.DeviceInfo:
 @click.option("--address", type=ADDRESS, help="Erase the sectors from this address.")
 @click.option(
     "--length",
-    type=ADDRESS,
+    type=SIZE,
     metavar="BYTES",
     help="...covering this many bytes, e.g. 128K (default: one sector).",
 )

@@ -15,7 +15,7 @@ import sys
 import click
 
 from pydfuse.cli.context import json_option, settings
-from pydfuse.cli.params import ADDRESS
+from pydfuse.cli.params import SizeType
 from pydfuse.cli.render import console
 from pydfuse.cli.session import sim_profile
 from pydfuse.errors import DfuseError
@@ -45,7 +45,7 @@ from pydfuse.formats import check_writable
 @click.option("--no-browser", is_flag=True, help="Only print the address; open no browser.")
 @click.option(
     "--max-upload",
-    type=ADDRESS,
+    type=SizeType(minimum=1),
     default="64M",
     show_default=True,
     metavar="BYTES",
@@ -82,7 +82,7 @@ def gui_command(
             sim_profile=profile.name if profile is not None else None,
             sim_state=state,
             sim_realtime=settings().sim_realtime,
-            max_upload_bytes=max(max_upload, 1),
+            max_upload_bytes=max_upload,
         )
     )
     if as_json:

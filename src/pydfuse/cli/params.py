@@ -1,4 +1,4 @@
-"""Reusable click parameter types: addresses, 16-bit IDs, VID:PID, FILE@ADDR, ALT:NAME=FILE
+"""Reusable click parameter types: addresses, sizes, 16-bit IDs, VID:PID, FILE@ADDR, ALT:NAME=FILE
 (layer: cli).
 
 May import click and the standard library only. Each type turns a bad value into click's usual
@@ -18,12 +18,14 @@ __all__ = [
     "ADDRESS",
     "FILE_ADDRESS",
     "ID16",
+    "SIZE",
     "TARGET_SPEC",
     "VID_PID",
     "AddressType",
     "FileAddress",
     "FileAddressType",
     "IntType",
+    "SizeType",
     "TargetSpec",
     "TargetSpecType",
     "VidPid",
@@ -31,6 +33,7 @@ __all__ = [
     "parse_address",
     "parse_file_address",
     "parse_int",
+    "parse_size",
     "parse_target_spec",
     "parse_vid_pid",
 ]
@@ -57,6 +60,34 @@ def parse_address(text: str, *, limit: int = ADDRESS_LIMIT) -> int:
         value *= _UNITS[match["unit"][0].lower()]
     if value >= limit:
         raise click.BadParameter(f"{text!r} is too large (must be below 0x{limit:x})")
+    return value
+
+
+_SIZE_RE = re.compile(
+    r"^\s*(?P<num>0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*(?P<unit>[kKmMgG](?:i?[bB])?)?\s*$"
+)
+SIZE_LIMIT = 1 << 32  # lengths within a 32-bit address space (4 GiB)
+
+
+def parse_size(text: str, *, minimum: int = 0, limit: int = SIZE_LIMIT) -> int:
+    """A number of bytes: ``65536``, ``0x10000``, ``64K``, ``128M``, ``1G`` (K = 1024,
+    M = 1024², G = 1024³; ``KiB``/``KB`` spellings too), from ``minimum`` to ``limit``.
+
+    Raises :class:`click.BadParameter` saying it wants a size (not an address).
+    """
+    match = _SIZE_RE.match(text)
+    if match is None:
+        raise click.BadParameter(
+            f"{text!r} is not a size; use a number of bytes (65536), hex (0x10000), "
+            "or a K/M/G suffix (64K, 128M)"
+        )
+    value = int(match["num"].replace("_", ""), 0 if match["num"][:2].lower() == "0x" else 10)
+    if match["unit"]:
+        value *= {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match["unit"][0].lower()]
+    if value < minimum:
+        raise click.BadParameter(f"{text!r} is too small: the size must be at least {minimum}")
+    if value > limit:
+        raise click.BadParameter(f"{text!r} is too large: the size must be at most 0x{limit:x}")
     return value
 
 
@@ -103,6 +134,19 @@ class AddressType(_TextType[int]):
 
     def parse(self, text: str) -> int:
         return parse_address(text)
+
+
+class SizeType(_TextType[int]):
+    """A number of bytes: decimal, hex, or with a K/M/G suffix (``64K``, ``128M``)."""
+
+    name = "SIZE"
+    value_type = int
+
+    def __init__(self, minimum: int = 0) -> None:
+        self.minimum = minimum
+
+    def parse(self, text: str) -> int:
+        return parse_size(text, minimum=self.minimum)
 
 
 class IntType(_TextType[int]):
@@ -278,6 +322,7 @@ class TargetSpecType(_TextType[TargetSpec]):
 
 
 ADDRESS = AddressType()
+SIZE = SizeType()
 ID16 = IntType(0xFFFF, "ID")
 VID_PID = VidPidType()
 FILE_ADDRESS = FileAddressType()

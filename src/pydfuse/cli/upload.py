@@ -18,7 +18,7 @@ from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.dfuutil import parse_dfuse_address
 from pydfuse.cli.fleet import boards_view, finish, many_device_options, many_selectors, one_selector
-from pydfuse.cli.params import ADDRESS, VidPid
+from pydfuse.cli.params import ADDRESS, SIZE, VidPid
 from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
 from pydfuse.cli.session import RESET_OPTION, environment, matches, reset_after
@@ -63,7 +63,7 @@ def _write_dfu(
 @click.option("--address", type=ADDRESS, help="First address to read (default: the memory start).")
 @click.option(
     "--length",
-    type=ADDRESS,
+    type=SIZE,
     metavar="BYTES",
     help="Bytes to read, e.g. 64K (default: to the end of the memory).",
 )
@@ -77,7 +77,7 @@ def _write_dfu(
     "-Z",
     "--upload-size",
     "upload_size",
-    type=ADDRESS,
+    type=SIZE,
     metavar="BYTES",
     help="dfu-util style: the size you expect; it scales the progress, the device decides how "
     "much it sends, and a different amount is a warning (--length limits the read).",
