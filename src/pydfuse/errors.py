@@ -53,10 +53,19 @@ class ChecksumError(FormatError):
 
 
 class PlanError(DfuseError, ValueError):
-    """The image cannot be placed safely: outside writable sectors, overlap, bad vector table."""
+    """The image cannot be placed safely: outside writable sectors, overlap, bad vector table.
+    ``code`` names the rule, as ``dfuse check`` names its finding (``protection.otp``)."""
 
-    def __init__(self, message: str, *, address: int | None = None, hint: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        address: int | None = None,
+        hint: str | None = None,
+        code: str | None = None,
+    ):
         self.address = address
+        self.code = code
         super().__init__(message, hint=hint)
 
 

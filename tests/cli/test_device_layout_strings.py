@@ -98,7 +98,10 @@ def test_flash_to_a_readable_memory_warns_about_an_unreadable_one(
     image = tmp_path / "otp.bin"
     image.write_bytes(b"\x00\x11\x22\x33")
     code, _, err = _run(
-        capsys, "--sim", "unreadable", "flash", str(image), "-a", "2", "--address", "0x1FFF7800"
+        capsys,
+        *("--sim", "unreadable", "flash", str(image), "-a", "2", "--address", "0x1FFF7800"),
+        "--force",  # OTP bytes are for ever: refused without it (#12)
     )
     assert code == 0, err
+    assert "PERMANENT (--force)" in err
     assert "alternate 0 ('Internal Flash') cannot be flashed" in err and UNREADABLE in err

@@ -19,7 +19,7 @@ DfuStatusError after the device has been cleared back to dfuIDLE, so a retry wor
 from __future__ import annotations
 
 from pydfuse.ops.backup import backup_file
-from pydfuse.ops.check import CheckedTarget, DeviceCheck, check_firmware
+from pydfuse.ops.check import CheckedTarget, DeviceCheck, check_firmware, with_findings
 from pydfuse.ops.detach import detach, usb_reset
 from pydfuse.ops.doctor import (
     UDEV_RULES_PATH,
@@ -144,4 +144,5 @@ __all__ = [
     "upload_many",
     "usb_environment",
     "usb_reset",
+    "with_findings",
 ]

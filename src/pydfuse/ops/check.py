@@ -19,8 +19,8 @@ from pydfuse.formats import Image
 from pydfuse.layout import MemoryMap
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import FirmwareSource, load_firmware, suffix_problem
+from pydfuse.ops.hazards import HazardTarget, device_findings, touched_spans
 from pydfuse.ops.preflight import device_report
-from pydfuse.ops.protection import protection_findings
 from pydfuse.ops.records import AltInfo, DeviceSelector
 from pydfuse.ops.session import open_session
 from pydfuse.plan import Plan, make_plan
@@ -112,26 +112,19 @@ def check_firmware(
             if result.ok and r.image:
                 plan = make_plan(r.image, r.memory, transfer_size=session.dfu.transfer_size)
             targets.append(CheckedTarget(r.info, r.memory, r.image, plan))
-        report = _with_protection(report, protection_findings(session, _spans(targets)))
+        report = with_findings(report, device_findings(session, hazard_targets(targets)))
         return DeviceCheck(device, report, tuple(targets), alternates, tuple(notes + more))
 
 
-def _spans(
-    targets: list[CheckedTarget],
-) -> list[tuple[AltInfo, Image, list[tuple[int, int]]]]:
+def hazard_targets(targets: list[CheckedTarget]) -> list[HazardTarget]:
     """Each target with the [start, end) spans flash would erase or program (#12)."""
-    out = []
-    for t in targets:
-        if t.plan is not None:
-            spans = [(s.address, s.end) for s in t.plan.erases]
-            spans += [(w.address, w.address + len(w.data)) for w in t.plan.writes]
-        else:
-            spans = [(seg.address, seg.end) for seg in t.image]
-        out.append((t.info, t.image, spans))
-    return out
+    return [
+        HazardTarget(t.info, t.memory, t.image, touched_spans(t.plan, t.image, t.memory))
+        for t in targets
+    ]
 
 
-def _with_protection(report: CheckReport, found: list[tuple[int, Finding]]) -> CheckReport:
+def with_findings(report: CheckReport, found: list[tuple[int, Finding]]) -> CheckReport:
     """``report`` with the protection findings added to their targets' findings."""
     if not found:
         return report

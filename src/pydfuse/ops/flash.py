@@ -19,10 +19,11 @@ from pydfuse.ops.delta import delta_plans
 from pydfuse.ops.dryrun import dry_run_on_application, leave_step
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix_problem
+from pydfuse.ops.hazards import check_hazards
 from pydfuse.ops.plainflash import flash_plain
 from pydfuse.ops.preflight import device_report, enforce, unreadable_layouts
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
-from pydfuse.ops.protection import check_option_targets, check_write_protection, load_block
+from pydfuse.ops.protection import load_block
 from pydfuse.ops.records import DeviceSelector, FlashResult, TargetPlan, TargetResult
 from pydfuse.ops.session import Session, open_session, peek
 from pydfuse.plan import make_plan
@@ -357,10 +358,10 @@ def flash(
             leave=leave,
             leave_address=leave_address,
         )
-        # ST ROMs: read protection refuses everything, write protection ignores silently (#12)
-        check_write_protection(session, options, [(tp.info, _touched(tp)) for tp in plans])
-        option_notes = check_option_targets(
-            options, [(tp.info, tp.image) for tp in plans], force=force
+        # ST ROMs: read protection refuses everything, write protection ignores silently;
+        # option bytes and OTP judged as `check` judges them (#12, ops.hazards)
+        option_notes = check_hazards(
+            session, options, [(tp.info, tp.memory, tp.image, tp.plan) for tp in plans], force=force
         )
         warnings = list(loaded.warnings) + warnings + option_notes
         if session.detached:
@@ -410,14 +411,6 @@ def flash(
             to = leave_address if leave_address is not None else _application_start(plans)
             result = replace(result, steps=(leave_step(to),))
         return result
-
-
-def _touched(tp: TargetPlan) -> list[tuple[int, int]]:
-    """[start, end) of everything a target's plan erases or programs."""
-    if tp.plan.mass_erase:
-        return [(tp.memory.start, tp.memory.end)]
-    spans = [(s.address, s.end) for s in tp.plan.erases]
-    return spans + [(w.address, w.address + len(w.data)) for w in tp.plan.writes]
 
 
 def _result(

@@ -10,11 +10,10 @@ sectors without an error (§5.1 note 2, §5.3 note): the host has to know both b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
-from pydfuse.checks import Finding
 from pydfuse.errors import DfuseError, DfuStatusError, PlanError, ReadProtectedError
 from pydfuse.formats import Image
 from pydfuse.layout import MemoryMap
@@ -47,6 +46,10 @@ from pydfuse.optionbytes import (
 )
 from pydfuse.spec import Status
 
+READ_CODE = "protection.read"  # the codes of flash's refusals and of check's findings
+WRITE_CODE = "protection.write"
+OPTION_CODE = "protection.option-bytes"
+
 
 @contextmanager
 def read_protection_explained(session: Session) -> Iterator[None]:
@@ -70,8 +73,9 @@ def read_protection_explained(session: Session) -> Iterator[None]:
         ) from cause
 
 
-def _alternate_named(session: Session, prefix: str) -> AltInfo | None:
-    for info in session.all_alternates():
+def alternate_named(alternates: Sequence[AltInfo], prefix: str) -> AltInfo | None:
+    """The first alternate with a memory map whose name starts with ``prefix`` (lower case)."""
+    for info in alternates:
         if info.memory_map is not None and info.name.strip().lower().startswith(prefix):
             return info
     return None
@@ -79,12 +83,12 @@ def _alternate_named(session: Session, prefix: str) -> AltInfo | None:
 
 def option_alternate(session: Session) -> AltInfo | None:
     """The device's option-byte alternate (``@Option Bytes ...``), if it has one."""
-    return _alternate_named(session, "option bytes")
+    return alternate_named(session.all_alternates(), "option bytes")
 
 
 def flash_alternate(session: Session) -> AltInfo | None:
     """The internal flash (alternate 0 of an ST ROM), if it has a usable layout."""
-    return _alternate_named(session, "internal flash")
+    return alternate_named(session.all_alternates(), "internal flash")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +135,28 @@ def load_block(
     info = option_alternate(session)
     if info is None:
         return None
-    option_map = session.memory_map(info)
     raw = read_block(session, info)
-    flash_info = flash_alternate(session)
+    return block_from(
+        session.all_alternates(), session.found.product, raw, family_name, declared_mode
+    )
+
+
+def block_from(
+    alternates: Sequence[AltInfo],
+    product: str | None,
+    raw: bytes,
+    family_name: str | None = None,
+    declared_mode: str | None = None,
+) -> OptionBlock | None:
+    """The option block ``raw`` of a device with these alternates and product string, decoded
+    as :func:`load_block` decodes a read one (a board profile's factory bytes: ``dfuse check
+    --profile``); None without an option alternate."""
+    info = alternate_named(alternates, "option bytes")
+    if info is None or info.memory_map is None:
+        return None
+    option_map = info.memory_map
+    flash_info = alternate_named(alternates, "internal flash")
     flash = flash_info.memory_map if flash_info is not None else None
-    product = session.found.product
     found = candidates(option_map, flash, product)
     family = choose_family(option_map, flash, product, family_name)
     detected = family is not None and any(f.name == family.name for f in found) and len(found) == 1
@@ -193,16 +214,29 @@ def check_write_protection(
     """Refuse (PlanError, nothing written) when any (start, end) span a flash would erase or
     program (``erase_only``: an erase would erase) lies in a write-protected unit of
     ``block``: the ROM would ignore it without a word (AN3156 §5.1 note 2, §5.3 note)."""
+    flash_info = flash_alternate(session)
+    flash_alt = flash_info.alt if flash_info is not None else None
+    refuse_write_protected(block, flash_alt, targets, erase_only=erase_only)
+
+
+def refuse_write_protected(
+    block: OptionBlock | None,
+    flash_alt: int | None,
+    targets: Sequence[tuple[AltInfo, Sequence[tuple[int, int]]]],
+    *,
+    erase_only: bool = False,
+) -> None:
+    """:func:`check_write_protection` for the flash on alternate ``flash_alt`` (PlanError with
+    code ``protection.write``)."""
     reading = block.write_protection() if block is not None else None
     if block is None or reading is None:
         return
     family, flash, prot = reading
-    flash_info = flash_alternate(session)
-    if not prot.units or flash_info is None:
+    if not prot.units or flash_alt is None:
         return
     touched: set[int] = set()
     for info, spans in targets:
-        if info.alt != flash_info.alt:
+        if info.alt != flash_alt:
             continue
         for start, end in spans:
             touched.update(prot.units_touching(family, flash, start, end))
@@ -218,6 +252,7 @@ def check_write_protection(
         f"write-protected {prot.unit}s would be {done}: {where}; the ROM would ignore those "
         f"{acts} without an error, so nothing was {done}",
         hint=hint,
+        code=WRITE_CODE,
     )
 
 
@@ -252,12 +287,14 @@ def check_option_targets(
                 f"alt {block.alt.alt} '{block.alt.name}', where they are checked",
                 hint=f"put them in a target for alt {block.alt.alt}, or change fields with "
                 "`dfuse option-bytes set`",
+                code=OPTION_CODE,
             )
         if problems and not force:
             raise PlanError(
                 "refusing to write these option bytes: " + "; ".join(problems),
                 hint="change fields with `dfuse option-bytes set` (e.g. dfuse ob set rdp=1), or "
                 "add --force if you are sure",
+                code=OPTION_CODE,
             )
         warnings += [f"option bytes: {p} (written anyway, --force)" for p in problems]
         warnings += _option_changes(block, new)
@@ -305,6 +342,7 @@ def _option_block_problems(block: OptionBlock, new: bytes, covered: int) -> list
                 f"known: that byte could set {_LEVEL2_IN_FILE}",
                 hint="if you mean level 2: dfuse ob set rdp=2 --permanently-lock-this-chip on a "
                 "chip pydfuse recognises",
+                code=OPTION_CODE,
             )
         maybe = f" (it could be {' or '.join(block.candidates)})" if block.candidates else ""
         return [
@@ -317,12 +355,14 @@ def _option_block_problems(block: OptionBlock, new: bytes, covered: int) -> list
         raise PlanError(
             f"the file's option bytes set {_LEVEL2_IN_FILE}",
             hint="if you mean it: dfuse ob set rdp=2 --permanently-lock-this-chip",
+            code=OPTION_CODE,
         )
     pcrop = permanent_pcrop(block.decoded, new) if block.decoded is not None else None
     if pcrop is not None:
         raise PlanError(
             f"the file's option bytes set {pcrop}; flash never writes that",
             hint="if you mean it: dfuse ob set with --permanently-lock-this-chip",
+            code=OPTION_CODE,
         )
     if block.decoded is not None:
         problems += mode_bit_problems(block.decoded, new)
@@ -341,36 +381,6 @@ def _option_block_problems(block: OptionBlock, new: bytes, covered: int) -> list
             "the ROM refuses every read; " + UNPROTECT_HINT
         )
     return problems
-
-
-def protection_findings(
-    session: Session, targets: list[tuple[AltInfo, Image, list[tuple[int, int]]]]
-) -> list[tuple[int, Finding]]:
-    """What ``flash`` would refuse for protection, as (alt, error finding) for ``dfuse check``
-    on a device: read protection, write-protected units among the (start, end) spans a target
-    erases or programs, option bytes it must not write. Reads the option bytes once."""
-    if not targets:
-        return []
-    first = targets[0][0].alt
-    try:
-        block = load_block(session)
-    except ReadProtectedError as error:
-        return [(first, Finding("error", "protection.read", f"{error}; {error.hint}"))]
-    out: list[tuple[int, Finding]] = []
-    try:
-        check_write_protection(session, block, [(info, spans) for info, _, spans in targets])
-    except PlanError as error:
-        flash_info = flash_alternate(session)
-        alt = flash_info.alt if flash_info is not None else first
-        out.append((alt, Finding("error", "protection.write", f"{error}; {error.hint}")))
-    for info, image, _ in targets:
-        try:
-            notes = check_option_targets(block, [(info, image)], force=False)
-        except PlanError as error:
-            out.append((info.alt, Finding("error", "protection.option-bytes", str(error))))
-        else:
-            out += [(info.alt, Finding("warning", "protection.option-bytes", n)) for n in notes]
-    return out
 
 
 def _unit_text(block: OptionBlock, unit: int) -> str:

@@ -1,0 +1,216 @@
+"""The protection rules of ``flash`` as one list that ``flash``, ``check`` on a device and
+``check`` against a board profile all run, so the three refuse the same files with the same
+codes (layer: ops; imports ``pydfuse.optionbytes``, ``pydfuse.checks``, ``pydfuse.formats``,
+``pydfuse.layout``, ``pydfuse.errors`` and the sibling ``protection``, ``session`` and
+``records``).
+
+Each rule looks at one target (its alternate, memory, image and the spans its plan erases or
+programs) and either returns warnings or raises :class:`PlanError` whose ``code`` is the
+finding code ``dfuse check`` reports: ``protection.write`` (write-protected sectors),
+``protection.option-bytes`` (option bytes a file must not write), ``protection.otp``
+(one-time-programmable bytes: refused without ``force``, and never where no write can succeed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from pydfuse.checks import Finding
+from pydfuse.errors import PlanError, ReadProtectedError
+from pydfuse.formats import Image
+from pydfuse.layout import MemoryMap
+from pydfuse.ops.protection import (
+    OPTION_CODE,
+    READ_CODE,
+    WRITE_CODE,
+    OptionBlock,
+    alternate_named,
+    block_from,
+    check_option_targets,
+    flash_alternate,
+    load_block,
+    refuse_write_protected,
+)
+from pydfuse.ops.records import AltInfo
+from pydfuse.ops.session import Session
+from pydfuse.optionbytes.otp import is_otp, otp_write
+from pydfuse.plan import Plan
+
+OTP_CODE = "protection.otp"
+
+
+@dataclass(frozen=True, slots=True)
+class HazardTarget:
+    """One target as the protection rules see it. ``spans``: [start, end) of what its plan
+    erases or programs; ``current``: what an OTP memory holds now (None: not read, a new chip
+    whose every OTP byte is 0xFF)."""
+
+    info: AltInfo
+    memory: MemoryMap
+    image: Image
+    spans: tuple[tuple[int, int], ...]
+    current: bytes | None = None
+
+
+def touched_spans(
+    plan: Plan | None, image: Image, memory: MemoryMap
+) -> tuple[tuple[int, int], ...]:
+    """[start, end) of everything ``plan`` erases or programs (a mass erase: the whole memory);
+    without a plan (its checks failed), the image's own extent."""
+    if plan is None:
+        return tuple((seg.address, seg.end) for seg in image)
+    if plan.mass_erase:
+        return ((memory.start, memory.end),)
+    spans = [(s.address, s.end) for s in plan.erases]
+    return tuple(spans + [(w.address, w.address + len(w.data)) for w in plan.writes])
+
+
+Rule = Callable[[OptionBlock | None, int | None, HazardTarget, bool], list[str]]
+
+
+def _write_rule(
+    block: OptionBlock | None, flash_alt: int | None, t: HazardTarget, force: bool
+) -> list[str]:
+    """Write-protected units are refused whatever ``force`` (the ROM ignores those writes)."""
+    refuse_write_protected(block, flash_alt, [(t.info, t.spans)])
+    return []
+
+
+def _option_rule(
+    block: OptionBlock | None, flash_alt: int | None, t: HazardTarget, force: bool
+) -> list[str]:
+    return check_option_targets(block, [(t.info, t.image)], force=force)
+
+
+def _otp_rule(
+    block: OptionBlock | None, flash_alt: int | None, t: HazardTarget, force: bool
+) -> list[str]:
+    """Writing OTP bytes (and above all its lock bytes) is for ever: refused unless ``force``;
+    never where the chip cannot take the bytes (bits back to 1, a locked block)."""
+    if not is_otp(t.memory):
+        return []
+    write = otp_write(t.memory, t.image, t.current)
+    if write.impossible:
+        more = f" (and {len(write.impossible) - 3} more)" if len(write.impossible) > 3 else ""
+        raise PlanError(
+            f"{write.memory} cannot take these bytes: {'; '.join(write.impossible[:3])}{more}",
+            hint="one-time-programmable bytes can never be erased; `dfuse upload` shows what "
+            "the chip holds",
+            code=OTP_CODE,
+        )
+    if not write.permanent:
+        return []
+    if not force:
+        raise PlanError(
+            f"refusing to write one-time-programmable memory: {write.describe()}",
+            hint="if these bytes are to be set for good, add --force (Python: force=True)",
+            code=OTP_CODE,
+        )
+    return [f"PERMANENT (--force): {write.describe()}"]
+
+
+RULES: tuple[tuple[str, Rule], ...] = (
+    (WRITE_CODE, _write_rule),
+    (OPTION_CODE, _option_rule),
+    (OTP_CODE, _otp_rule),
+)
+
+
+def enforce_hazards(
+    block: OptionBlock | None,
+    flash_alt: int | None,
+    targets: Sequence[HazardTarget],
+    *,
+    force: bool,
+) -> list[str]:
+    """``flash``'s protection rules: raises the first refusal (PlanError with its ``code``,
+    nothing written), else returns the warnings."""
+    warnings: list[str] = []
+    for _, rule in RULES:
+        for t in targets:
+            warnings += rule(block, flash_alt, t, force)
+    return warnings
+
+
+def hazard_findings(
+    block: OptionBlock | None, flash_alt: int | None, targets: Sequence[HazardTarget]
+) -> list[tuple[int, Finding]]:
+    """Every refusal and warning of :func:`enforce_hazards` without ``force``, as (alt,
+    finding) for ``dfuse check``."""
+    out: list[tuple[int, Finding]] = []
+    for t in targets:
+        for code, rule in RULES:
+            try:
+                notes = rule(block, flash_alt, t, False)
+            except PlanError as error:
+                text = f"{error}; {error.hint}" if error.hint else str(error)
+                out.append((t.info.alt, Finding("error", error.code or code, text)))
+            else:
+                out += [(t.info.alt, Finding("warning", code, n)) for n in notes]
+    return out
+
+
+def read_otp(session: Session, t: HazardTarget) -> HazardTarget:
+    """``t`` with what its OTP memory holds now (read from the device); others as they are."""
+    if not is_otp(t.memory) or not t.image:
+        return t
+    session.select(t.info.alt)
+    start = t.memory.start
+    current = session.dfuse.read(start, t.memory.end - start, phase="compare")
+    return replace(t, current=current)
+
+
+def device_findings(session: Session, targets: Sequence[HazardTarget]) -> list[tuple[int, Finding]]:
+    """What ``flash`` would refuse for protection on the session's device, as (alt, finding):
+    read protection, then :func:`hazard_findings` against the option bytes and OTP it holds."""
+    if not targets:
+        return []
+    try:
+        block = load_block(session)
+    except ReadProtectedError as error:
+        found = Finding("error", READ_CODE, f"{error}; {error.hint}")
+        return [(targets[0].info.alt, found)]
+    flash_info = flash_alternate(session)
+    flash_alt = flash_info.alt if flash_info is not None else None
+    return hazard_findings(block, flash_alt, [read_otp(session, t) for t in targets])
+
+
+def profile_findings(
+    memories: Mapping[int, MemoryMap],
+    product: str | None,
+    option_bytes: bytes | None,
+    targets: Sequence[tuple[int, Image, Plan | None]],
+) -> list[tuple[int, Finding]]:
+    """:func:`hazard_findings` for a board known only from its profile (``dfuse check
+    --profile``, ``--sim``): its memories by alternate, USB product string and factory option
+    bytes (what a new chip holds; its OTP all 0xFF), and each (alternate, image, plan) target."""
+    alternates = [AltInfo(alt, m.label, f"@{m.name}", m) for alt, m in sorted(memories.items())]
+    block = block_from(alternates, product, option_bytes) if option_bytes is not None else None
+    flash_info = alternate_named(alternates, "internal flash")
+    by_alt = {a.alt: a for a in alternates}
+    checked = [
+        HazardTarget(by_alt[alt], memories[alt], image, touched_spans(plan, image, memories[alt]))
+        for alt, image, plan in targets
+        if alt in memories
+    ]
+    return hazard_findings(block, flash_info.alt if flash_info else None, checked)
+
+
+def check_hazards(
+    session: Session,
+    block: OptionBlock | None,
+    targets: Sequence[tuple[AltInfo, MemoryMap, Image, Plan]],
+    *,
+    force: bool,
+) -> list[str]:
+    """:func:`enforce_hazards` for ``flash`` on the session's device, whose option bytes are
+    ``block``: each (alternate, memory, image, plan) target, its OTP read first."""
+    flash_info = flash_alternate(session)
+    checked = [
+        read_otp(session, HazardTarget(info, memory, image, touched_spans(plan, image, memory)))
+        for info, memory, image, plan in targets
+    ]
+    return enforce_hazards(
+        block, flash_info.alt if flash_info is not None else None, checked, force=force
+    )
