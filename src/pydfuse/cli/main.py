@@ -231,7 +231,7 @@ def error_record(error: BaseException, code: int) -> dict[str, Any]:
         "exit_code": code,
         "type": type(error).__name__,
     }
-    for name in ("path", "offset", "line", "address", "expected", "actual", "phase"):
+    for name in ("path", "offset", "line", "address", "expected", "actual", "phase", "code"):
         value = getattr(error, name, None)
         if value is not None:
             record[name] = value

@@ -37,6 +37,7 @@ from pydfuse.formats import load_image as load_single_image
 from pydfuse.formats.dfuse import read_file_bytes
 from pydfuse.formats.symbols import Symbols, read_symbols
 from pydfuse.layout import MemoryMap, MemoryRegion, Sector, parse_layout
+from pydfuse.ops.hazards import profile_findings
 from pydfuse.ops.run import run_image, symbols_check
 from pydfuse.plan import Plan, PlanTiming, make_plan
 from pydfuse.sim.profiles import PROFILES, AltProfile, BoardProfile
@@ -54,6 +55,8 @@ class Board:
     app_address: int | None
     transfer_size: int
     timings: dict[int, PlanTiming] = field(default_factory=dict)
+    product: str | None = None  # USB product string and factory option bytes (#12's rules)
+    option_bytes: bytes | None = None
 
 
 def _memory_of(alt: AltProfile) -> MemoryMap:
@@ -91,6 +94,8 @@ def board_from_profile(profile: BoardProfile) -> Board:
         app_address=profile.app_address,
         transfer_size=profile.transfer_size,
         timings={i: plan_timing(alt) for i, alt in enumerate(profile.alternates)},
+        product=profile.product,
+        option_bytes=profile.option_bytes.factory if profile.option_bytes is not None else None,
     )
 
 
@@ -325,6 +330,14 @@ def check(
         notes = tuple(loaded)
         report = preflight(targets, board.memories, sram=board.sram, app_address=board.app_address)
         plans, name = plan_targets(board, targets, report), board.name
+        # flash's protection rules (option bytes, OTP) against the profile's new chip
+        found = profile_findings(
+            board.memories,
+            board.product,
+            board.option_bytes,
+            [(t.alt, t.image, plan) for t, plan in zip(targets, plans, strict=True)],
+        )
+        report = ops.with_findings(report, found)
         images = [(t.alt, t.image) for t in targets]
     run = None
     if run_profile is not None:

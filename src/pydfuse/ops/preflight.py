@@ -158,6 +158,7 @@ def enforce(report: CheckReport, *, force: bool) -> list[str]:
                     finding.message,
                     address=finding.address,
                     hint="nothing was written; fix the image, or use --force if you are sure",
+                    code=finding.code,
                 )
             warnings.append(f"FORCED: {finding.message}")
         elif finding.severity == "warning":
