@@ -166,6 +166,35 @@ def test_reset_vector_checks() -> None:
     assert [f.code for f in _vectors(missing, 0x08003000)] == ["vector.missing"]
 
 
+def test_a_vector_into_a_gap_is_not_called_outside_the_range_printed() -> None:
+    # 8 bytes of table at 0x08003000 (Reset 0x08003135) and 16 bytes far away: the reset
+    # handler lies between the two pieces; the message once said "outside this image
+    # (0x08003000..0xffffff0f)", a range that holds it.
+    table = (0x20001000).to_bytes(4, "little") + (0x08003135).to_bytes(4, "little")
+    image = Image.from_segments([(0x08003000, table), (0xFFFFFF00, b"\x01" * 16)])
+    (finding,) = [f for f in _vectors(image, 0x08003000) if f.code == "vector.outside"]
+    assert finding.message == (
+        "Reset vector points at 0x08003134, where this image has no data (a gap; its data: "
+        "0x08003000..0x08003007, 0xffffff00..0xffffff0f)"
+    )
+    # past the end of a one-piece image: its one range, which does not hold the address
+    table = bytearray(vector_table(0x08003000))
+    table[8:12] = (0x08060001).to_bytes(4, "little")
+    one = Image.from_segments([(0x08003000, bytes(table) + b"\0" * 0x400)])
+    (far,) = _vectors(one, 0x08003000)
+    assert far.message.endswith(f"outside this image (0x08003000..0x{one.end - 1:08x})")
+    # many pieces: the first few and how many more
+    pieces = [(0x08003000, bytes(table) + b"\0" * 0x400)]
+    pieces += [(0x08010000 + n * 0x100, b"\0" * 4) for n in range(6)]
+    (many,) = [
+        f for f in _vectors(Image.from_segments(pieces), 0x08003000) if f.address == 0x08060000
+    ]
+    assert "outside this image (its data: 0x08003000..0x0800343f, 0x08010000..0x08010003," in (
+        many.message
+    )
+    assert many.message.endswith("and 4 more)")
+
+
 def test_preflight_rules_for_applications_and_alternates() -> None:
     data = Image.from_segments([(0x00000000, b"\xaa" * 64)])
     report = preflight(

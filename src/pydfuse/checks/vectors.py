@@ -228,21 +228,34 @@ def _handler_entries(image: Image, table: int, table_size: int) -> list[tuple[st
     return entries
 
 
+def _image_data_text(image: Image, most: int = 4) -> str:
+    """Where ``image`` has data: ``0x08003000..0x08003fff``, or for an image with gaps its
+    segments (``its data: A..B, C..D``, the first ``most`` and how many more)."""
+    spans = [f"0x{s.address:08x}..0x{s.end - 1:08x}" for s in image if s.data]
+    if len(spans) == 1:
+        return spans[0]
+    shown = (
+        spans if len(spans) <= most else [*spans[: most - 1], f"and {len(spans) - most + 1} more"]
+    )
+    return "its data: " + ", ".join(shown)
+
+
 def _stray_finding(name: str, target: int, image: Image, board: BoardFacts) -> Finding:
-    image_range = f"0x{image.start:08x}..0x{image.end - 1:08x}"
+    data = _image_data_text(image)
+    if image.start <= target < image.end:  # between two of its segments
+        where = f"where this image has no data (a gap; {data})"
+    else:
+        where = f"outside this image ({data})"
     if name != "Reset" and in_ranges(target, board.stack_ranges()):
         return Finding(
             "warning",
             "vector.outside",
-            f"{name} vector points at 0x{target:08x}, in RAM outside this image "
-            f"({image_range}): fine only if the program copies that handler there first",
+            f"{name} vector points at 0x{target:08x}, in RAM {where}: fine only if the "
+            "program copies that handler there first",
             target,
         )
     return Finding(
-        "error",
-        "vector.outside",
-        f"{name} vector points at 0x{target:08x}, outside this image ({image_range})",
-        target,
+        "error", "vector.outside", f"{name} vector points at 0x{target:08x}, {where}", target
     )
 
 
