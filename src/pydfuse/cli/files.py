@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from pydfuse.cli.context import settings
-from pydfuse.cli.params import ADDRESS, ID16, TARGET_SPEC, TargetSpec
+from pydfuse.cli.params import ADDRESS, ID16, TARGET_SPEC, TargetSpec, file_and_address
 from pydfuse.cli.render import echo, emit_json, hex32, human_size, plain_table
 from pydfuse.errors import FormatError
 from pydfuse.formats.atomic import Chunks, atomic_write, check_writable, read_file_bytes, write_all
@@ -301,11 +301,12 @@ def _render_info(info: dict[str, Any]) -> None:
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--address", type=ADDRESS, help="Load address of a raw .bin file.")
+@click.option("--address", type=ADDRESS, help="Load address of a raw .bin (or FILE@ADDR).")
 @click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
 def info(file: Path, address: int | None, as_json: bool) -> None:
-    """Describe a .dfu (targets, elements, suffix, CRC), HEX/S-record/ELF or .bin file."""
-    description = _describe(file, address)
+    """Describe a .dfu (targets, elements, suffix, CRC), HEX/S-record/ELF or .bin file (a .bin
+    with --address or as FILE@ADDR)."""
+    description = _describe(*file_and_address(file, address))
     if as_json:
         emit_json(description)
     else:
