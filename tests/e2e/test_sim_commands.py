@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from pydfuse.cli.main import ExitCode, main
+from pydfuse.cli.render import human_size
+from pydfuse.formats import load_image
 from pydfuse.sim.board import VirtualBoard
 from pydfuse.spec import Status
 
@@ -27,6 +29,24 @@ def test_status_of_a_fresh_board(sim: list[str], capsys: pytest.CaptureFixture[s
     assert info["running"] == "bootloader" and info["dfu_pin_held"] is False
     assert [m["bytes_not_erased"] for m in info["memories"]] == [0, 0, 0]
     assert info["faults"] == []
+
+
+def test_status_counts_programmed_bytes_not_whole_sectors(
+    sim: list[str], app: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A 6 KiB app in 2 KiB pages: once "6 KiB programmed" (3 whole sectors) whatever it held.
+    image = load_image(Path(app))
+    data = image.read(image.start, image.end - image.start)
+    not_ff = len(data) - data.count(0xFF)
+    assert 0 < not_ff < len(data)  # the demo app has 0xFF bytes of its own: the count shows
+    assert main([*sim, "flash", app]) == 0
+    alt0 = _status(sim, capsys)["memories"][0]
+    assert alt0["bytes_not_erased"] == not_ff
+    assert (alt0["sectors_in_use"], alt0["sector_bytes_in_use"]) == (3, 6 * 1024)
+    assert main([*sim, "sim", "status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].endswith(f": {human_size(not_ff)} programmed (not 0xFF) in 3 sectors of 6 KiB")
+    assert lines[3].endswith(": erased")
 
 
 def test_dfu_pin_keeps_a_valid_app_in_the_bootloader(

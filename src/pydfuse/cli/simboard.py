@@ -66,9 +66,16 @@ def parse_status(text: str) -> Status:
 def _status_dict(board: Any, run: RunReport | None) -> dict[str, Any]:
     memories = []
     for alt, memory in enumerate(board.memories):
-        used = sum(len(data) for _, data in memory.used_sectors())
+        used = [data for _, data in memory.used_sectors()]
         memories.append(
-            {"alt": alt, "layout": board.profile.alternates[alt].layout, "bytes_not_erased": used}
+            {
+                "alt": alt,
+                "layout": board.profile.alternates[alt].layout,
+                # bytes that are not 0xFF; the sectors holding them are counted apart
+                "bytes_not_erased": sum(len(data) - data.count(0xFF) for data in used),
+                "sectors_in_use": len(used),
+                "sector_bytes_in_use": sum(len(data) for data in used),
+            }
         )
     return {
         **board_summary(board),
@@ -80,6 +87,17 @@ def _status_dict(board: Any, run: RunReport | None) -> dict[str, Any]:
         "faults": board.faults.armed(),
         "application": None if run is None else run.to_dict(),
     }
+
+
+def _memory_use(memory: dict[str, Any]) -> str:
+    """``893 B programmed (not 0xFF) in 1 sector of 2 KiB``, or ``erased``."""
+    if not memory["sectors_in_use"]:
+        return "erased"
+    count = memory["sectors_in_use"]
+    return (
+        f"{human_size(memory['bytes_not_erased'])} programmed (not 0xFF) in {count} "
+        f"sector{'s' if count != 1 else ''} of {human_size(memory['sector_bytes_in_use'])}"
+    )
 
 
 def _run_report(board: Any, symbols: Symbols | None, elf: Path | None) -> RunReport | None:
@@ -132,7 +150,7 @@ def status_command(symbols: Path | None, as_json: bool) -> None:
         f"USB {'connected' if info['usb_connected'] else 'disconnected'}"
     )
     for m in info["memories"]:
-        out.print(f"alt {m['alt']} {m['layout']}: {human_size(m['bytes_not_erased'])} programmed")
+        out.print(f"alt {m['alt']} {m['layout']}: {_memory_use(m)}", markup=False)
     if info["rdp_level"] is not None:
         out.print(f"read protection (option bytes): level {info['rdp_level']}")
     for line in info["faults"]:
