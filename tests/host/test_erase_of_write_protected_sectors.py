@@ -5,16 +5,11 @@ sectors and the way out."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from pydfuse.errors import PlanError
 from pydfuse.ops import DeviceSelector, erase, set_option_bytes
-from pydfuse.sim.board import VirtualBoard
-from pydfuse.sim.profiles import SectorGroup, get_profile
-from pydfuse.spec import MemoryRights
-from support.boards import make_rig
+from support.boards import make_rig, rom_with_erasable_options
 
 ANY = DeviceSelector()
 F405 = "write-protection"  # SPRMOD reads 1: unused on the F405/407 (RM0090 Table 16)
@@ -55,24 +50,11 @@ def test_erase_of_unprotected_sectors_still_works_beside_protected_ones() -> Non
     assert rig.board.memory(0).read(0x08008000, 4) == b"\xff" * 4
 
 
-def _rom_with_erasable_options() -> VirtualBoard:
-    """The F072 ROM with the option alternate marked erasable ('g'), as the STM32F105/107 ROM
-    reports it (dfuse-spec §3.3: `@Option Bytes  /0x1FFFF800/01*016 g`)."""
-    f0 = get_profile("stm32f072-rom")
-    option = replace(
-        f0.alternates[1],
-        layout="@Option Bytes  /0x1FFFF800/01*016 g",
-        sectors=(SectorGroup(0x1FFFF800, 1, 16, MemoryRights(7)),),
-        erasable=True,
-    )
-    return VirtualBoard(replace(f0, alternates=(f0.alternates[0], option)))
-
-
 @pytest.mark.parametrize("kwargs", [{"address": 0x1FFFF800}, {}, {"mass": True}])
 def test_option_bytes_are_never_erased_on_their_own(kwargs: dict[str, object]) -> None:
     # an erased RDP byte is read protection (RM0091 §3.3.1: level 1 "is the default protection
     # level when RDP option byte is erased"; F1: anything but 0xA5)
-    rig = make_rig(_rom_with_erasable_options())
+    rig = make_rig(rom_with_erasable_options())
     with pytest.raises(PlanError, match="read protection") as info:
         erase(rig.env, ANY, alt=1, **kwargs)  # type: ignore[arg-type]
     assert "dfuse option-bytes set" in (info.value.hint or "")

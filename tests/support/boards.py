@@ -156,3 +156,17 @@ def f411_rom(option_block: str = F411_OPTION_BLOCK) -> VirtualBoard:
     board.memory(1).load(0x1FFFC000, bytes.fromhex(option_block))
     board.reset()
     return board
+
+
+def rom_with_erasable_options() -> VirtualBoard:
+    """The F072 ROM with the option alternate marked erasable ('g'), as the STM32F105/107 ROM
+    reports it (dfuse-spec §3.3: `@Option Bytes  /0x1FFFF800/01*016 g`): an erase there erases
+    the block, RDP byte included."""
+    f0 = get_profile("stm32f072-rom")
+    option = replace(
+        f0.alternates[1],
+        layout="@Option Bytes  /0x1FFFF800/01*016 g",
+        sectors=(SectorGroup(0x1FFFF800, 1, 16, MemoryRights(7)),),
+        erasable=True,
+    )
+    return VirtualBoard(replace(f0, alternates=(f0.alternates[0], option)))

@@ -19,7 +19,7 @@ from pydfuse.ops.delta import delta_plans
 from pydfuse.ops.dryrun import dry_run_on_application, leave_step
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix_problem
-from pydfuse.ops.hazards import check_hazards
+from pydfuse.ops.hazards import check_hazards, whole_option_blocks
 from pydfuse.ops.plainflash import flash_plain
 from pydfuse.ops.preflight import device_report, enforce, unreadable_layouts
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
@@ -363,6 +363,7 @@ def flash(
         option_notes = check_hazards(
             session, options, [(tp.info, tp.memory, tp.image, tp.plan) for tp in plans], force=force
         )
+        plans = whole_option_blocks(options, plans, force=force)  # a partial block completed
         warnings = list(loaded.warnings) + warnings + option_notes
         if session.detached:
             warnings.insert(0, DETACHED_NOTE)

@@ -31,11 +31,12 @@ from pydfuse.ops.protection import (
     flash_alternate,
     load_block,
     refuse_write_protected,
+    whole_block,
 )
-from pydfuse.ops.records import AltInfo
+from pydfuse.ops.records import AltInfo, TargetPlan
 from pydfuse.ops.session import Session
 from pydfuse.optionbytes.otp import is_otp, otp_write
-from pydfuse.plan import Plan
+from pydfuse.plan import Plan, make_plan
 
 OTP_CODE = "protection.otp"
 
@@ -214,3 +215,25 @@ def check_hazards(
     return enforce_hazards(
         block, flash_info.alt if flash_info is not None else None, checked, force=force
     )
+
+
+def whole_option_blocks(
+    block: OptionBlock | None, plans: Sequence[TargetPlan], *, force: bool
+) -> list[TargetPlan]:
+    """``plans`` with the option-byte target's block completed from ``block`` (what the chip
+    holds: :func:`pydfuse.ops.protection.whole_block`) and planned again, so ``flash`` writes
+    the option bytes whole, in one write from the block's start, and never erases them."""
+    out = list(plans)
+    if block is None:
+        return out
+    start, end = block.address, block.address + len(block.raw)
+    for i, tp in enumerate(out):
+        if tp.info.alt != block.alt.alt:
+            continue
+        whole, covered = whole_block(block, tp.image)
+        if covered in (0, len(whole)):
+            continue
+        image = tp.image.without(start, end).merged_with(Image.from_segments([(start, whole)]))
+        plan = make_plan(image, tp.memory, transfer_size=tp.plan.transfer_size, force=force)
+        out[i] = replace(tp, image=image, plan=plan)
+    return out

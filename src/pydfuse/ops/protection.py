@@ -263,23 +263,19 @@ def check_option_targets(
     by what the chip will hold and wherever the file puts them (any alternate: a ROM may route
     writes by address). Never RDP level 2 from any copy of the RDP byte (only ``option-bytes
     set`` with its long flag); never bytes of a layout we do not know that could be level 2;
-    refused unless ``force``: a partial block (the ROM erases the rest, AN3156 §5.1), copies or
-    complements that disagree, an unknown layout, read protection turned on. Option bytes in
-    another alternate than their own are refused. Returns warnings."""
+    refused unless ``force``: copies or complements that disagree, an unknown layout, read
+    protection turned on. A partial block is judged (and written, :func:`whole_block`) with
+    the chip's own bytes where the file has none. Option bytes in another alternate than their
+    own are refused. Returns warnings."""
     if block is None:
         return []
     start, size = block.address, len(block.raw)
     warnings: list[str] = []
     for info, image in images:
-        covered = sum(
-            min(seg.end, start + size) - max(seg.address, start)
-            for seg in image
-            if seg.address < start + size and start < seg.end
-        )
+        new, covered = whole_block(block, image)
         if covered == 0:
             continue
-        new = image.read(start, size)
-        problems = _option_block_problems(block, new, covered)
+        problems = _option_block_problems(block, new)
         if info.alt != block.alt.alt:
             raise PlanError(
                 f"this file puts option bytes (0x{start:08x}..0x{start + size - 1:08x}) in alt "
@@ -297,8 +293,26 @@ def check_option_targets(
                 code=OPTION_CODE,
             )
         warnings += [f"option bytes: {p} (written anyway, --force)" for p in problems]
+        if covered < size:
+            warnings.append(
+                f"option bytes: the file holds {covered} of the {size} option bytes; the other "
+                f"{size - covered} are written as the chip holds them now (the block is read, "
+                "completed and written whole: the ROM erases all of it before writing, AN3156 "
+                "§5.1)"
+            )
         warnings += _option_changes(block, new)
     return warnings
+
+
+def whole_block(block: OptionBlock, image: Image) -> tuple[bytes, int]:
+    """(the option block a write of ``image`` sends, how many of its bytes the file holds):
+    the file's bytes over what the chip holds now, so that a partial file never leaves the
+    rest erased (an erased RDP byte is read protection)."""
+    start, size = block.address, len(block.raw)
+    new, gaps = image.read(start, size), image.read(start, size, fill=0x00)
+    given = [n == g for n, g in zip(new, gaps, strict=True)]
+    whole = bytes(n if g else old for n, g, old in zip(new, given, block.raw, strict=True))
+    return whole, sum(given)
 
 
 def _option_changes(block: OptionBlock, new: bytes) -> list[str]:
@@ -326,14 +340,9 @@ _LEVEL2_IN_FILE = (
 )
 
 
-def _option_block_problems(block: OptionBlock, new: bytes, covered: int) -> list[str]:
+def _option_block_problems(block: OptionBlock, new: bytes) -> list[str]:
     """What is wrong with writing ``new`` over ``block`` (PlanError for level 2: never)."""
     problems: list[str] = []
-    if covered != len(new):
-        problems.append(
-            f"the file holds {covered} of the {len(new)} option bytes; the ROM erases the whole "
-            "block first, so the rest would become 0xFF (read protection on most chips)"
-        )
     family = block.family
     if family is None:
         if 0xCC in new:
