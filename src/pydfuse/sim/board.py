@@ -8,8 +8,9 @@ identity. :meth:`VirtualBoard.control` is the single entry for transports (the p
 Boot rule (§2.9, §5.2, issue #3): DFU mode if the DFU-enable pin (GPIOA_0 / BOOT0) is held, the
 "stay in DFU" flag is set (a run-time DETACH, kept like a backup register), or there is no valid
 application; otherwise jump to the application. An application is valid when word 0 of its
-vector table is a stack pointer in [sram_start, sram_end] and word 1 is a Thumb address (bit 0
-set) inside the flash region that holds the table, from the table's start on. A ROM profile
+vector table is a stack pointer in [sram_start, sram_end] (or in the part's CCM RAM, where it
+has one) and word 1 is a Thumb address (bit 0 set) inside the flash region that holds the
+table, from the table's start on. A ROM profile
 (app_address None) with the pin released and no valid application also stays in DFU mode, like
 the parts whose ROM checks for empty flash; older parts would jump into erased flash instead.
 
@@ -156,7 +157,7 @@ class VirtualBoard:
         if not flash.contains(base, 8):
             return False
         sp, reset_vector = (int(word) for word in struct.unpack("<II", flash.read(base, 8)))
-        if not self.profile.sram_start <= sp <= self.profile.sram_end:
+        if not self._stack_ok(sp):
             return False
         if not reset_vector & 1:
             return False
@@ -165,6 +166,14 @@ class VirtualBoard:
         while (sector := flash.sector_at(region_end)) is not None:
             region_end = sector.end
         return base <= target < region_end
+
+    def _stack_ok(self, sp: int) -> bool:
+        """An initial stack pointer in SRAM, or in the part's CCM data RAM (F405/407: a
+        legitimate stack, §5.5), each up to and including its end (a full descending stack)."""
+        ranges = [(self.profile.sram_start, self.profile.sram_end)]
+        if self.profile.ccm is not None:
+            ranges.append(self.profile.ccm)
+        return any(start <= sp <= end for start, end in ranges)
 
     def _boot(self, *, after_bus_reset: bool = False) -> None:
         self.stats.enumerations += 1
