@@ -15,6 +15,9 @@ class DfuseError(Exception):
     """Base of everything pydfuse raises on purpose."""
 
     hint: str | None = None
+    # What the operation had warned before it failed (ops.flash: everything --force overrode,
+    # which may already have changed the device); the CLI's --json error carries it.
+    warnings: tuple[str, ...] = ()
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

@@ -8,6 +8,7 @@ goes to the alternate whose memory holds its first byte (``pydfuse.ops`` decides
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -201,7 +202,8 @@ def flash_command(
         device_progress(env, as_json=as_json) as view,
     ):
         one = one_selector(device, serials, paths, alt)
-        result = ops.flash(env, one, source, progress=view, **options)
+        said: list[str] = []  # warnings printed as they came (before the first byte was sent)
+        result = ops.flash(env, one, source, progress=view, warn=_printer(said), **options)
         reset_record, reset_text = (
             reset_after(env, one) if reset and not result.left and not dry_run else (None, None)
         )
@@ -210,7 +212,7 @@ def flash_command(
     if as_json:
         emit_json({**result.to_dict(), **view.watch.to_dict(), "reset": reset_record, "sim": sim})
         return None
-    _render_flash(result, line, modeled=view.modeled)
+    _render_flash(result, line, modeled=view.modeled, said=said)
     if reset_text and not settings().quiet:
         console().print(reset_text)
     return None
@@ -251,14 +253,34 @@ def _flash_all(
         boards_view(env, as_json=as_json) as view,
     ):
         selectors = many_selectors(device, serials, paths, alt)
-        outcomes = ops.flash_many(env, selectors, source, progress=view, **options)
+        outcomes = ops.flash_many(env, selectors, source, progress=view, warn=view.warn, **options)
     return finish(outcomes, verb="flash", as_json=as_json, describe=flash_details)
 
 
-def _render_flash(result: ops.FlashResult, board_text: str | None, *, modeled: bool) -> None:
+def _printer(said: list[str]) -> Callable[[str], None]:
+    """Print a warning on stderr at once (above any progress bar; with --json too, where stdout
+    is the JSON) and remember it in ``said``, so the summary does not print it again."""
+
+    def warn(text: str) -> None:
+        said.append(text)
+        _print_warning(text)
+
+    return warn
+
+
+def _print_warning(text: str) -> None:
+    console(err=True).print(Text.assemble(("warning:", "yellow"), f" {text}"))
+
+
+def _render_flash(
+    result: ops.FlashResult, board_text: str | None, *, modeled: bool, said: list[str]
+) -> None:
     out = console()
     for warning in result.warnings:
-        console(err=True).print(Text.assemble(("warning:", "yellow"), f" {warning}"))
+        if warning in said:
+            said.remove(warning)  # printed before the first byte was sent
+        else:
+            _print_warning(warning)
     if result.dry_run:
         out.print(f"dry run on {result.device}: nothing written", markup=False)
         steps = list(result.steps)

@@ -187,6 +187,18 @@ class BoardsView:
         if self._progress is not None:
             self._row(name, clock.monotonic(), event)
 
+    def warn(self, device: ops.DeviceInfo, text: str) -> None:
+        """A board's warning at once, on stderr, named by its board (above the rows on a
+        terminal; with --json and -q too: it may say what --force overrode)."""
+        from rich.text import Text
+
+        line = Text.assemble(("warning:", "yellow"), f" {self._name(device)}: {text}")
+        with _Prefixed.lock:  # whole lines, between the other boards' progress lines
+            if self._progress is not None:
+                self._progress.console.print(line)
+            else:
+                console(err=True).print(line)
+
     def _row(self, name: str, now: float, event: ops.ProgressEvent) -> None:
         with self._lock:
             row = self._rows.get(name)

@@ -239,6 +239,9 @@ def error_record(error: BaseException, code: int) -> dict[str, Any]:
         value = getattr(error, name, None)
         if value is not None:
             record[name] = getattr(value, "name", value)
+    warned = getattr(error, "warnings", None)  # said before it failed: what --force overrode
+    if warned:
+        record["warnings"] = list(warned)
     return record
 
 

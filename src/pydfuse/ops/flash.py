@@ -9,6 +9,7 @@ dfuse-spec.md.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -22,13 +23,15 @@ from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix
 from pydfuse.ops.hazards import check_hazards, whole_option_blocks
 from pydfuse.ops.plainflash import flash_plain
 from pydfuse.ops.preflight import device_report, enforce, unreadable_layouts
-from pydfuse.ops.progress import Progress, Tracker, disconnect_context
+from pydfuse.ops.progress import Progress, Tracker, carrying, disconnect_context
 from pydfuse.ops.protection import load_block
 from pydfuse.ops.records import DeviceSelector, FlashResult, TargetPlan, TargetResult
 from pydfuse.ops.session import Session, open_session, peek
 from pydfuse.plan import make_plan
 
 DETACHED_NOTE = "the device was running its application: sent DFU_DETACH and continued in DFU mode"
+Warn = Callable[[str], None]
+"""Called with a warning as soon as it is known (the CLI prints it at once)."""
 
 
 def plan_targets(
@@ -293,6 +296,7 @@ def flash(
     app_address: int | None = None,
     delta: bool = True,
     will_reset: bool = False,
+    warn: Warn | None = None,
 ) -> FlashResult:
     """Write ``firmware`` to the selected device (see the package docstring for the steps).
 
@@ -310,6 +314,10 @@ def flash(
 
     ``will_reset`` (dfu-util's ``:will-reset``): the device resets itself after the last block,
     so it is not waited for, and nothing is read back or left (the reset starts what it starts).
+
+    ``warn`` is called with every warning known before the first byte is sent — everything
+    ``force`` overrode among them — before it is sent; they are also in the result's
+    ``warnings``, and in the ``warnings`` of an error that stops the flash after that point.
 
     Raises PlanError (refused placement; nothing written), DfuStatusError (after clearing the
     device back to dfuIDLE), VerifyError (first differing address), TransportError subclasses.
@@ -343,6 +351,7 @@ def flash(
                 force=force,
                 dry_run=dry_run,
                 tracker=Tracker(progress),
+                warn=warn,
             )
         if loaded.plain is not None:
             raise loaded.addresses_error()
@@ -369,26 +378,30 @@ def flash(
             warnings.insert(0, DETACHED_NOTE)
         if problem is not None:
             warnings.append(problem)  # ST's own tools write PID 0x0000 (§4.9): warn, do not refuse
+        if warn is not None:  # before the first byte: what --force overrode is said in any case
+            for warning in warnings:
+                warn(warning)
         started = env.clock.monotonic()
         tracker = Tracker(progress)
         full = plans
-        if delta:
-            with disconnect_context(tracker):
-                plans, notes = delta_plans(session, plans, tracker)
-            warnings += notes
-        left, reset = False, False
-        if not dry_run:
-            plans, left, reset = _execute_or_full(
-                session,
-                plans,
-                full,
-                tracker,
-                warnings,
-                verify=verify,
-                leave=leave,
-                to=leave_address,
-                will_reset=will_reset,
-            )
+        with carrying(warnings):
+            if delta:
+                with disconnect_context(tracker):
+                    plans, notes = delta_plans(session, plans, tracker)
+                warnings += notes
+            left, reset = False, False
+            if not dry_run:
+                plans, left, reset = _execute_or_full(
+                    session,
+                    plans,
+                    full,
+                    tracker,
+                    warnings,
+                    verify=verify,
+                    leave=leave,
+                    to=leave_address,
+                    will_reset=will_reset,
+                )
         if reset and will_reset:
             warnings.append(
                 "not verified: with will-reset the device resets after the last block, so "

@@ -31,6 +31,8 @@ from pydfuse.spec import Attributes
 T = TypeVar("T")
 BoardProgress = Callable[[DeviceInfo, ProgressEvent], None]
 """Progress of one board: called from that board's worker thread."""
+BoardWarn = Callable[[DeviceInfo, str], None]
+"""A warning of one board, as soon as it is known: called from that board's worker thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class BoardOutcome(Generic[T]):
             "result": as_dict() if callable(as_dict) else result,
             "error": None if self.error is None else str(self.error),
             "hint": None if self.error is None else self.error.hint,
+            # what was warned before the failure (everything --force overrode, say)
+            "warnings": [] if self.error is None else list(self.error.warnings),
         }
 
 
@@ -229,16 +233,20 @@ def flash_many(
     firmware: FirmwareSource,
     *,
     progress: BoardProgress | None = None,
+    warn: BoardWarn | None = None,
     **options: Any,
 ) -> list[BoardOutcome[FlashResult]]:
     """:func:`pydfuse.ops.flash` on every device matching ``selectors`` at once (``options``
     as for ``flash``: verify, leave, delta, force, dry_run, ...). DeviceNotFoundError if no
     device matches; each board's failure is in its outcome, a board named by serial or path
-    that is not connected included (:func:`on_boards`)."""
+    that is not connected included (:func:`on_boards`). ``warn`` gets each board's warnings
+    as ``flash``'s ``warn`` does: before that board's first byte is sent."""
     alt = selectors[0].alt if selectors else None
 
     def work(board_env: Environment, sel: DeviceSelector, device: DeviceInfo) -> FlashResult:
-        return flash(board_env, sel, firmware, progress=_per_board(progress, device), **options)
+        said = None if warn is None else (lambda text: warn(device, text))
+        progress_of = _per_board(progress, device)
+        return flash(board_env, sel, firmware, progress=progress_of, warn=said, **options)
 
     return on_boards(env, selectors, work, alt=alt)
 

@@ -7,10 +7,12 @@ the suffix rule of §4.6 / §7.24 of dfuse-spec.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydfuse.errors import PlanError, ProtocolError, VerifyError
 from pydfuse.host import plain as plain_dfu
 from pydfuse.ops.firmware import Firmware
-from pydfuse.ops.progress import Tracker, disconnect_context
+from pydfuse.ops.progress import Tracker, carrying, disconnect_context
 from pydfuse.ops.records import FlashResult, TargetResult
 from pydfuse.ops.session import Session
 
@@ -37,6 +39,7 @@ def flash_plain(
     force: bool,
     dry_run: bool,
     tracker: Tracker,
+    warn: Callable[[str], None] | None = None,
 ) -> FlashResult:
     """Download, manifest and (if the device stays usable and can upload) verify."""
     payload = plain_payload(firmware)
@@ -59,9 +62,12 @@ def flash_plain(
     clock = session.env.clock
     started = clock.monotonic()
     alive, verified = True, None
+    if warn is not None:  # before the first byte (a FORCED suffix mismatch among them)
+        for warning in warnings:
+            warn(warning)
     if not dry_run:
         tracker.start("program", len(payload))
-        with disconnect_context(tracker):
+        with carrying(warnings), disconnect_context(tracker):
             alive = plain_dfu.download(
                 session.dfu,
                 payload,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pydfuse.errors import DeviceDisconnectedError
+from pydfuse.errors import DeviceDisconnectedError, DfuseError
 from pydfuse.ops.records import Phase, ProgressEvent
 
 Progress = Callable[[ProgressEvent], None]
@@ -60,6 +60,18 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(message)
         self.phase, self.address = phase, address
         self.hint = "run the same command again to finish the job"
+        self.warnings: tuple[str, ...] = ()  # as DfuseError.warnings
+
+
+@contextmanager
+def carrying(warnings: list[str]) -> Iterator[None]:
+    """A DfuseError or Ctrl-C raised inside leaves with ``warnings`` (as they stand then) in
+    its ``warnings``: a flash that fails still says what --force had overridden."""
+    try:
+        yield
+    except (DfuseError, Interrupted) as error:
+        error.warnings = tuple(warnings)
+        raise
 
 
 @contextmanager
