@@ -3,14 +3,13 @@ OpenMV, LEGO SPIKE, ST's Cube DFU samples, ...): no false alarm where each file 
 application, and every copy moved lower (linked higher than loaded: the case whose handlers
 stay inside the image) is refused naming the address it was linked for.
 
-The files cannot be committed (see the manifest's ``about``): give their directory in
-``PYDFUSE_DFU_CORPUS`` to run this; without it the test is skipped.
+The files cannot be committed (see the manifest's ``about``): tests/support/corpus.py says
+where they are looked for; without them the test is skipped.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,10 @@ import pytest
 from pydfuse.checks import TargetImage, looks_like_vector_table, preflight
 from pydfuse.formats import DfuseFile, Image, read_dfu
 from pydfuse.layout import parse_layout
+from support.corpus import SKIP_REASON, corpus_dir
 
 MANIFEST = json.loads((Path(__file__).parents[1] / "data" / "dfu_corpus.json").read_text())
-CORPUS = os.environ.get("PYDFUSE_DFU_CORPUS")
+CORPUS = corpus_dir()
 FLASH = {0: parse_layout("@Internal Flash /0x08000000/1024*002Kg")}  # 2 MiB, 2 KiB pages
 
 
@@ -28,13 +28,11 @@ def _applications() -> list[str]:
     return [e["file"] for e in MANIFEST["files"] if e["facts"]["kind"] == "dfuse"]
 
 
-@pytest.mark.skipif(
-    not CORPUS, reason="set PYDFUSE_DFU_CORPUS (see tests/formats/test_real_dfu_corpus.py)"
-)
+@pytest.mark.skipif(CORPUS is None, reason=SKIP_REASON)
 @pytest.mark.parametrize("name", _applications())
 def test_real_firmware_passes_where_it_is_and_is_refused_moved_lower(name: str) -> None:
     assert CORPUS is not None
-    dfu = read_dfu(Path(CORPUS) / name)
+    dfu = read_dfu(CORPUS / name)
     assert isinstance(dfu, DfuseFile)
     for target in dfu.targets:
         image = target.image

@@ -2,15 +2,15 @@
 ``info``, ``unpack`` and ``suffix check`` succeed on every one, and the element data (a plain
 file's payload) survives unpack -> pack byte for byte.
 
-The files cannot be committed (see the manifest's ``about``): give their directory in
-``PYDFUSE_DFU_CORPUS`` to run the file checks; without it only the manifest is checked.
+The files cannot be committed (see the manifest's ``about``): they are looked for in
+``../shared/reference/dfu-corpus`` or in ``$PYDFUSE_DFU_CORPUS`` (tests/support/corpus.py);
+without them only the manifest is checked.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,12 @@ from pydfuse.cli.main import main
 from pydfuse.formats.dfu import parse_dfu
 from pydfuse.formats.dfuse import DfuseFile
 from pydfuse.formats.plain import PlainDfuFile
+from support.corpus import SKIP_REASON, corpus_dir
 
 MANIFEST = json.loads((Path(__file__).parents[1] / "data" / "dfu_corpus.json").read_text())
 ENTRIES: list[dict[str, Any]] = MANIFEST["files"]
-CORPUS = os.environ.get("PYDFUSE_DFU_CORPUS")
-needs_files = pytest.mark.skipif(
-    not CORPUS,
-    reason="set PYDFUSE_DFU_CORPUS to a directory with the files of tests/data/dfu_corpus.json "
-    "(fetched files may not be committed; the manifest says where each comes from)",
-)
+CORPUS = corpus_dir()
+needs_files = pytest.mark.skipif(CORPUS is None, reason=SKIP_REASON)
 
 
 def test_the_manifest_covers_twenty_files_from_five_producers() -> None:
@@ -97,7 +94,7 @@ def test_real_file(
     entry: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert CORPUS is not None
-    path = Path(CORPUS) / entry["file"]
+    path = CORPUS / entry["file"]
     data = path.read_bytes()
     assert hashlib.sha256(data).hexdigest() == entry["sha256"]
     facts = entry["facts"]
@@ -116,6 +113,6 @@ def test_real_file(
     if isinstance(dfu, PlainDfuFile):
         code, out, err = _run(capsys, "unpack", str(path), "-o", str(tmp_path), "--json")
         assert code == 0, err
-        assert Path(json.loads(out)["files"][0]).read_bytes() == dfu.payload
+        assert Path(json.loads(out)["files"][0]["path"]).read_bytes() == dfu.payload
         return
     assert _memory(_round_trip(capsys, path, dfu, tmp_path)) == _memory(dfu)
