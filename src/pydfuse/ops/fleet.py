@@ -190,9 +190,10 @@ def each_device(
     """
     outcomes: list[BoardOutcome[T] | None] = [None] * len(devices)
     bugs: list[BaseException] = []
+    cancel = threading.Event()
 
     def run(index: int, device: DeviceInfo) -> None:
-        board_env = env.for_device(device.serial, device.path)
+        board_env = _cancellable(env.for_device(device.serial, device.path), cancel)
         selector = DeviceSelector(serial=device.serial, path=device.path, alt=alt)
         started = board_env.clock.monotonic()
         try:
@@ -200,6 +201,8 @@ def each_device(
             outcome: BoardOutcome[T] = BoardOutcome(device, result=result)
         except DfuseError as error:
             outcome = BoardOutcome(device, error=error)
+        except _Cancelled:
+            return  # the main thread was interrupted: it raises KeyboardInterrupt itself
         except BaseException as bug:  # reported after the others have finished
             bugs.append(bug)
             outcome = BoardOutcome(device, error=DfuseError(f"internal error: {bug!r}"))
@@ -212,11 +215,45 @@ def each_device(
     ]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        # Stop every worker at its next control transfer and wait for it: the caller then
+        # closes (saves) each board while no worker changes it any more.
+        cancel.set()
+        for thread in threads:
+            thread.join()
+        raise
     if bugs:
         raise bugs[0]
     return [o for o in outcomes if o is not None]
+
+
+class _Cancelled(BaseException):
+    """Raised in a worker at its next control transfer once the main thread was interrupted
+    (a BaseException, so that no retry or error handler of the host layer absorbs it)."""
+
+
+class _CancellableBackend:
+    """A pyusb backend passing everything to ``inner`` until ``cancel`` is set; from then on
+    every control transfer raises :class:`_Cancelled` instead of reaching the device."""
+
+    def __init__(self, inner: Any, cancel: threading.Event) -> None:
+        self._inner = inner
+        self._cancel = cancel
+
+    def ctrl_transfer(self, *args: Any, **kwargs: Any) -> Any:
+        if self._cancel.is_set():
+            raise _Cancelled
+        return self._inner.ctrl_transfer(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _cancellable(board_env: Environment, cancel: threading.Event) -> Environment:
+    return replace(board_env, backend=_CancellableBackend(board_env.resolved_backend(), cancel))
 
 
 def _per_board(

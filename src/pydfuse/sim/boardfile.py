@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -183,6 +184,7 @@ class _Journal:
         self.doc = doc  # what the state file holds
         self.path = journal_path(state)
         self.board = board
+        self.guard = threading.Lock()  # a worker thread may record while the owner closes
         header = _header(str(doc.get("revision", "")))
         continuing = self.path.exists() and _header_of(self.path, len(header)) == header
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (0 if continuing else os.O_TRUNC)
@@ -204,17 +206,19 @@ class _Journal:
             payload = what if isinstance(what, bytes) else b""
             length = len(what) if isinstance(what, bytes) else what
             head = _RECORD.pack(kind.encode("ascii"), alt, address, length)
-            if self.fd is not None:
-                _write_all(self.fd, head + payload + _CRC.pack(zlib.crc32(head + payload)))
+            with self.guard:  # never into a closed descriptor's number (another file's now)
+                if self.fd is not None:
+                    _write_all(self.fd, head + payload + _CRC.pack(zlib.crc32(head + payload)))
 
         return record
 
     def close(self) -> None:
         for memory in self.board.memories:
             memory.on_change = None
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+        with self.guard:
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)
