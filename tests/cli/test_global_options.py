@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
+from pydfuse import __version__
 from pydfuse.cli.main import COMMANDS, ExitCode, cli, main
 from pydfuse.demoapp import build_demo_app
 from pydfuse.formats import save_image
@@ -105,6 +106,16 @@ def test_quiet_in_either_position_silences_flash(
 def _error(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object], str]:
     code, out, err = _run(capsys, *args)
     return code, json.loads(out), err
+
+
+@pytest.mark.parametrize("words", [["--json", "-V"], ["-V", "--json"], ["--version", "--json"]])
+def test_json_version_is_a_json_document(
+    capsys: pytest.CaptureFixture[str], words: list[str]
+) -> None:
+    # -V is handled before the other options: --json after it once still printed plain text
+    assert main(words) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"version": __version__} and captured.err == ""
 
 
 def test_json_error_for_a_missing_file_names_it(

@@ -127,12 +127,30 @@ def exit_code_for(error: DfuseError) -> ExitCode:
     return ExitCode.ERROR
 
 
+class _VersionAsked(Exception):
+    """``-V``/``--version``: answered by :func:`_run`, which knows whether ``--json`` is
+    anywhere on the line (it may come after ``-V``, which click handles first)."""
+
+
+def _ask_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        raise _VersionAsked
+
+
 @click.group(
     cls=LazyGroup,
     entries=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": _MAX_WIDTH},
 )
-@click.version_option(__version__, "-V", "--version", prog_name="dfuse")
+@click.option(
+    "-V",
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_ask_version,
+    help="Show the version and exit.",
+)
 @click.option(
     "--sim",
     "sim_profile",
@@ -337,6 +355,14 @@ def _run(argv: Sequence[str] | None) -> int:
             prog_name="dfuse",
             terminal_width=_help_width(),
         )
+    except _VersionAsked:
+        if boundary.as_json:
+            from pydfuse.cli.render import emit_json
+
+            emit_json({"version": __version__})
+        else:
+            click.echo(f"dfuse, version {__version__}")
+        return int(ExitCode.OK)
     except DfuseError as error:
         lines = [f"error: {error}"] + ([f"hint: {error.hint}"] if error.hint else [])
         return boundary.fail(error, int(exit_code_for(error)), lines=lines)
