@@ -155,8 +155,11 @@ def test_dry_run_shows_the_diff_and_writes_nothing(
     ("args", "code", "message"),
     [
         (["ob", "set"], ExitCode.USAGE, "give at least one FIELD=VALUE"),
-        (["ob", "set", "colour=red"], ExitCode.UNSAFE, "has no option field 'colour'"),
-        (["ob", "set", "bor=low"], ExitCode.UNSAFE, "bor_lev takes one of: 3, 2, 1, off"),
+        # a misspelt field or value is a usage error (qa3: it was exit 3, "unsafe")
+        (["ob", "set", "colour=red"], ExitCode.USAGE, "has no option field 'colour'"),
+        (["ob", "set", "bor=low"], ExitCode.USAGE, "bor_lev takes one of: 3, 2, 1, off"),
+        (["ob", "set", "rdp"], ExitCode.USAGE, "'rdp' is not FIELD=VALUE"),
+        (["ob", "set", "--wrp-mode", "write-protection", "wrp=3-1"], ExitCode.USAGE, "backwards"),
         (["ob", "--family", "stm32g4"], ExitCode.UNSAFE, "keeps 48/40 option bytes"),
     ],
 )
@@ -165,6 +168,22 @@ def test_bad_requests_are_one_line_and_write_nothing(
 ) -> None:
     got, _, err = _run(capsys, *f4, *args)
     assert got == code and message in err
+
+
+def test_a_misspelt_field_is_a_usage_error_naming_the_chip_s_fields(
+    capsys: Capsys, tmp_path: Path, f4: list[str]
+) -> None:
+    before = _board_after_list(capsys, f4, tmp_path)
+    code, doc = _json(capsys, *f4, "ob", "set", "nonsense=1")
+    assert code == ExitCode.USAGE == doc["exit_code"] and doc["type"] == "UsageError"
+    assert "STM32F2 / STM32F4" in doc["error"] and "has no option field 'nonsense'" in doc["error"]
+    assert "its fields: wrp, bor_lev, wdg_sw, nrst_stop, nrst_stdby, rdp, nwrp" in doc["error"]
+    assert _board(tmp_path).memory(1).read(0x1FFFC000, 16) == before
+
+
+def _board_after_list(capsys: Capsys, f4: list[str], tmp_path: Path) -> bytes:
+    assert _run(capsys, *f4, "list")[0] == 0  # the board file exists
+    return _board(tmp_path).memory(1).read(0x1FFFC000, 16)
 
 
 def test_a_board_without_option_bytes_says_so(capsys: Capsys) -> None:

@@ -23,7 +23,14 @@ from pydfuse.cli.params import VID_PID, VidPid
 from pydfuse.cli.render import console, emit_json, hex32
 from pydfuse.cli.session import environment, selector
 from pydfuse.ops.optionbytes import UNPROTECT_WARNING
-from pydfuse.optionbytes import FAMILIES, WRP_MODES, FieldChange, Protected, units_text
+from pydfuse.optionbytes import (
+    FAMILIES,
+    WRP_MODES,
+    FieldChange,
+    OptionRequestError,
+    Protected,
+    units_text,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -227,16 +234,20 @@ def set_command(
             console().print(_diff_table(change.changes))
 
     with environment() as env:
-        change = ops.set_option_bytes(
-            env,
-            selector(opts["device"], opts["serial"], opts["path"], None),
-            assignments,
-            family=opts["family"],
-            wrp_mode=opts["wrp_mode"],
-            permanently_lock=permanently_lock,
-            dry_run=dry_run,
-            before_write=show_plan,
-        )
+        try:
+            change = ops.set_option_bytes(
+                env,
+                selector(opts["device"], opts["serial"], opts["path"], None),
+                assignments,
+                family=opts["family"],
+                wrp_mode=opts["wrp_mode"],
+                permanently_lock=permanently_lock,
+                dry_run=dry_run,
+                before_write=show_plan,
+            )
+        except OptionRequestError as error:  # a misspelt field or value: usage, nothing sent
+            hint = f" ({error.hint})" if error.hint else ""
+            raise click.UsageError(f"{error}{hint}", ctx=ctx) from None
     if as_json:
         emit_json(change.to_dict())
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydfuse.optionbytes.changes import (
     FieldChange,
+    OptionRequestError,
     apply_assignments,
     diff,
     mode_bit_problems,
@@ -46,6 +47,7 @@ __all__ = [
     "Field",
     "FieldChange",
     "FieldValue",
+    "OptionRequestError",
     "Protected",
     "Register",
     "RegisterValue",

@@ -19,6 +19,7 @@ from pydfuse.optionbytes.wrp import WrpMode, protected, runs, unit_count, wrp_fi
 
 __all__ = [
     "FieldChange",
+    "OptionRequestError",
     "apply_assignments",
     "diff",
     "mode_bit_problems",
@@ -50,6 +51,11 @@ _NO_SPRMOD_SWITCH = (
 )
 
 
+class OptionRequestError(OptionBytesError):
+    """A ``FIELD=VALUE`` request that cannot be read: malformed, a field the chip does not
+    have, a value the field does not take (a usage error, not a safety refusal)."""
+
+
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     """One field whose value a write changes."""
@@ -66,15 +72,15 @@ def parse_assignments(texts: Sequence[str]) -> list[tuple[str, str]]:
     for text in texts:
         name, sep, value = text.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise OptionBytesError(
+            raise OptionRequestError(
                 f"{text!r} is not FIELD=VALUE", hint="for example: rdp=1 wrp=0-3 bor=off"
             )
         key = name.strip().lower()
         if any(k == key for k, _ in out):
-            raise OptionBytesError(f"{key} is given twice")
+            raise OptionRequestError(f"{key} is given twice")
         out.append((key, value.strip()))
     if not out:
-        raise OptionBytesError("no FIELD=VALUE given", hint="for example: rdp=1 wrp=0-3")
+        raise OptionRequestError("no FIELD=VALUE given", hint="for example: rdp=1 wrp=0-3")
     return out
 
 
@@ -92,11 +98,11 @@ def parse_units(text: str, count: int) -> list[int]:
             first = int(lo, 0)
             last = int(hi, 0) if dash else first
         except ValueError:
-            raise OptionBytesError(
+            raise OptionRequestError(
                 f"{text!r} is not a list of units", hint="write e.g. 0-3,7 or none or all"
             ) from None
         if last < first:
-            raise OptionBytesError(f"{part.strip()!r}: the range runs backwards")
+            raise OptionRequestError(f"{part.strip()!r}: the range runs backwards")
         units.extend(range(first, last + 1))
     return units
 
@@ -110,7 +116,7 @@ def _field_value(family: Family, f: Field, text: str) -> int:
         if word in levels:
             return levels[word]
         if word == "2":
-            raise OptionBytesError(f"{family.title} has no read-protection level 2")
+            raise OptionRequestError(f"{family.title} has no read-protection level 2")
     if f.kind in ("enum", "flag"):
         for value, name in f.names.items():
             if name.lower() == word:
@@ -119,14 +125,16 @@ def _field_value(family: Family, f: Field, text: str) -> int:
             return int(word)
         if f.kind == "enum":
             words = ", ".join(f.names.values())
-            raise OptionBytesError(f"{f.name} takes one of: {words}", hint=f"{f.name}: {f.meaning}")
+            raise OptionRequestError(
+                f"{f.name} takes one of: {words}", hint=f"{f.name}: {f.meaning}"
+            )
     try:
         value = int(word, 0)
     except ValueError:
         accepted = ", ".join([*f.names.values(), "0", "1"] if f.kind == "flag" else ["a number"])
-        raise OptionBytesError(f"{f.name}={text!r}: expected {accepted}") from None
+        raise OptionRequestError(f"{f.name}={text!r}: expected {accepted}") from None
     if not 0 <= value <= f.mask:
-        raise OptionBytesError(f"{f.name}={text!r} does not fit in {f.width} bits")
+        raise OptionRequestError(f"{f.name}={text!r} does not fit in {f.width} bits")
     return value
 
 
@@ -135,8 +143,9 @@ def _field(family: Family, name: str) -> Field:
         return family.field(name)
     except KeyError:
         known = ", ".join(["wrp", *(f.name for f in family.fields)])
-        raise OptionBytesError(
-            f"{family.title} has no option field {name!r}", hint=f"fields: {known}"
+        raise OptionRequestError(
+            f"{family.title} has no option field {name!r}; its fields: {known}",
+            hint="`dfuse option-bytes` shows each field with its meaning",
         ) from None
 
 
@@ -199,7 +208,7 @@ def apply_assignments(
             try:
                 changes.update(wrp_fields(decoded, units, flash))
             except ValueError as error:
-                raise OptionBytesError(str(error)) from None
+                raise OptionRequestError(str(error)) from None
             continue
         f = _field(family, name)
         changes[f.name] = _field_value(family, f, text)
