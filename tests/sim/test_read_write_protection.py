@@ -59,6 +59,38 @@ def test_factory_option_bytes_are_read_back_and_never_all_ff(
     assert board.rdp_level == 0
 
 
+@pytest.mark.parametrize(
+    ("profile", "address", "length"),
+    [
+        ("stm32f4-rom", 0x1FFFC000, 4),  # shorter than the block
+        ("stm32f4-rom", 0x1FFFC008, 8),  # from inside it
+        ("stm32f4-rom", 0x1FFFC000, 32),  # longer
+        ("stm32f072-rom", 0x1FFFF800, 2),
+    ],
+)
+def test_option_bytes_are_read_only_as_the_whole_block(
+    profile: str, address: int, length: int
+) -> None:
+    # AN3156 §4.1: "for the option bytes read size must be equal to the option byte block
+    # size". What the ROM answers otherwise is not documented: the model refuses the read the
+    # way it refuses an address it cannot read (stall, dfuERROR/errTARGET), never a short block.
+    board = VirtualBoard(profile)
+    dev = find(board)
+    to_idle(dev)
+    dev.set_interface_altsetting(0, 1)
+    assert set_address(dev, board, address).state == State.DFU_DNLOAD_IDLE
+    abort(dev)
+    with pytest.raises(usb.core.USBError):
+        upload(dev, 2, length)
+    st = getstatus(dev)
+    assert (st.state, st.status) == (State.DFU_ERROR, Status.ERR_TARGET)
+    to_idle(dev)
+    block = board.memory(1).sectors[0]
+    assert read(dev, board, block.address, block.size) == board.memory(1).read(
+        block.address, block.size
+    )
+
+
 def test_level_1_refuses_every_read_with_errvendor_but_set_address_works() -> None:
     board = _board("stm32f4-rom", F4_LEVEL1)
     assert board.rdp_level == 1

@@ -4,6 +4,7 @@ request log taken at the pyusb backend boundary, and application images."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,6 +28,7 @@ class Setup:
     value: int
     index: int
     data: bytes | None  # OUT payload; None for IN
+    length: int = 0  # wLength
 
     @property
     def is_dnload(self) -> bool:
@@ -56,7 +58,8 @@ class RecordingBackend:
         self, handle: Any, rt: int, req: int, value: int, index: int, data: Any, timeout: Any
     ) -> Any:
         payload = None if rt & 0x80 else bytes(data)
-        self.log.append(Setup(rt, req, value, index, payload))
+        length = len(data) if data is not None and not isinstance(data, int) else data or 0
+        self.log.append(Setup(rt, req, value, index, payload, length))
         return self._inner.ctrl_transfer(handle, rt, req, value, index, data, timeout)
 
     def commands(self, opcode: int, length: int | None = None) -> list[int]:
@@ -75,15 +78,32 @@ class RecordingBackend:
     def page_erases(self) -> list[int]:
         return self.commands(DfuseCommand.ERASE, 5)
 
-    def downloads_at(self, start: int, end: int) -> list[bytes]:
-        """Data blocks downloaded while the DfuSe pointer was in [start, end)."""
-        out, pointer = [], 0
+    def _at_pointer(self) -> Iterator[tuple[int, Setup]]:
+        """Every logged transfer with the DfuSe pointer in force when it was sent."""
+        pointer = 0
         for s in self.log:
             if s.command() == DfuseCommand.SET_ADDRESS_POINTER and s.data and len(s.data) == 5:
                 pointer = int.from_bytes(s.data[1:5], "little")
-            elif s.is_dnload and s.value >= 2 and s.data and start <= pointer < end:
-                out.append(s.data)
-        return out
+            yield pointer, s
+
+    def downloads_at(self, start: int, end: int) -> list[bytes]:
+        """Data blocks downloaded while the DfuSe pointer was in [start, end)."""
+        return [
+            s.data
+            for pointer, s in self._at_pointer()
+            if s.is_dnload and s.value >= 2 and s.data and start <= pointer < end
+        ]
+
+    def uploads_at(self, start: int, end: int) -> list[tuple[int, int]]:
+        """(address, wLength) of every data UPLOAD while the DfuSe pointer was in [start, end)."""
+        return [
+            (pointer, s.length)
+            for pointer, s in self._at_pointer()
+            if s.request_type == 0xA1
+            and s.request == Request.UPLOAD
+            and s.value >= 2
+            and start <= pointer < end
+        ]
 
     def count(self, request: Request) -> int:
         return sum(1 for s in self.log if s.request == request and s.request_type in (0x21, 0xA1))

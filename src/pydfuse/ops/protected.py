@@ -14,6 +14,7 @@ from __future__ import annotations
 from pydfuse.checks.backup import read_only_spans
 from pydfuse.formats import Image
 from pydfuse.layout import MemoryMap
+from pydfuse.ops.protection import read_memory
 from pydfuse.ops.records import AltInfo
 from pydfuse.ops.session import Session
 
@@ -36,7 +37,7 @@ def drop_identical_protected(
             for seg in image
             if seg.address < hi and lo < seg.end
         ]
-        device = session.dfuse.read(lo, hi - lo, phase="compare")
+        device = read_memory(session, info, lo, hi, phase="compare")  # option bytes: whole
         if all(device[a - lo : a - lo + len(d)] == d for a, d in wanted):
             image = image.without(start, end)
             left_out.append((lo, hi))

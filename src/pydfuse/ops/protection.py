@@ -10,7 +10,7 @@ sectors without an error (§5.1 note 2, §5.3 note): the host has to know both b
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -81,9 +81,38 @@ def alternate_named(alternates: Sequence[AltInfo], prefix: str) -> AltInfo | Non
     return None
 
 
+def is_option_alternate(info: AltInfo) -> bool:
+    """Whether ``info`` is an ST ROM's option-byte alternate (``@Option Bytes ...``)."""
+    return alternate_named([info], "option bytes") is not None
+
+
 def option_alternate(session: Session) -> AltInfo | None:
     """The device's option-byte alternate (``@Option Bytes ...``), if it has one."""
     return alternate_named(session.all_alternates(), "option bytes")
+
+
+def read_memory(
+    session: Session,
+    info: AltInfo,
+    start: int,
+    end: int,
+    step: Callable[[int, int], None] | None = None,
+    *,
+    phase: str = "upload",
+) -> bytes:
+    """[start, end) of ``info``'s memory (selected). Option bytes are read one whole block
+    (sector) per read and the part asked for cut out: the ROM reads them only as a whole block
+    (AN3156 §4.1), and a memory may hold two (dual-bank G4/F42x); anything else in one stream."""
+    if not is_option_alternate(info):
+        return session.dfuse.read(start, end - start, step, phase=phase)
+    out = bytearray()
+    for sector in session.memory_map(info).sectors_between(start, end):
+        block = session.dfuse.read(sector.address, sector.size, phase=phase)
+        lo, hi = max(start, sector.address), min(end, sector.end)
+        out += block[lo - sector.address : hi - sector.address]
+        if step is not None:
+            step(lo, hi - lo)
+    return bytes(out)
 
 
 def flash_alternate(session: Session) -> AltInfo | None:
@@ -118,11 +147,12 @@ class OptionBlock:
 
 
 def read_block(session: Session, info: AltInfo) -> bytes:
-    """The whole option-byte block (AN3156 §4.1: reads must be the block size)."""
+    """The whole option-byte memory, block by block (AN3156 §4.1: reads must be the block
+    size); several blocks (dual bank) are given one after the other, in address order."""
     memory = session.memory_map(info)
     session.select(info.alt)
     with read_protection_explained(session):
-        return session.dfuse.read(memory.start, memory.size, phase="option-byte read")
+        return read_memory(session, info, memory.start, memory.end, phase="option-byte read")
 
 
 def load_block(

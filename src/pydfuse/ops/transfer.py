@@ -19,6 +19,7 @@ from pydfuse.ops.protection import (
     check_write_protection,
     load_block,
     option_alternate,
+    read_memory,
     read_protection_explained,
 )
 from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, UploadResult
@@ -127,9 +128,8 @@ def _upload_session(
     spans = _readable_spans(session.memory_map(info), address, length, session.all_alternates())
     if own_phase:
         tracker.start("upload", sum(end - start for start, end in spans))
-    dfuse = session.dfuse
     with read_protection_explained(session):  # RDP level 1: the ROM refuses with errVENDOR
-        segments = [Segment(s, dfuse.read(s, e - s, tracker.step)) for s, e in spans]
+        segments = [Segment(s, read_memory(session, info, s, e, tracker.step)) for s, e in spans]
     return Image.from_segments(segments)
 
 

@@ -29,7 +29,7 @@ from pydfuse.sim.dfu_table import (
 from pydfuse.sim.faults import Faults
 from pydfuse.sim.flash import Memory, OpResult
 from pydfuse.sim.profiles import BoardProfile
-from pydfuse.sim.protection import Protection
+from pydfuse.sim.protection import Protection, whole_option_block
 from pydfuse.sim.stats import SimStats
 from pydfuse.sim.stdemo import CORRUPT_STATE, StDemo, corrupt_cell
 from pydfuse.sim.usbdev import NoResponse, Setup, Stall
@@ -457,6 +457,9 @@ class DfuFunction:
             raise Stall
         if self.protection is not None and self.protection.read_protected:
             self._fail(Status.ERR_VENDOR)  # AN3156 §4.1: no read of any memory at RDP level 1
+            raise Stall
+        if memory.alt.memory_kind == "option" and not whole_option_block(memory, address, length):
+            self._fail(Status.ERR_TARGET)  # AN3156 §4.1: the whole block (sim.protection)
             raise Stall
         allowed = memory.readable_length(address, length)
         if allowed == 0 and length > 0:

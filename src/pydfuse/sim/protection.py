@@ -12,7 +12,10 @@ loader does, and answers for the ROM (AN3156, Table 4 and §4.1-§5.4):
   nothing (§5.1 note 2, §5.3 note); a mass erase with any protected sector does nothing
   (RM0090 §3.7.4: "a mass erase cannot be performed if one of the sectors is write-protected").
 - Option bytes: a write must start at the block; it is stored by the chip's rules and the ROM
-  resets afterwards (§5.1).
+  resets afterwards (§5.1). A read must be the whole block (§4.1: "read size must be equal to
+  the option byte block size"); the ROM's answer to another size is not documented, so the
+  model refuses it as an address it cannot read (dfuERROR/errTARGET), never with a short
+  block (:func:`whole_option_block`, also for option bytes whose protection is not modeled).
 - RDP level 2 is handled by the board: the system-memory bootloader cannot be entered at all
   (RM0090 §3.7.3), so the DFU device never appears again.
 """
@@ -25,7 +28,14 @@ from pydfuse.sim.flash import Memory, OpResult
 from pydfuse.sim.optionspec import OptionBytesSpec
 from pydfuse.spec import Status
 
-__all__ = ["Protection"]
+__all__ = ["Protection", "whole_option_block"]
+
+
+def whole_option_block(memory: Memory, address: int, length: int) -> bool:
+    """Whether an upload of ``length`` bytes at ``address`` reads one option-byte block whole:
+    it starts at a block (sector) and has its size (AN3156 §4.1)."""
+    sector = memory.sector_at(address)
+    return sector is not None and sector.address == address and sector.size == length
 
 
 class Protection:
