@@ -85,13 +85,22 @@ def _flash_modifiers(text: str, source: Path) -> DfuseAddress:
 @click.option(
     "--verify/--no-verify", default=True, show_default=True, help="Read back and compare."
 )
-@click.option("--leave", is_flag=True, help="Start the application when done.")
+@click.option(
+    "--leave",
+    is_flag=True,
+    help="Start the application when done (plain DFU: a USB bus reset, as dfu-util -R).",
+)
 @click.option(
     "--leave-address",
     type=ADDRESS,
-    help="Jump here when leaving (implies --leave; default: the image's vector table).",
+    help="Jump here when leaving (implies --leave; default: the image's vector table; DfuSe only).",
 )
-@click.option("--mass-erase", is_flag=True, help="Mass erase instead of erasing touched sectors.")
+@click.option(
+    "--mass-erase",
+    is_flag=True,
+    help="Mass erase instead of erasing touched sectors (DfuSe only: refused on a plain DFU "
+    "device, whose download replaces the whole firmware).",
+)
 @click.option("--force", is_flag=True, help="Write even where the pre-flight check refuses (loud).")
 @click.option("--dry-run", is_flag=True, help="Show the plan; write nothing.")
 @RESET_OPTION

@@ -64,6 +64,16 @@ def detach(env: Environment, selector: DeviceSelector, *, wait_s: float = 5.0) -
     return device_info(back)
 
 
+def reset_to_leave(env: Environment, found: FoundDevice, dev: UsbDevice) -> bool:
+    """Leave DFU mode the DFU 1.1 way, with a USB bus reset (§1.6; dfu-util's ``-R``): a plain
+    DFU device has no leave request. True when ``found`` is no longer in DFU mode afterwards
+    (running its firmware, or gone); whether a reset starts the firmware is its bootloader's
+    choice."""
+    dev.reset()
+    after = successor([found], devices(env), found)
+    return after is None or after.mode != "dfu"
+
+
 def usb_reset(env: Environment, selector: DeviceSelector) -> DeviceInfo | None:
     """dfu-util's ``-R``: DFU_DETACH (a stall or a vanished device is fine), then a USB bus
     reset. Returns what the device is afterwards (run-time or DFU mode), None if it is gone.

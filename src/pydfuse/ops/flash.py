@@ -352,6 +352,12 @@ def flash(
                 dry_run=dry_run,
                 tracker=Tracker(progress),
                 warn=warn,
+                leave=leave,
+                dfuse_only={
+                    "mass_erase": mass_erase,
+                    "leave_address": leave_address is not None,
+                    "will_reset": will_reset,
+                },
             )
         if loaded.plain is not None:
             raise loaded.addresses_error()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydfuse.errors import PlanError, ProtocolError, VerifyError
+from pydfuse.errors import DfuseError, PlanError, ProtocolError, VerifyError
 from pydfuse.host import plain as plain_dfu
+from pydfuse.ops.detach import reset_to_leave
 from pydfuse.ops.firmware import Firmware
 from pydfuse.ops.progress import Tracker, carrying, disconnect_context
 from pydfuse.ops.records import FlashResult, TargetResult
@@ -40,8 +41,14 @@ def flash_plain(
     dry_run: bool,
     tracker: Tracker,
     warn: Callable[[str], None] | None = None,
+    leave: bool = False,
+    dfuse_only: dict[str, bool] | None = None,
 ) -> FlashResult:
-    """Download, manifest and (if the device stays usable and can upload) verify."""
+    """Download, manifest, (if the device stays usable and can upload) verify, and with
+    ``leave`` reset the bus to start the firmware (DFU 1.1 has no leave request; dfu-util's
+    ``-R``). ``dfuse_only``: the DfuSe options the caller was given (option name -> given);
+    any given one is refused before anything is sent, never ignored."""
+    _refuse_dfuse_only(session, dfuse_only or {})
     payload = plain_payload(firmware)
     warnings = list(firmware.warnings)
     if firmware.plain is None and firmware.jobs[0].image.start != 0:
@@ -79,6 +86,10 @@ def flash_plain(
                 actual = plain_dfu.upload(session.dfu, limit=len(payload), progress=tracker.step)
                 _compare(payload, actual)
                 verified = True
+            if leave and alive:
+                alive = not reset_to_leave(session.env, found, session.device)
+                if alive:
+                    warnings.append(_STAYED)
         if verify and verified is None:
             warnings.append("not verified: the device cannot upload or left DFU mode")
     info = session.alternate(session.current_alt)
@@ -92,7 +103,34 @@ def flash_plain(
         dry_run=dry_run,
         elapsed_s=clock.monotonic() - started,
         warnings=tuple(warnings),
+        steps=(_RESET_STEP,) if dry_run and leave else (),
     )
+
+
+_RESET_STEP = "would reset the USB bus to start the firmware (DFU 1.1 has no leave request)"
+_STAYED = (
+    "the device stayed in DFU mode after the USB bus reset that should start its firmware "
+    "(its bootloader decides: it may want a power cycle, or find no valid firmware)"
+)
+# What the DfuSe-only options would ask of a plain DFU device, and why it cannot.
+_NOT_PLAIN = {
+    "mass_erase": "a mass erase is a DfuSe command (plain DFU has no erase: the download "
+    "replaces the whole firmware); leave --mass-erase / :mass-erase out",
+    "leave_address": "it has no addresses to jump to; --leave (or :leave) starts its firmware "
+    "with a USB bus reset, as dfu-util -R does",
+    "will_reset": ":will-reset is a DfuSe modifier; whether a plain DFU device resets after "
+    "the download is in its own descriptor (bitWillDetach), which pydfuse follows",
+}
+
+
+def _refuse_dfuse_only(session: Session, given: dict[str, bool]) -> None:
+    for option, why in _NOT_PLAIN.items():
+        if given.get(option):
+            raise DfuseError(
+                f"{session.found.describe()} is a plain DFU "
+                f"{session.found.functional.version_text} device, not ST DfuSe: {why}",
+                hint="flash it with the file alone (and --leave to start it)",
+            )
 
 
 def _compare(expected: bytes, actual: bytes) -> None:

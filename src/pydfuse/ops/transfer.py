@@ -13,6 +13,7 @@ from pydfuse.errors import PlanError
 from pydfuse.formats import Image, Segment
 from pydfuse.host import plain as plain_dfu
 from pydfuse.layout import MemoryMap, Sector
+from pydfuse.ops.detach import reset_to_leave
 from pydfuse.ops.env import Environment
 from pydfuse.ops.progress import Progress, Tracker, disconnect_context
 from pydfuse.ops.protection import (
@@ -23,7 +24,6 @@ from pydfuse.ops.protection import (
     read_protection_explained,
 )
 from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, UploadResult
-from pydfuse.ops.reenumerate import devices, successor
 from pydfuse.ops.session import Session, alternate_holding, open_session
 from pydfuse.plan import check_mass_erase
 
@@ -320,11 +320,8 @@ def leave(
             if address is not None and not force:
                 _check_jump_target(session.all_alternates(), address)
             return session.dfuse.leave(address)
-        before = session.found
-        session.device.reset()
-    # Whether a plain DFU device starts its firmware on the reset is its choice: look.
-    after = successor([before], devices(env), before)
-    return after is None or after.mode != "dfu"
+        # Whether a plain DFU device starts its firmware on the reset is its choice: look.
+        return reset_to_leave(env, session.found, session.device)
 
 
 def _check_jump_target(alternates: tuple[AltInfo, ...], address: int) -> None:
