@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydfuse.errors import DfuseError
+from pydfuse.gui.hints import page_hint
 from pydfuse.ops import ProgressEvent
 
 T = TypeVar("T")
@@ -41,7 +42,7 @@ def error_dict(error: BaseException) -> dict[str, Any]:
     if isinstance(error, DfuseError):
         return {
             "error": str(error),
-            "hint": error.hint,
+            "hint": page_hint(error.hint),  # the page's controls, not the CLI's options
             "kind": type(error).__name__,
             "address": getattr(error, "address", None),
         }
