@@ -30,3 +30,17 @@ def test_otp_flash_is_refused_without_force(capsys: Capsys, tmp_path: Path) -> N
     assert "add --force" in err
     assert main([*sim, "upload", "-a", "2", "-s", "0x1FFF7800:528", str(back)]) == 0
     assert back.read_bytes() == b"\xff" * 528
+
+
+def test_forced_otp_flash_warns_before_the_first_byte(capsys: Capsys, tmp_path: Path) -> None:
+    sim, otp, back = _files(tmp_path)
+    assert main([*sim, "sim", "fault", "program", "errPROG"]) == 0
+    capsys.readouterr()
+    assert main([*sim, "flash", "--force", "-a", "2", otp]) == 5  # the write fails ...
+    err = capsys.readouterr().err
+    assert "PERMANENT (--force)" in err  # ... and the user was told what it would fix for good
+    assert "LOCKS OTP block(s) 0 for ever" in err
+    assert main([*sim, "flash", "--force", "-a", "2", otp]) == 0
+    assert "PERMANENT (--force)" in capsys.readouterr().err
+    assert main([*sim, "upload", "-a", "2", "-s", "0x1FFF7800:528", str(back)]) == 0
+    assert back.read_bytes()[:32] == bytes(range(32)) and back.read_bytes()[512] == 0
