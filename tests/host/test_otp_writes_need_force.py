@@ -51,13 +51,23 @@ def test_forced_otp_write_says_what_became_permanent() -> None:
     assert _otp_bytes(rig)[:15] == SERIAL[:15] and _otp_bytes(rig)[512] == 0x00
 
 
-def test_bytes_that_change_nothing_need_no_force() -> None:
+def test_bytes_the_chip_already_holds_need_no_force_and_are_not_sent() -> None:
     rig = make_rig("stm32f4-rom")
-    flash(rig.env, ANY, _otp((OTP, SERIAL)), force=True)
+    flash(rig.env, ANY, _otp((OTP, SERIAL), (LOCKS, b"\x00")), force=True)
     backup = _otp_bytes(rig)  # what `dfuse upload -a 2` gives: flashing it back changes nothing
+    sent = len(rig.backend.downloads_at(OTP, LOCKS + 16))
     result = flash(rig.env, ANY, _otp((OTP, backup)))
     assert not any("PERMANENT" in w for w in result.warnings)
+    assert (
+        "OTP Memory already holds every byte of the file: nothing written there" in result.warnings
+    )
+    assert len(rig.backend.downloads_at(OTP, LOCKS + 16)) == sent  # a locked block takes no write
     assert _otp_bytes(rig) == backup
+    more = bytearray(backup)
+    more[40:44] = b"\x00\x01\x02\x03"  # block 1, beside the locked block 0: only these go
+    flash(rig.env, ANY, _otp((OTP, bytes(more))), force=True)
+    assert rig.backend.downloads_at(OTP, LOCKS + 16)[sent:] == [b"\x00\x01\x02\x03"]
+    assert _otp_bytes(rig) == bytes(more)
 
 
 def test_what_the_chip_cannot_take_is_refused_even_forced() -> None:

@@ -20,7 +20,7 @@ from pydfuse.ops.delta import delta_plans
 from pydfuse.ops.dryrun import dry_run_on_application, leave_step
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix_problem
-from pydfuse.ops.hazards import check_hazards, whole_option_blocks
+from pydfuse.ops.hazards import check_hazards
 from pydfuse.ops.plainflash import flash_plain
 from pydfuse.ops.preflight import device_report, enforce, unreadable_layouts
 from pydfuse.ops.progress import Progress, Tracker, carrying, disconnect_context
@@ -375,10 +375,8 @@ def flash(
         )
         # ST ROMs: read protection refuses everything, write protection ignores silently;
         # option bytes and OTP judged as `check` judges them (#12, ops.hazards)
-        option_notes = check_hazards(
-            session, options, [(tp.info, tp.memory, tp.image, tp.plan) for tp in plans], force=force
-        )
-        plans = whole_option_blocks(options, plans, force=force)  # a partial block completed
+        # the option block written whole, OTP bytes the chip holds left out
+        plans, option_notes = check_hazards(session, options, plans, force=force)
         warnings = list(loaded.warnings) + warnings + option_notes
         if session.detached:
             warnings.insert(0, DETACHED_NOTE)

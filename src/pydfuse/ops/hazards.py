@@ -199,22 +199,70 @@ def profile_findings(
 
 
 def check_hazards(
-    session: Session,
-    block: OptionBlock | None,
-    targets: Sequence[tuple[AltInfo, MemoryMap, Image, Plan]],
-    *,
-    force: bool,
-) -> list[str]:
+    session: Session, block: OptionBlock | None, plans: Sequence[TargetPlan], *, force: bool
+) -> tuple[list[TargetPlan], list[str]]:
     """:func:`enforce_hazards` for ``flash`` on the session's device, whose option bytes are
-    ``block``: each (alternate, memory, image, plan) target, its OTP read first."""
+    ``block`` (OTP memories read first). Returns the plans as they are to be written — the
+    option block completed and whole (:func:`whole_option_blocks`), OTP bytes the chip already
+    holds left out (:func:`otp_changes_only`) — and the warnings."""
     flash_info = flash_alternate(session)
     checked = [
-        read_otp(session, HazardTarget(info, memory, image, touched_spans(plan, image, memory)))
-        for info, memory, image, plan in targets
+        read_otp(
+            session,
+            HazardTarget(tp.info, tp.memory, tp.image, touched_spans(tp.plan, tp.image, tp.memory)),
+        )
+        for tp in plans
     ]
-    return enforce_hazards(
-        block, flash_info.alt if flash_info is not None else None, checked, force=force
-    )
+    flash_alt = flash_info.alt if flash_info is not None else None
+    warnings = enforce_hazards(block, flash_alt, checked, force=force)
+    kept, notes = otp_changes_only(whole_option_blocks(block, plans, force=force), checked)
+    return kept, warnings + notes
+
+
+def otp_changes_only(
+    plans: Sequence[TargetPlan], checked: Sequence[HazardTarget]
+) -> tuple[list[TargetPlan], list[str]]:
+    """``plans`` without the OTP bytes the chip already holds (a backup of the chip flashed
+    back writes nothing there: OTP is never erased, and a locked block takes no write at all),
+    and a note for each OTP memory left with nothing to write."""
+    current = {t.info.alt: t.current for t in checked if t.current is not None}
+    out: list[TargetPlan] = []
+    notes: list[str] = []
+    for tp in plans:
+        now = current.get(tp.info.alt)
+        if now is None:
+            out.append(tp)
+            continue
+        pieces = _changed_runs(tp.image, tp.memory.start, now)
+        if not pieces:
+            notes.append(
+                f"{tp.memory.label} already holds every byte of the file: nothing written there"
+            )
+            continue
+        image = Image.from_segments(pieces)
+        if image != tp.image:
+            plan = make_plan(image, tp.memory, transfer_size=tp.plan.transfer_size)
+            tp = replace(tp, image=image, plan=plan)
+        out.append(tp)
+    return out, notes
+
+
+def _changed_runs(image: Image, start: int, now: bytes) -> list[tuple[int, bytes]]:
+    """(address, data) runs of ``image`` that differ from ``now`` (the memory from ``start``)."""
+    pieces = []
+    for seg in image:
+        run: int | None = None
+        for i, value in enumerate(seg.data):
+            at = seg.address + i - start
+            same = 0 <= at < len(now) and now[at] == value
+            if not same and run is None:
+                run = i
+            elif same and run is not None:
+                pieces.append((seg.address + run, seg.data[run:i]))
+                run = None
+        if run is not None:
+            pieces.append((seg.address + run, seg.data[run:]))
+    return pieces
 
 
 def whole_option_blocks(
