@@ -27,6 +27,18 @@ class OutputClosed(Exception):
     """
 
 
+class Terminated(BaseException):
+    """SIGTERM during a device command (a CI timeout, ``kill``), raised by the handler that
+    :func:`pydfuse.cli.session.environment` installs, so the ``with`` blocks unwind and the
+    ``--sim-state`` board is saved; ``main`` turns it into exit code 143 (128 + SIGTERM).
+    A BaseException, like KeyboardInterrupt, so no ``except Exception`` swallows it."""
+
+    hint = "the command was stopped part-way; run it again to finish the job"
+
+    def __str__(self) -> str:
+        return "terminated (SIGTERM)"
+
+
 class Settings:
     """The invocation's global options. Mutable on purpose: ``-q``/``-v``/``--json`` written
     after a subcommand are recorded by that subcommand on the same object.

@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from pydfuse import __version__
-from pydfuse.cli.context import OutputClosed, Settings, record_wait
+from pydfuse.cli.context import OutputClosed, Settings, Terminated, record_wait
 from pydfuse.cli.group import Entry, LazyGroup
 from pydfuse.errors import (
     DeviceNotFoundError,
@@ -110,6 +110,7 @@ class ExitCode(IntEnum):
     DEVICE = 5  # USB transport or DFU protocol/status error
     VERIFY = 6  # read-back does not match the image
     INTERRUPTED = 130
+    TERMINATED = 143  # SIGTERM (128 + 15): the virtual board is saved first
 
 
 def exit_code_for(error: DfuseError) -> ExitCode:
@@ -378,6 +379,9 @@ def _run(argv: Sequence[str] | None) -> int:
         return error.exit_code
     except click.exceptions.Exit as done:
         return done.exit_code
+    except Terminated as error:
+        lines = [f"error: {error}", f"hint: {error.hint}"]
+        return boundary.fail(error, int(ExitCode.TERMINATED), lines=lines)
     except KeyboardInterrupt as error:
         if error.args:
             return _interrupted(boundary, error)

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import math
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from pydfuse import ops
-from pydfuse.cli.context import record_wait, settings
+from pydfuse.cli.context import Terminated, record_wait, settings
 from pydfuse.cli.params import VID_PID, VidPid
 from pydfuse.cli.render import hex32
 from pydfuse.errors import DfuseError
@@ -133,8 +135,35 @@ def environment(
     from pydfuse.cli.observe import check_trace_path, observed
 
     check_trace_path()
-    with _bare_environment(profile_facts) as env, observed(env) as seen:
+    with (
+        _terminate_cleanly(),
+        _bare_environment(profile_facts) as env,
+        observed(env) as seen,
+    ):
         yield seen if profile is None else replace(seen, facts=ops.facts_of_profile(profile))
+
+
+@contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """While a device command runs, SIGTERM raises :class:`~pydfuse.cli.context.Terminated`
+    instead of killing the process: the ``with`` blocks unwind, the ``--sim-state`` board is
+    saved (its journal would make the file true anyway) and its lock let go, and ``main``
+    exits with 143 and one line. A second SIGTERM during that clean-up is ignored (SIGKILL
+    still works). Only the main thread can handle signals; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler not set from Python; leave ours off then
+            signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
