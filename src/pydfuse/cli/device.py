@@ -256,7 +256,9 @@ def leave_command(
     as_json: bool,
 ) -> int | None:
     """Leave DFU mode and start the application (a device that then drops off USB is success).
-    With --all, every matching device in DFU mode."""
+    A device already running its application is left alone (nothing is sent) unless --address
+    names code to start, which switches it into DFU mode first. With --all, every matching
+    device in DFU mode."""
     if all_boards:
         with environment() as env:
             selectors = many_selectors(device, serials, paths, alt)
@@ -273,15 +275,29 @@ def leave_command(
 
         return finish(outcomes, verb="leave", as_json=as_json, describe=describe)
     with environment() as env:
-        left = ops.leave(env, one_selector(device, serials, paths, alt), address, force=force)
-        line, sim = board_line(env, after_leave=left), sim_dict(env)
+        sel = one_selector(device, serials, paths, alt)
+        result = ops.leave_device(env, sel, address, force=force)
+        line = board_line(env, after_leave=result.left and not result.already_running)
+        sim = sim_dict(env)
     if as_json:
-        emit_json({"left": left, "sim": sim})
+        emit_json({**result.to_dict(), "sim": sim})
         return None
-    _info("left DFU mode" if left else "the device did not confirm leaving DFU mode", as_json=False)
+    _info(_leave_text(result), as_json=False)
     if line:
         _info(line, as_json=False)
     return None
+
+
+def _leave_text(result: ops.LeaveResult) -> str:
+    if result.already_running:
+        return (
+            f"{result.device} is already running its application: nothing sent (leave "
+            "--address ADDR switches it into DFU mode to start other code)"
+        )
+    text = "left DFU mode" if result.left else "the device did not confirm leaving DFU mode"
+    if result.detached:
+        text = f"it was running its application: sent DFU_DETACH to jump from DFU mode; {text}"
+    return text
 
 
 def _not_nan(ctx: click.Context, param: click.Parameter, value: float) -> float:

@@ -63,6 +63,7 @@ from pydfuse.ops.records import (
     DeviceSelector,
     EraseResult,
     FlashResult,
+    LeaveResult,
     ProgressEvent,
     ProtectionState,
     TargetResult,
@@ -78,7 +79,7 @@ from pydfuse.ops.run import (
     symbols_check,
 )
 from pydfuse.ops.session import WAIT_POLL_S, alternate_holding, list_devices, notice
-from pydfuse.ops.transfer import erase, leave, upload, upload_all
+from pydfuse.ops.transfer import erase, leave, leave_device, upload, upload_all
 
 __all__ = [
     "UDEV_RULES_PATH",
@@ -96,6 +97,7 @@ __all__ = [
     "FirmwareSource",
     "FlashResult",
     "ImageSource",
+    "LeaveResult",
     "OptionBytesChange",
     "OptionBytesReport",
     "Progress",
@@ -121,6 +123,7 @@ __all__ = [
     "flash_many",
     "install_udev_rules",
     "leave",
+    "leave_device",
     "leave_many",
     "link_plan",
     "list_devices",

@@ -331,6 +331,24 @@ class UploadResult:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaveResult:
+    """Outcome of :func:`pydfuse.ops.leave_device`."""
+
+    device: str
+    left: bool  # out of DFU mode afterwards: its application runs, or it left the bus
+    already_running: bool = False  # it ran its application already: nothing was sent
+    detached: bool = False  # it ran its application and was sent DFU_DETACH first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "left": self.left,
+            "already_running": self.already_running,
+            "detached": self.detached,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class EraseResult:
     """Sectors erased on one alternate (or a mass erase)."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pydfuse.errors import PlanError
+from pydfuse.errors import DfuseError, PlanError
 from pydfuse.formats import Image, Segment
 from pydfuse.host import plain as plain_dfu
 from pydfuse.layout import MemoryMap, Sector
@@ -23,8 +23,8 @@ from pydfuse.ops.protection import (
     read_memory,
     read_protection_explained,
 )
-from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, UploadResult
-from pydfuse.ops.session import Session, alternate_holding, open_session
+from pydfuse.ops.records import AltInfo, DeviceSelector, EraseResult, LeaveResult, UploadResult
+from pydfuse.ops.session import Session, alternate_holding, open_session, peek
 from pydfuse.plan import check_mass_erase
 
 
@@ -310,18 +310,41 @@ def _refuse_write_protected(session: Session, info: AltInfo, spans: list[tuple[i
 def leave(
     env: Environment, selector: DeviceSelector, address: int | None = None, *, force: bool = False
 ) -> bool:
-    """Start the application (DfuSe: [Set Address] + zero-length DNLOAD, §2.5; plain DFU: bus
-    reset, §1.6). A device that vanishes is success. Returns True when it left.
+    """Start the application (:func:`leave_device`). Returns True when the device is out of
+    DFU mode afterwards: it left, or it was running its application already and was left
+    alone."""
+    return leave_device(env, selector, address, force=force).left
 
-    An ``address`` in none of the device's memories is refused (PlanError) unless ``force``:
-    the jump would run whatever lies there, usually nothing (§2.5 "ROM details")."""
+
+def leave_device(
+    env: Environment, selector: DeviceSelector, address: int | None = None, *, force: bool = False
+) -> LeaveResult:
+    """Start the application (DfuSe: [Set Address] + zero-length DNLOAD, §2.5; plain DFU: bus
+    reset, §1.6). A device that vanishes is success.
+
+    A device already running its application is left alone when no ``address`` is named:
+    nothing is sent (a DFU_DETACH, DFU mode and a leave would restart it unasked). Naming an
+    address asks for a jump only DFU mode can make: the device is then switched into DFU mode
+    first (``detached``). An ``address`` in none of the device's memories is refused
+    (PlanError) unless ``force``: the jump would run whatever lies there, usually nothing
+    (§2.5 "ROM details"); a plain DFU device has no addresses, so one is refused there."""
+    found = peek(env, selector)
+    if found.mode != "dfu" and address is None:
+        return LeaveResult(found.describe(), left=True, already_running=True)
     with open_session(env, selector) as session:
+        device, detached = session.found.describe(), session.detached
         if session.found.dfuse:
             if address is not None and not force:
                 _check_jump_target(session.all_alternates(), address)
-            return session.dfuse.leave(address)
+            return LeaveResult(device, session.dfuse.leave(address), detached=detached)
+        if address is not None:
+            raise DfuseError(
+                f"{device} is a plain DFU device, not ST DfuSe: it has no addresses to jump to",
+                hint="leave the address out: a USB bus reset starts its firmware",
+            )
         # Whether a plain DFU device starts its firmware on the reset is its choice: look.
-        return reset_to_leave(env, session.found, session.device)
+        left = reset_to_leave(env, session.found, session.device)
+        return LeaveResult(device, left, detached=detached)
 
 
 def _check_jump_target(alternates: tuple[AltInfo, ...], address: int) -> None:
