@@ -14,7 +14,14 @@ import pytest
 
 from pydfuse.errors import DfuseError
 from pydfuse.formats import Image
-from pydfuse.ops import DeviceSelector, ImageSource, flash, option_bytes, set_option_bytes
+from pydfuse.ops import (
+    DeviceSelector,
+    ImageSource,
+    check_firmware,
+    flash,
+    option_bytes,
+    set_option_bytes,
+)
 from pydfuse.spec import Status
 from support.boards import Rig, make_rig, rom_with_erasable_options
 
@@ -52,6 +59,17 @@ def test_a_partial_option_file_is_completed_from_the_chip_and_written_whole() ->
     assert [s.data for s in log if s.command() == 0x41] == []  # no erase of any kind
     assert rig.backend.downloads_at(F0_OPTIONS, F0_OPTIONS + 16)[-1] == expected
     assert option_bytes(rig.env, ANY).block.raw == expected
+
+
+def test_check_shows_the_whole_block_flash_will_write() -> None:
+    rig, before = _rig()
+    result = check_firmware(rig.env, ANY, _file(DATA0))
+    assert result.ok
+    plan = result.targets[0].plan
+    assert plan is not None and [(w.address, w.data) for w in plan.writes] == [
+        (F0_OPTIONS, before[:4] + DATA0[1] + before[6:])
+    ]
+    assert any("holds 2 of the 16 option bytes" in f.message for f in result.report.findings)
 
 
 def test_a_cable_pulled_after_any_transfer_never_leaves_erased_option_bytes() -> None:

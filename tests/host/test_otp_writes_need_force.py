@@ -63,6 +63,12 @@ def test_bytes_the_chip_already_holds_need_no_force_and_are_not_sent() -> None:
     )
     assert len(rig.backend.downloads_at(OTP, LOCKS + 16)) == sent  # a locked block takes no write
     assert _otp_bytes(rig) == backup
+    checked = check_firmware(rig.env, ANY, _otp((OTP, backup)))  # check says the same
+    assert checked.ok and checked.targets[0].plan is not None
+    assert checked.targets[0].plan.writes == ()
+    assert "OTP Memory already holds every byte of the file: nothing written there" in (
+        checked.warnings
+    )
     more = bytearray(backup)
     more[40:44] = b"\x00\x01\x02\x03"  # block 1, beside the locked block 0: only these go
     flash(rig.env, ANY, _otp((OTP, bytes(more))), force=True)

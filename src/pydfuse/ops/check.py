@@ -19,10 +19,10 @@ from pydfuse.formats import Image
 from pydfuse.layout import MemoryMap
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import FirmwareSource, load_firmware, suffix_problem
-from pydfuse.ops.hazards import HazardTarget, device_findings, touched_spans
+from pydfuse.ops.hazards import HazardTarget, device_findings, planned_writes, touched_spans
 from pydfuse.ops.preflight import device_report
-from pydfuse.ops.records import AltInfo, DeviceSelector
-from pydfuse.ops.session import open_session
+from pydfuse.ops.records import AltInfo, DeviceSelector, TargetPlan
+from pydfuse.ops.session import Session, open_session
 from pydfuse.plan import Plan, make_plan
 
 
@@ -113,6 +113,9 @@ def check_firmware(
                 plan = make_plan(r.image, r.memory, transfer_size=session.dfu.transfer_size)
             targets.append(CheckedTarget(r.info, r.memory, r.image, plan))
         report = with_findings(report, device_findings(session, hazard_targets(targets)))
+        if report.ok:  # the plans flash carries out: option block whole, OTP changes only
+            targets, written = _as_written(session, targets)
+            more += written
         return DeviceCheck(device, report, tuple(targets), alternates, tuple(notes + more))
 
 
@@ -122,6 +125,25 @@ def hazard_targets(targets: list[CheckedTarget]) -> list[HazardTarget]:
         HazardTarget(t.info, t.memory, t.image, touched_spans(t.plan, t.image, t.memory))
         for t in targets
     ]
+
+
+def _as_written(
+    session: Session, targets: list[CheckedTarget]
+) -> tuple[list[CheckedTarget], list[str]]:
+    """``targets`` with the plans ``flash`` writes (:func:`pydfuse.ops.hazards.planned_writes`)
+    and the notes that say so."""
+    planned = [TargetPlan(t.info, t.memory, t.image, t.plan) for t in targets if t.plan]
+    if not planned:
+        return targets, []
+    written, notes = planned_writes(session, planned)
+    by_alt = {tp.info.alt: tp for tp in written}
+    out = [
+        replace(t, image=by_alt[t.info.alt].image, plan=by_alt[t.info.alt].plan)
+        if t.info.alt in by_alt
+        else t
+        for t in targets
+    ]
+    return out, notes
 
 
 def with_findings(report: CheckReport, found: list[tuple[int, Finding]]) -> CheckReport:

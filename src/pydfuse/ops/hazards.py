@@ -202,21 +202,45 @@ def check_hazards(
     session: Session, block: OptionBlock | None, plans: Sequence[TargetPlan], *, force: bool
 ) -> tuple[list[TargetPlan], list[str]]:
     """:func:`enforce_hazards` for ``flash`` on the session's device, whose option bytes are
-    ``block`` (OTP memories read first). Returns the plans as they are to be written — the
-    option block completed and whole (:func:`whole_option_blocks`), OTP bytes the chip already
-    holds left out (:func:`otp_changes_only`) — and the warnings."""
+    ``block`` (OTP memories read first). Returns the plans as they are to be written
+    (:func:`as_written`) and the warnings."""
     flash_info = flash_alternate(session)
-    checked = [
+    checked = _read_targets(session, plans)
+    flash_alt = flash_info.alt if flash_info is not None else None
+    warnings = enforce_hazards(block, flash_alt, checked, force=force)
+    kept, notes = as_written(block, plans, checked, force=force)
+    return kept, warnings + notes
+
+
+def planned_writes(
+    session: Session, plans: Sequence[TargetPlan]
+) -> tuple[list[TargetPlan], list[str]]:
+    """:func:`as_written` on the session's device (reads its option bytes and OTP), for
+    ``check``, which shows what ``flash`` will write. For plans the rules accept."""
+    return as_written(load_block(session), plans, _read_targets(session, plans), force=False)
+
+
+def _read_targets(session: Session, plans: Sequence[TargetPlan]) -> list[HazardTarget]:
+    return [
         read_otp(
             session,
             HazardTarget(tp.info, tp.memory, tp.image, touched_spans(tp.plan, tp.image, tp.memory)),
         )
         for tp in plans
     ]
-    flash_alt = flash_info.alt if flash_info is not None else None
-    warnings = enforce_hazards(block, flash_alt, checked, force=force)
-    kept, notes = otp_changes_only(whole_option_blocks(block, plans, force=force), checked)
-    return kept, warnings + notes
+
+
+def as_written(
+    block: OptionBlock | None,
+    plans: Sequence[TargetPlan],
+    checked: Sequence[HazardTarget],
+    *,
+    force: bool,
+) -> tuple[list[TargetPlan], list[str]]:
+    """``plans`` as ``flash`` writes them: the option block completed and whole
+    (:func:`whole_option_blocks`), the OTP bytes the chip already holds left out
+    (:func:`otp_changes_only`); and the notes that says so."""
+    return otp_changes_only(whole_option_blocks(block, plans, force=force), checked)
 
 
 def otp_changes_only(
@@ -238,6 +262,7 @@ def otp_changes_only(
             notes.append(
                 f"{tp.memory.label} already holds every byte of the file: nothing written there"
             )
+            out.append(replace(tp, plan=replace(tp.plan, writes=(), image_writes=())))
             continue
         image = Image.from_segments(pieces)
         if image != tp.image:
