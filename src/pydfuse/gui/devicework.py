@@ -4,7 +4,9 @@ one, upgrade, back up, leave DFU mode (layer: gui).
 Every operation is one :mod:`pydfuse.ops` call — the functions ``dfuse list``, ``check``,
 ``flash``, ``upload`` and ``leave`` make — run on the device worker thread
 (:mod:`pydfuse.gui.jobs`). The environment is USB (libusb) or, with ``--sim``, one virtual
-board kept for the server's lifetime (and saved to ``--sim-state`` after every operation).
+board: kept in memory for the server's lifetime, or with ``--sim-state`` loaded from the file
+(locked) for each operation and saved and let go when it ends, so a ``dfuse`` command on the
+same file runs between two operations of the page instead of waiting for the server to stop.
 Imports ``pydfuse.ops``, ``pydfuse.formats``, ``pydfuse.errors``, the board profiles of
 ``pydfuse.sim`` (data only) and the sibling gui modules.
 """
@@ -87,6 +89,13 @@ class DeviceHub:
         """Save and let go of the virtual board (nothing to do on USB)."""
         self._stack.close()
         self._env = None
+
+    def release(self) -> None:
+        """After each operation: a board kept in a ``--sim-state`` file is saved and its lock
+        let go (the next operation loads it again, with what other commands did meanwhile); a
+        board without a file stays in memory, and USB needs nothing."""
+        if self.sim_state is not None:
+            self.close()
 
     def _saved(self) -> None:
         board = getattr(self._env, "board", None)

@@ -114,7 +114,10 @@ class Job:
 class DeviceWorker:
     """Runs device operations one at a time on a single thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, after: Callable[[], None] | None = None) -> None:
+        """``after`` runs on the device thread when each operation ends (the hub lets go of
+        the ``--sim-state`` file then, so a ``dfuse`` command can use it in between)."""
+        self._after = after
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dfuse-gui-device")
         self._jobs: dict[str, Job] = {}
         self._ids = itertools.count(1)
@@ -122,7 +125,18 @@ class DeviceWorker:
 
     async def run(self, func: Callable[[], T]) -> T:
         """Run a short operation on the device thread and wait for its result."""
-        return await asyncio.wrap_future(self._executor.submit(func))
+
+        def body() -> T:
+            try:
+                return func()
+            finally:
+                self._ended()
+
+        return await asyncio.wrap_future(self._executor.submit(body))
+
+    def _ended(self) -> None:
+        if self._after is not None:
+            self._after()
 
     def start(self, kind: str, func: Callable[[Job], dict[str, Any]]) -> Job:
         """Start a long operation; ``func`` gets its job (for progress) and returns the
@@ -139,7 +153,10 @@ class DeviceWorker:
 
         def body() -> None:
             try:
-                last = {"type": "done", **func(job)}
+                try:
+                    last = {"type": "done", **func(job)}
+                finally:
+                    self._ended()  # the board saved and let go before the page hears "done"
             except Exception as error:  # every failure reaches the page; none kills the server
                 last = {"type": "failed", **error_dict(error)}
             finally:

@@ -79,7 +79,8 @@ class GuiServer:
             sim_state=options.sim_state,
             sim_realtime=options.sim_realtime,
         )
-        self.state = GuiState(store, hub, DeviceWorker(), options.max_upload_bytes)
+        worker = DeviceWorker(after=hub.release)
+        self.state = GuiState(store, hub, worker, options.max_upload_bytes)
         self._socket = _bind(options.host, options.port)
         app = gated(self.state, self.token, loopback_only=is_loopback(options.host))
         config = uvicorn.Config(
