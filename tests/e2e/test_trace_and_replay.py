@@ -169,18 +169,3 @@ def test_trace_of_a_command_that_talks_to_no_device_says_so(
     assert "note: --trace: info talked to no device, so nothing was recorded" in (
         capsys.readouterr().err
     )
-
-
-def test_trace_with_all_boards_is_refused_before_anything_is_sent(
-    tmp_path: Path, app: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Each board works on its own bus handle: one file cannot hold them; say so, not 18 lines
-    # of enumeration and silence about the flashing.
-    boards = ["--sim", PROFILE, "--sim-boards", "2", "--sim-state", str(tmp_path / "st")]
-    (tmp_path / "st").mkdir()
-    trace = tmp_path / "t.jsonl"
-    for command in (["flash", app], ["upload", str(tmp_path / "b.dfu")], ["leave"]):
-        code = main([*boards, "--trace", str(trace), *command, "--all"])
-        assert code == ExitCode.USAGE, command
-        assert "--trace" in capsys.readouterr().err
-        assert not trace.exists()

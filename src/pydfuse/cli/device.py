@@ -19,6 +19,7 @@ from rich.text import Text
 from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.fleet import finish, many_device_options, many_selectors, one_selector
+from pydfuse.cli.observe import board_traces
 from pydfuse.cli.params import ADDRESS, SIZE, VidPid
 from pydfuse.cli.progress import device_progress, time_text
 from pydfuse.cli.render import console, emit_json, hex32, human_size
@@ -262,7 +263,9 @@ def leave_command(
     if all_boards:
         with environment() as env:
             selectors = many_selectors(device, serials, paths, alt)
-            outcomes = ops.leave_many(env, selectors, address, force=force)
+            outcomes = ops.leave_many(
+                env, selectors, address, force=force, board_env=board_traces()
+            )
             lines = {
                 o.device.path: board_line(env.for_device(o.device.serial, o.device.path))
                 for o in outcomes

@@ -26,6 +26,7 @@ from pydfuse.cli.fleet import (
     many_selectors,
     one_selector,
 )
+from pydfuse.cli.observe import board_traces
 from pydfuse.cli.params import ADDRESS, VidPid, file_and_address
 from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
@@ -262,7 +263,10 @@ def _flash_all(
         boards_view(env, as_json=as_json) as view,
     ):
         selectors = many_selectors(device, serials, paths, alt)
-        outcomes = ops.flash_many(env, selectors, source, progress=view, warn=view.warn, **options)
+        board_env = board_traces()  # --trace FILE: a file per board
+        outcomes = ops.flash_many(
+            env, selectors, source, progress=view, warn=view.warn, board_env=board_env, **options
+        )
     return finish(outcomes, verb="flash", as_json=as_json, describe=flash_details)
 
 

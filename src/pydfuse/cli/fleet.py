@@ -58,7 +58,7 @@ def many_device_options(func: F) -> F:
             "--all",
             "all_boards",
             is_flag=True,
-            callback=_no_trace_with_all,
+            callback=_trace_per_board,
             help="Every matching device at once (-d, or several -S / -p), one worker each.",
         ),
         WAIT_OPTION,
@@ -68,13 +68,13 @@ def many_device_options(func: F) -> F:
     return func
 
 
-def _no_trace_with_all(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    """--trace records one device's transfers: with --all, each board works on a bus handle of
-    its own, and one file would hold the enumeration and nothing of the work."""
+def _trace_per_board(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    """--trace FILE with --all: one file per board (:func:`pydfuse.cli.observe.board_traces`;
+    the boards work at once, each on a bus handle of its own)."""
     if value and settings().trace is not None:
-        raise click.UsageError(
-            "--trace records one device: leave --all out and trace one board (-S SERIAL)"
-        )
+        from pydfuse.cli.observe import trace_per_board
+
+        trace_per_board()
     return value
 
 

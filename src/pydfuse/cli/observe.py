@@ -5,7 +5,10 @@ use, each DfuSe command with the state it ended in and how long the device was b
 retries after a stall or a timeout, recoveries to dfuIDLE and the errors the device reports
 (the ``pydfuse.host`` and ``pydfuse.ops`` loggers at INFO). ``-vv`` adds every control transfer,
 decoded, and every poll wait. ``--trace FILE`` writes every bus event as JSON Lines (a header
-line, one record per event, an ``end`` record); ``FILE.gz`` is compressed.
+line, one record per event, an ``end`` record); ``FILE.gz`` is compressed. With ``--all`` each
+board gets a file of its own, named as ``upload --all`` names its files (``t.jsonl`` ->
+``t-SERIAL.jsonl``, or ``{serial}`` in FILE replaced), each one a whole trace ``dfuse replay``
+takes.
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ import datetime
 import gzip
 import json
 import logging
+import re
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+import click
 
 from pydfuse import __version__, ops
 from pydfuse.cli.context import settings
@@ -114,7 +121,7 @@ def observed(env: ops.Environment) -> Iterator[ops.Environment]:
         if found.verbose >= 2:
             sinks.append(_narrate_transfer)
         trace: TraceFile | None = None
-        if found.trace is not None:
+        if found.trace is not None and not _per_board():  # --all: board_traces() instead
             trace = TraceFile(found.trace, _header(env))
             found.traced = True
             sinks.append(trace.write)
@@ -129,6 +136,71 @@ def observed(env: ops.Environment) -> Iterator[ops.Environment]:
             raise
         if trace is not None:
             trace.close(None)
+
+
+PER_BOARD = "pydfuse.trace_per_board"  # click meta key: --all asked for one trace per board
+
+
+def trace_per_board() -> None:
+    """Ask for one ``--trace`` file per board (``--all``) instead of one for the command."""
+    click.get_current_context().meta[PER_BOARD] = True
+
+
+def _per_board() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and bool(ctx.meta.get(PER_BOARD))
+
+
+def board_trace_path(path: Path, tag: str) -> Path:
+    """``path`` for the board ``tag`` names, as ``upload --all`` names its files: ``{serial}``
+    in the name replaced by it, else ``-TAG`` before the suffix (``t.jsonl`` ->
+    ``t-TAG.jsonl``, ``t.jsonl.gz`` -> ``t-TAG.jsonl.gz``, ``t`` -> ``t-TAG``); characters
+    that do not belong in a file name become ``_``."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", tag)
+    if "{serial}" in path.name:
+        return path.with_name(path.name.replace("{serial}", safe))
+    stem, suffix = path.name, ""
+    if stem.endswith(".gz"):
+        stem, suffix = stem[:-3], ".gz"
+    dot = stem.rfind(".")
+    if dot > 0:
+        stem, suffix = stem[:dot], stem[dot:] + suffix
+    return path.with_name(f"{stem}-{safe}{suffix}")
+
+
+def board_traces() -> ops.BoardEnvironment | None:
+    """With ``--trace FILE`` and ``--all``: how each board's worker gets its environment,
+    traced into a file of its own (:func:`board_trace_path`: by its serial, ``SERIAL-pathPATH``
+    for a second board with the same serial, ``pathPATH`` for one without); None otherwise.
+    Each file is named on stderr as it is opened."""
+    found = settings()
+    if found.trace is None or not _per_board():
+        return None
+    base, keep_data, quiet = found.trace, found.trace_data, found.quiet
+    taken: dict[str, str] = {}  # file name -> bus path
+    lock = threading.Lock()
+
+    @contextmanager
+    def traced_board(env: ops.Environment, device: ops.DeviceInfo) -> Iterator[ops.Environment]:
+        with lock:
+            name = device.serial or f"path{device.path}"
+            if taken.get(name, device.path) != device.path:
+                name = f"{name}-path{device.path}"
+            taken[name] = device.path
+            found.traced = True
+        path = board_trace_path(base, name)
+        header = {**_header(env), "board": {"serial": device.serial, "path": device.path}}
+        trace = TraceFile(path, header)
+        if not quiet:
+            click.echo(f"trace of {name}: {path}", err=True)
+        try:
+            yield ops.traced(env, [trace.write], keep_data=keep_data)
+        except BaseException as error:
+            trace.close(error)
+            raise
+        trace.close(None)
+
+    return traced_board
 
 
 def check_trace_path() -> None:

@@ -18,6 +18,7 @@ from pydfuse import ops
 from pydfuse.cli.context import json_option, settings
 from pydfuse.cli.dfuutil import parse_dfuse_address
 from pydfuse.cli.fleet import boards_view, finish, many_device_options, many_selectors, one_selector
+from pydfuse.cli.observe import board_traces
 from pydfuse.cli.params import ADDRESS, SIZE, VidPid
 from pydfuse.cli.progress import device_progress, rate_text, time_text
 from pydfuse.cli.render import console, emit_json, human_size
@@ -290,7 +291,7 @@ def _upload_all(
             return _read_into(board_env, sel, path, alt, address, length, lambda e: view(board, e))
 
         selectors = many_selectors(device, serials, paths, None)
-        outcomes = ops.on_boards(env, selectors, work)
+        outcomes = ops.on_boards(env, selectors, work, board_env=board_traces())
 
     def describe(outcome: ops.BoardOutcome[dict[str, Any]]) -> str:
         summary = outcome.result or {}

@@ -40,6 +40,7 @@ from pydfuse.ops.env import (
 from pydfuse.ops.firmware import Firmware, FirmwareSource, ImageSource, raw_firmware
 from pydfuse.ops.flash import flash
 from pydfuse.ops.fleet import (
+    BoardEnvironment,
     BoardOutcome,
     each_device,
     flash_many,
@@ -85,6 +86,7 @@ __all__ = [
     "UDEV_RULES_PATH",
     "WAIT_POLL_S",
     "AltInfo",
+    "BoardEnvironment",
     "BoardOutcome",
     "CheckedTarget",
     "DeviceCheck",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
@@ -33,6 +34,10 @@ BoardProgress = Callable[[DeviceInfo, ProgressEvent], None]
 """Progress of one board: called from that board's worker thread."""
 BoardWarn = Callable[[DeviceInfo, str], None]
 """A warning of one board, as soon as it is known: called from that board's worker thread."""
+BoardEnvironment = Callable[[Environment, DeviceInfo], AbstractContextManager[Environment]]
+"""The environment a board's worker uses, made from the board's own (``for_device``), e.g.
+traced into a file of that board's own (``dfuse --trace FILE ... --all``). Entered in the
+worker; an error that ends the board's work passes through it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +144,7 @@ def on_boards(
     *,
     alt: int | str | None = None,
     dfu_mode_only: bool = False,
+    board_env: BoardEnvironment | None = None,
 ) -> list[BoardOutcome[T]]:
     """``work`` on every device matching ``selectors`` at once (:func:`each_device`), and a
     failed outcome (DeviceNotFoundError) for every board named by serial or bus path that is
@@ -146,7 +152,7 @@ def on_boards(
     a summary of the others saying all is well. DeviceNotFoundError if nothing matches."""
     listed = list_devices(env)
     devices = _select(listed, selectors, dfu_mode_only=dfu_mode_only)
-    outcomes = each_device(env, devices, work, alt=alt)
+    outcomes = each_device(env, devices, work, alt=alt, board_env=board_env)
     for sel in selectors:
         if (sel.serial is None and sel.path is None) or any(sel.matches(d) for d in listed):
             continue
@@ -180,9 +186,11 @@ def each_device(
     work: Callable[[Environment, DeviceSelector, DeviceInfo], T],
     *,
     alt: int | str | None = None,
+    board_env: BoardEnvironment | None = None,
 ) -> list[BoardOutcome[T]]:
     """Run ``work(environment, selector, device)`` for every device, one thread each, and
-    return the outcomes in the order of ``devices``.
+    return the outcomes in the order of ``devices`` (``board_env``: how each worker's
+    environment is made from the board's own, :data:`BoardEnvironment`).
 
     The selector names the board by serial and bus path (what stays the same when a running
     application is detached into DFU mode). A :class:`DfuseError` ends that board's outcome;
@@ -191,13 +199,16 @@ def each_device(
     outcomes: list[BoardOutcome[T] | None] = [None] * len(devices)
     bugs: list[BaseException] = []
     cancel = threading.Event()
+    make_env = board_env
 
     def run(index: int, device: DeviceInfo) -> None:
         board_env = _cancellable(env.for_device(device.serial, device.path), cancel)
         selector = DeviceSelector(serial=device.serial, path=device.path, alt=alt)
         started = board_env.clock.monotonic()
         try:
-            result = work(board_env, selector, device)
+            wrap = nullcontext(board_env) if make_env is None else make_env(board_env, device)
+            with wrap as used:
+                result = work(used, selector, device)
             outcome: BoardOutcome[T] = BoardOutcome(device, result=result)
         except DfuseError as error:
             outcome = BoardOutcome(device, error=error)
@@ -271,6 +282,7 @@ def flash_many(
     *,
     progress: BoardProgress | None = None,
     warn: BoardWarn | None = None,
+    board_env: BoardEnvironment | None = None,
     **options: Any,
 ) -> list[BoardOutcome[FlashResult]]:
     """:func:`pydfuse.ops.flash` on every device matching ``selectors`` at once (``options``
@@ -285,7 +297,7 @@ def flash_many(
         progress_of = _per_board(progress, device)
         return flash(board_env, sel, firmware, progress=progress_of, warn=said, **options)
 
-    return on_boards(env, selectors, work, alt=alt)
+    return on_boards(env, selectors, work, alt=alt, board_env=board_env)
 
 
 def upload_many(
@@ -295,6 +307,7 @@ def upload_many(
     address: int | None = None,
     length: int | None = None,
     progress: BoardProgress | None = None,
+    board_env: BoardEnvironment | None = None,
 ) -> list[BoardOutcome[Image]]:
     """:func:`pydfuse.ops.upload` of every matching device at once: one image per board."""
     alt = selectors[0].alt if selectors else None
@@ -308,7 +321,7 @@ def upload_many(
             progress=_per_board(progress, device),
         ).image
 
-    return on_boards(env, selectors, work, alt=alt)
+    return on_boards(env, selectors, work, alt=alt, board_env=board_env)
 
 
 def leave_many(
@@ -317,10 +330,11 @@ def leave_many(
     address: int | None = None,
     *,
     force: bool = False,
+    board_env: BoardEnvironment | None = None,
 ) -> list[BoardOutcome[bool]]:
     """:func:`pydfuse.ops.leave` on every matching device in DFU mode at once."""
 
     def work(board_env: Environment, sel: DeviceSelector, device: DeviceInfo) -> bool:
         return leave(board_env, sel, address, force=force)
 
-    return on_boards(env, selectors, work, dfu_mode_only=True)
+    return on_boards(env, selectors, work, dfu_mode_only=True, board_env=board_env)
