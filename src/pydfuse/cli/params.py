@@ -38,11 +38,22 @@ __all__ = [
     "parse_vid_pid",
 ]
 
-_ADDRESS_RE = re.compile(
-    r"^\s*(?P<num>0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*(?P<unit>[kKmM](?:i?[bB])?)?\s*$"
+_NUMBER_RE = re.compile(
+    r"^\s*(?P<num>0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*(?P<unit>[kKmMgG](?:i?[bB])?)?\s*$"
 )
-_UNITS = {"k": 1 << 10, "m": 1 << 20}
+_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 ADDRESS_LIMIT = 1 << 32
+SIZE_LIMIT = 1 << 32  # lengths within a 32-bit address space (4 GiB)
+
+
+def _number(text: str, units: str) -> int | None:
+    """``text`` as hex or decimal with one of ``units``' suffixes (K/M/G, KiB/KB spellings);
+    None when it is not written so."""
+    match = _NUMBER_RE.match(text)
+    if match is None or (match["unit"] and match["unit"][0].lower() not in units):
+        return None
+    value = int(match["num"].replace("_", ""), 0 if match["num"][:2].lower() == "0x" else 10)
+    return value * _UNITS[match["unit"][0].lower()] if match["unit"] else value
 
 
 def parse_address(text: str, *, limit: int = ADDRESS_LIMIT) -> int:
@@ -50,23 +61,14 @@ def parse_address(text: str, *, limit: int = ADDRESS_LIMIT) -> int:
 
     Raises :class:`click.BadParameter` for anything else or a value not below ``limit``.
     """
-    match = _ADDRESS_RE.match(text)
-    if match is None:
+    value = _number(text, "km")
+    if value is None:
         raise click.BadParameter(
             f"{text!r} is not an address; use hex (0x08003000), decimal, or a K/M suffix (16K)"
         )
-    value = int(match["num"].replace("_", ""), 0 if match["num"][:2].lower() == "0x" else 10)
-    if match["unit"]:
-        value *= _UNITS[match["unit"][0].lower()]
     if value >= limit:
         raise click.BadParameter(f"{text!r} is too large (must be below 0x{limit:x})")
     return value
-
-
-_SIZE_RE = re.compile(
-    r"^\s*(?P<num>0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)\s*(?P<unit>[kKmMgG](?:i?[bB])?)?\s*$"
-)
-SIZE_LIMIT = 1 << 32  # lengths within a 32-bit address space (4 GiB)
 
 
 def parse_size(text: str, *, minimum: int = 0, limit: int = SIZE_LIMIT) -> int:
@@ -75,15 +77,12 @@ def parse_size(text: str, *, minimum: int = 0, limit: int = SIZE_LIMIT) -> int:
 
     Raises :class:`click.BadParameter` saying it wants a size (not an address).
     """
-    match = _SIZE_RE.match(text)
-    if match is None:
+    value = _number(text, "kmg")
+    if value is None:
         raise click.BadParameter(
             f"{text!r} is not a size; use a number of bytes (65536), hex (0x10000), "
             "or a K/M/G suffix (64K, 128M)"
         )
-    value = int(match["num"].replace("_", ""), 0 if match["num"][:2].lower() == "0x" else 10)
-    if match["unit"]:
-        value *= {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match["unit"][0].lower()]
     if value < minimum:
         raise click.BadParameter(f"{text!r} is too small: the size must be at least {minimum}")
     if value > limit:
