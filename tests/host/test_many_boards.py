@@ -94,7 +94,22 @@ def test_upload_and_leave_on_every_board() -> None:
         assert all(o.ok and o.result is not None for o in reads)
         assert {o.result.segments[0].data for o in reads if o.result} == {IMAGE.segments[0].data}
         left = ops.leave_many(env, [DeviceSelector()])
-        assert [o.result for o in left] == [True, True, True]
+        assert [(o.result.left, o.result.already_running) for o in left if o.result] == [
+            (True, False)
+        ] * 3
         assert [b.running for b in env.boards] == ["application"] * 3
-        with pytest.raises(DeviceNotFoundError, match="in DFU mode"):
-            ops.leave_many(env, [DeviceSelector()])  # nobody is left in DFU mode
+        generations = [b.generation for b in env.boards]
+        again = ops.leave_many(env, [DeviceSelector()])  # every board runs its application
+        assert all(o.ok and o.result and o.result.already_running for o in again)
+        assert [b.generation for b in env.boards] == generations  # none restarted
+
+
+def test_leave_on_every_board_leaves_running_boards_alone_and_names_them() -> None:
+    with ops.sim_environment("stm3210e-eval", boards=3) as env:
+        ops.flash_many(env, [DeviceSelector(path="1-2")], IMAGE, leave=True)
+        generation = env.boards[1].generation
+        left = ops.leave_many(env, [DeviceSelector()])
+        assert [o.device.path for o in left] == ["1-1", "1-2", "1-3"]  # none left out
+        running = [bool(o.result and o.result.already_running) for o in left]
+        assert running == [False, True, False]
+        assert env.boards[1].generation == generation  # not detached and restarted

@@ -259,7 +259,7 @@ def leave_command(
     """Leave DFU mode and start the application (a device that then drops off USB is success).
     A device already running its application is left alone (nothing is sent) unless --address
     names code to start, which switches it into DFU mode first. With --all, every matching
-    device in DFU mode."""
+    device, each as it would be alone."""
     if all_boards:
         with environment() as env:
             selectors = many_selectors(device, serials, paths, alt)
@@ -271,10 +271,13 @@ def leave_command(
                 for o in outcomes
             }
 
-        def describe(outcome: ops.BoardOutcome[bool]) -> str:
-            left = "left DFU mode" if outcome.result else "did not confirm leaving DFU mode"
+        def describe(outcome: ops.BoardOutcome[ops.LeaveResult]) -> str:
+            assert outcome.result is not None
+            text = _leave_text(outcome.result, named=False)
             line = lines.get(outcome.device.path)
-            return left + (f"; {line.split(': ', 1)[1]}" if line else "")
+            return text + (
+                f"; {line.split(': ', 1)[1]}" if line and not outcome.result.already_running else ""
+            )
 
         return finish(outcomes, verb="leave", as_json=as_json, describe=describe)
     with environment() as env:
@@ -291,11 +294,12 @@ def leave_command(
     return None
 
 
-def _leave_text(result: ops.LeaveResult) -> str:
+def _leave_text(result: ops.LeaveResult, *, named: bool = True) -> str:
     if result.already_running:
+        who = f"{result.device} is" if named else "is"
         return (
-            f"{result.device} is already running its application: nothing sent (leave "
-            "--address ADDR switches it into DFU mode to start other code)"
+            f"{who} already running its application: nothing sent (leave --address ADDR "
+            "switches it into DFU mode to start other code)"
         )
     text = "left DFU mode" if result.left else "the device did not confirm leaving DFU mode"
     if result.detached:

@@ -24,9 +24,15 @@ from pydfuse.formats import Image
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import FirmwareSource
 from pydfuse.ops.flash import flash
-from pydfuse.ops.records import DeviceInfo, DeviceSelector, FlashResult, ProgressEvent
+from pydfuse.ops.records import (
+    DeviceInfo,
+    DeviceSelector,
+    FlashResult,
+    LeaveResult,
+    ProgressEvent,
+)
 from pydfuse.ops.session import list_devices
-from pydfuse.ops.transfer import leave, upload
+from pydfuse.ops.transfer import leave_device, upload
 from pydfuse.spec import Attributes
 
 T = TypeVar("T")
@@ -331,10 +337,12 @@ def leave_many(
     *,
     force: bool = False,
     board_env: BoardEnvironment | None = None,
-) -> list[BoardOutcome[bool]]:
-    """:func:`pydfuse.ops.leave` on every matching device in DFU mode at once."""
+) -> list[BoardOutcome[LeaveResult]]:
+    """:func:`pydfuse.ops.leave_device` on every matching device at once: a board already
+    running its application is left alone and says so (``already_running``), as one would be
+    by ``dfuse leave``; ``address`` switches such a board into DFU mode first."""
 
-    def work(board_env: Environment, sel: DeviceSelector, device: DeviceInfo) -> bool:
-        return leave(board_env, sel, address, force=force)
+    def work(board_env: Environment, sel: DeviceSelector, device: DeviceInfo) -> LeaveResult:
+        return leave_device(board_env, sel, address, force=force)
 
-    return on_boards(env, selectors, work, dfu_mode_only=True, board_env=board_env)
+    return on_boards(env, selectors, work, board_env=board_env)
