@@ -214,13 +214,14 @@ def erase_command(
         raise click.BadParameter("must be at least 1 byte", param_hint="--length")
     if address is not None and length is None:
         length = 1  # the sector holding the address
+    sel = selector(device, serial, path, alt)
     with (
-        environment() as env,
+        environment(one=sel) as env,
         device_progress(env, as_json=as_json) as view,
     ):
         result = ops.erase(
             env,
-            selector(device, serial, path, alt),
+            sel,
             address=address,
             length=length,
             mass=mass,
@@ -280,8 +281,8 @@ def leave_command(
             )
 
         return finish(outcomes, verb="leave", as_json=as_json, describe=describe)
-    with environment() as env:
-        sel = one_selector(device, serials, paths, alt)
+    sel = one_selector(device, serials, paths, alt)
+    with environment(one=sel) as env:
         result = ops.leave_device(env, sel, address, force=force)
         line = board_line(env, after_leave=result.left and not result.already_running)
         sim = sim_dict(env)
@@ -334,8 +335,9 @@ def detach_command(
     as_json: bool,
 ) -> None:
     """Switch a run-time device into DFU mode (DFU_DETACH, then a bus reset) and wait for it."""
-    with environment() as env:
-        info = ops.detach(env, selector(device, serial, path, alt), wait_s=wait_s)
+    sel = selector(device, serial, path, alt)
+    with environment(one=sel) as env:
+        info = ops.detach(env, sel, wait_s=wait_s)
     if as_json:
         emit_json(info.to_dict())
         return

@@ -207,11 +207,11 @@ def flash_command(
             facts=not no_profile,
             profile=profile,
         )
+    one = one_selector(device, serials, paths, alt)
     with (
-        environment(profile_facts=not no_profile, profile=profile) as env,
+        environment(profile_facts=not no_profile, profile=profile, one=one) as env,
         device_progress(env, as_json=as_json) as view,
     ):
-        one = one_selector(device, serials, paths, alt)
         said: list[str] = []  # warnings printed as they came (before the first byte was sent)
         result = ops.flash(env, one, source, progress=view, warn=_printer(said), **options)
         reset_record, reset_text = (
@@ -234,7 +234,7 @@ def _unprotect_instead(source: Path, sel: ops.DeviceSelector, *, as_json: bool) 
     from pydfuse.cli.optionbytes import announce_unprotect, render_unprotect  # #12's wording
 
     announce_unprotect(as_json=as_json)
-    with environment() as env:
+    with environment(one=sel) as env:
         # :force is the confirmation; dfu-util sends it whatever the state
         result = ops.unprotect(env, sel, force=True, always=True)
     note = f"{source} was not written: run the command again without :unprotect"

@@ -170,10 +170,9 @@ def option_bytes_group(
     """
     if ctx.invoked_subcommand is not None:
         return
-    with environment() as env:
-        report = ops.option_bytes(
-            env, selector(device, serial, path, None), family=family, wrp_mode=wrp_mode
-        )
+    sel = selector(device, serial, path, None)
+    with environment(one=sel) as env:
+        report = ops.option_bytes(env, sel, family=family, wrp_mode=wrp_mode)
     if as_json:
         emit_json(report.to_dict())
         return
@@ -233,11 +232,12 @@ def set_command(
             console().print(f"{change.device} ({change.family}): writing")
             console().print(_diff_table(change.changes))
 
-    with environment() as env:
+    sel = selector(opts["device"], opts["serial"], opts["path"], None)
+    with environment(one=sel) as env:
         try:
             change = ops.set_option_bytes(
                 env,
-                selector(opts["device"], opts["serial"], opts["path"], None),
+                sel,
                 assignments,
                 family=opts["family"],
                 wrp_mode=opts["wrp_mode"],
@@ -300,9 +300,10 @@ def unprotect_command(
     """
     if force:
         announce_unprotect(as_json=as_json)
-    with environment() as env:
+    sel = selector(device, serial, path, None)
+    with environment(one=sel) as env:
         # without --force it only looks: an unprotected chip needs nothing, others are refused
-        result = ops.unprotect(env, selector(device, serial, path, None), force=force)
+        result = ops.unprotect(env, sel, force=force)
     if as_json:
         emit_json(result.to_dict())
         return

@@ -399,7 +399,7 @@ def _symbols_for(file: Path, given: Path | None) -> Symbols | None:
 def _check_on_device(file: Path, address: int | None, sel: ops.DeviceSelector) -> ops.DeviceCheck:
     """``ops.check_firmware`` on the one connected DFU-mode device (the ``--sim`` board with
     ``--no-profile``), which knows only what the device reports."""
-    with environment(profile_facts=False) as env:
+    with environment(profile_facts=False, one=sel) as env:
         try:
             return ops.check_firmware(env, sel, file, address=address)
         except DeviceNotFoundError as error:

@@ -125,20 +125,28 @@ def sim_profile() -> BoardProfile | None:
 
 @contextmanager
 def environment(
-    *, profile_facts: bool = True, profile: BoardProfile | None = None
+    *,
+    profile_facts: bool = True,
+    profile: BoardProfile | None = None,
+    one: ops.DeviceSelector | None = None,
 ) -> Iterator[ops.Environment]:
     """USB hardware, or the ``--sim`` board (saved back to ``--sim-state`` afterwards), narrated
     with ``-v``/``-vv`` and recorded with ``--trace FILE`` (:mod:`pydfuse.cli.observe`).
 
     The environment carries board facts for the checks: those of ``profile`` (``--profile``)
-    when given, else the ``--sim`` board's unless ``profile_facts`` is false."""
+    when given, else the ``--sim`` board's unless ``profile_facts`` is false.
+
+    A single-device command passes its selector as ``one``: of several virtual boards, the
+    environment is then the one board its -S/-p names (that board's clock for modeled times,
+    that board in the summary and the trace header), not the first; a selector naming no
+    serial or path (-d VID:PID) keeps the first matching board, as on USB."""
     from pydfuse.cli.observe import check_trace_path, observed
 
     check_trace_path()
     with (
         _terminate_cleanly(),
-        _bare_environment(profile_facts) as env,
-        observed(env) as seen,
+        _bare_environment(profile_facts) as bare,
+        observed(bare if one is None else bare.narrowed(one.serial, one.path)) as seen,
     ):
         yield seen if profile is None else replace(seen, facts=ops.facts_of_profile(profile))
 

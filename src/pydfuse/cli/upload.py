@@ -144,7 +144,7 @@ def upload_command(
     replaced = out.exists()  # said, not refused (dfu-util refuses; unpack says it too)
     sel = one_selector(device, serials, paths, None)
     with (
-        environment() as env,
+        environment(one=sel) as env,
         device_progress(env, as_json=as_json) as view,
     ):
         progress = view if upload_size is None else _scaled(view, upload_size)

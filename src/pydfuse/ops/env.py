@@ -60,6 +60,12 @@ class Environment:
         same one on USB hardware; on virtual boards, that board's own clock)."""
         return self
 
+    def narrowed(self, serial: str | None, path: str | None) -> Environment:
+        """The environment of a single-device command selecting ``serial`` and/or ``path``:
+        on virtual boards, :meth:`for_device` of the one board both name (its clock, a bus of
+        it alone); otherwise (USB hardware, no such board, neither given) this one."""
+        return self
+
     @property
     def modeled(self) -> bool:
         """Whether the clock tells a virtual board's modeled time (not the wall clock)."""
@@ -85,6 +91,16 @@ class SimEnvironment(Environment):
         )
         backend = self.backend.only(board) if hasattr(self.backend, "only") else self.backend
         return SimEnvironment(backend, board.clock, self.facts, board, self.boards)
+
+    def narrowed(self, serial: str | None, path: str | None) -> SimEnvironment:
+        if len(self.boards) < 2 or (serial is None and path is None):
+            return self
+        chosen = [
+            f"1-{port}"
+            for port, board in enumerate(self.boards, start=1)
+            if path in (None, f"1-{port}") and serial in (None, board.serial)
+        ]
+        return self.for_device(serial, chosen[0]) if len(chosen) == 1 else self
 
 
 def traced(env: Environment, sinks: list[Sink], *, keep_data: bool = False) -> Environment:
