@@ -201,6 +201,16 @@ def test_unprotect_on_an_unprotected_chip_says_there_is_nothing_to_do(
     code, doc = _json(capsys, *f4, "unprotect")
     assert code == 0 and doc["sent"] is False and doc["was_protected"] is False
     assert doc["rdp_level_after"] == 0
+    code, out, err = _run(capsys, *f4, "unprotect", "--force")  # no mass erase to warn of
+    assert code == 0 and "nothing to do" in out and "MASS-ERASE" not in out + err
+
+
+def test_unprotect_force_warns_of_the_mass_erase_before_sending_it(
+    capsys: Capsys, tmp_path: Path, f4: list[str]
+) -> None:
+    assert _run(capsys, *f4, "ob", "set", "rdp=1")[0] == 0
+    code, out, err = _run(capsys, *f4, "unprotect", "--force")
+    assert code == 0 and "MASS-ERASE" in err and "read protection removed" in out
 
 
 def test_f405_write_protection_needs_the_mode_named_because_sprmod_reads_1(

@@ -57,6 +57,7 @@ def test_dfu_pin_keeps_a_valid_app_in_the_bootloader(
     assert main([*sim, "sim", "reset"]) == 0
     assert _status(sim, capsys)["running"] == "bootloader"
     assert main([*sim, "sim", "pin", "release"]) == 0
+    assert "DFU-enable pin released" in capsys.readouterr().out
     assert main([*sim, "sim", "reset", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["running"] == "application" and info["vector_table"] == 0x08003000
@@ -171,6 +172,18 @@ def test_sim_changes_print_the_board_as_json(
     assert faults == ["unplug after 7 more control transfer(s)"]
     assert main([*sim, "sim", "reset"]) == 0
     assert capsys.readouterr().out == "running bootloader\n"
+
+
+def test_sim_changes_say_what_they_did(sim: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main([*sim, "sim", "pin", "hold"]) == 0
+    assert "DFU-enable pin held" in capsys.readouterr().out
+    assert main([*sim, "sim", "fault", "stall"]) == 0
+    assert capsys.readouterr().out == "armed faults: next control transfer: stall\n"
+    assert main([*sim, "sim", "fault", "clear"]) == 0
+    assert capsys.readouterr().out == "armed faults: none\n"
+    assert main([*sim, "-q", "sim", "pin", "release"]) == 0
+    assert capsys.readouterr().out == ""
 
 
 def test_realtime_mode_takes_the_modeled_time_for_real(capsys: pytest.CaptureFixture[str]) -> None:

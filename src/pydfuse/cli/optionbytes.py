@@ -298,12 +298,13 @@ def unprotect_command(
     and reads its option bytes to confirm level 0. A chip that is not read-protected is left
     alone (nothing to do, exit 0, with or without --force). Level 2 cannot be removed by anyone.
     """
-    if force:
-        announce_unprotect(as_json=as_json)
     sel = selector(device, serial, path, None)
     with environment(one=sel) as env:
-        # without --force it only looks: an unprotected chip needs nothing, others are refused
-        result = ops.unprotect(env, sel, force=force)
+        # without --force it only looks: an unprotected chip needs nothing, others are refused;
+        # the mass-erase warning is printed only when the command is really about to be sent
+        result = ops.unprotect(
+            env, sel, force=force, before_send=lambda: announce_unprotect(as_json=as_json)
+        )
     if as_json:
         emit_json(result.to_dict())
         return

@@ -159,14 +159,22 @@ def status_command(symbols: Path | None, as_json: bool) -> None:
         render_run(out, run, quiet=settings().quiet)
 
 
-def _change(action: Callable[[Any], None], *, as_json: bool) -> dict[str, Any]:
-    """Apply ``action`` to the board, save it, and (``--json``) print the board's status."""
+def _change(
+    action: Callable[[Any], None],
+    *,
+    as_json: bool,
+    said: Callable[[dict[str, Any]], str] | None = None,
+) -> None:
+    """Apply ``action`` to the board, save it, and print the board's status (``--json``) or
+    what ``said`` makes of it (else the armed faults): a change never passes without a word."""
     with _board(changes=True) as board:
         action(board)
         info = _status_dict(board, _run_report(board, None, None))
     if as_json:
         emit_json(info)
-    return info
+    elif not settings().quiet:
+        faults = "; ".join(info["faults"]) or "none"
+        console().print(said(info) if said is not None else f"armed faults: {faults}", markup=False)
 
 
 @sim_group.command("pin")
@@ -174,7 +182,12 @@ def _change(action: Callable[[Any], None], *, as_json: bool) -> dict[str, Any]:
 @JSON
 def pin_command(state: str, as_json: bool) -> None:
     """Hold or release the DFU-enable pin (GPIOA_0); the bootloader reads it at the next reset."""
-    _change(lambda board: board.set_dfu_pin(state == "hold"), as_json=as_json)
+    said = (
+        "DFU-enable pin held: the bootloader stays in DFU mode at the next reset"
+        if state == "hold"
+        else "DFU-enable pin released: the next reset starts a valid application"
+    )
+    _change(lambda board: board.set_dfu_pin(state == "hold"), as_json=as_json, said=lambda _: said)
 
 
 @sim_group.command("reset")
@@ -182,12 +195,18 @@ def pin_command(state: str, as_json: bool) -> None:
 @JSON
 def reset_command(power_cycle: bool, as_json: bool) -> None:
     """Press the reset button: the bootloader runs its boot check again."""
-    info = _change(
-        lambda board: board.power_cycle() if power_cycle else board.reset(), as_json=as_json
+
+    def said(info: dict[str, Any]) -> str:
+        app = info["running"] == "application"
+        return f"running {info['running']}" + (
+            f" from {hex32(info['vector_table'])}" if app else ""
+        )
+
+    _change(
+        lambda board: board.power_cycle() if power_cycle else board.reset(),
+        as_json=as_json,
+        said=said,
     )
-    if not as_json and not settings().quiet:
-        where = f" from {hex32(info['vector_table'])}" if info["running"] == "application" else ""
-        console().print(f"running {info['running']}{where}")
 
 
 @sim_group.group("fault")

@@ -389,6 +389,7 @@ def unprotect(
     force: bool = False,
     wait_s: float = UNPROTECT_WAIT_S,
     always: bool = False,
+    before_send: Callable[[], None] | None = None,
 ) -> UnprotectResult:
     """Read Unprotect (0x92): the ROM mass-erases the flash, restores the factory option bytes
     and resets (AN3156 §5.4). The option bytes are read first: a chip that is not
@@ -396,7 +397,8 @@ def unprotect(
     (dfu-util's ``:unprotect:force`` sends it anyway; the ROM then clears its RAM only, Table
     4). Otherwise refused (DfuseError, nothing sent) unless ``force``, as ``dfuse unprotect``
     needs ``--force``. Afterwards the device is found again and its option bytes read to
-    confirm RDP level 0."""
+    confirm RDP level 0. ``before_send`` is called just before the command is sent (to warn
+    of the mass erase only when it will really happen)."""
     refusal = DfuseError(
         f"{UNPROTECT_WARNING}; nothing was sent",
         hint="add --force to confirm: dfuse unprotect --force (Python: unprotect(..., force=True))",
@@ -421,6 +423,8 @@ def unprotect(
             raise refusal
         before = devices(env)
         gone = session.found
+        if before_send is not None:
+            before_send()
         try:
             session.dfuse.read_unprotect()
         except DfuStatusError as error:
