@@ -21,11 +21,13 @@ from pydfuse.ops.dryrun import dry_run_on_application, leave_step
 from pydfuse.ops.env import Environment
 from pydfuse.ops.firmware import Firmware, FirmwareSource, load_firmware, suffix_problem
 from pydfuse.ops.hazards import check_hazards
+from pydfuse.ops.optionbytes import confirm_written
 from pydfuse.ops.plainflash import flash_plain
 from pydfuse.ops.preflight import device_report, enforce, unreadable_layouts
 from pydfuse.ops.progress import Progress, Tracker, carrying, disconnect_context
-from pydfuse.ops.protection import load_block
+from pydfuse.ops.protection import OptionBlock, load_block
 from pydfuse.ops.records import DeviceSelector, FlashResult, TargetPlan, TargetResult
+from pydfuse.ops.reenumerate import devices
 from pydfuse.ops.session import Session, open_session, peek
 from pydfuse.plan import make_plan
 
@@ -394,6 +396,9 @@ def flash(
                     plans, notes = delta_plans(session, plans, tracker)
                 warnings += notes
             left, reset = False, False
+            # option bytes written by this flash are read back after the chip's reset (below)
+            written = None if will_reset else _option_block_written(options, plans)
+            before, gone = (devices(env), session.found) if written is not None else ([], None)
             if not dry_run:
                 plans, left, reset = _execute_or_full(
                     session,
@@ -411,7 +416,7 @@ def flash(
                 "not verified: with will-reset the device resets after the last block, so "
                 "nothing was read back" + (" and leave was not sent" if leave else "")
             )
-        elif reset:
+        elif reset and written is None:
             warnings.append(
                 "the device reset itself after its option bytes were written (§7.14): they were "
                 "not read back" + (" and leave was not needed" if leave else "")
@@ -428,7 +433,28 @@ def flash(
         if dry_run and leave:
             to = leave_address if leave_address is not None else _application_start(plans)
             result = replace(result, steps=(leave_step(to),))
-        return result
+    if reset and written is not None and options is not None and gone is not None:
+        with carrying(warnings):  # the device is found again and its option bytes compared
+            verified, read_notes = confirm_written(env, before, gone, options, written)
+        said = "the device reset itself after its option bytes were written (§7.14); " + (
+            "they were read back and match" if verified else "they could not be read back"
+        )
+        result = replace(result, warnings=(*result.warnings, said, *read_notes))
+    return result
+
+
+def _option_block_written(options: OptionBlock | None, plans: list[TargetPlan]) -> bytes | None:
+    """The whole option block this flash writes (ops.hazards makes every option write one
+    write of the whole block), or None."""
+    if options is None:
+        return None
+    for tp in plans:
+        if not _resets(tp):
+            continue
+        for write in tp.plan.writes:
+            if write.address == options.address and len(write.data) == len(options.raw):
+                return write.data
+    return None
 
 
 def _result(

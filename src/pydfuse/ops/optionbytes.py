@@ -37,6 +37,7 @@ from pydfuse.optionbytes import (
     apply_assignments,
     decode,
     diff,
+    encode,
     parse_assignments,
     permanent_pcrop,
     protected,
@@ -302,6 +303,29 @@ def set_option_bytes(
     return OptionBytesChange(
         change.device, change.family, block.raw, new, changes, True, False, verified, notes
     )
+
+
+def confirm_written(
+    env: Environment,
+    before: list[FoundDevice],
+    gone: FoundDevice,
+    block: OptionBlock,
+    written: bytes,
+    wait_s: float = RESET_WAIT_S,
+) -> tuple[bool | None, tuple[str, ...]]:
+    """After ``written`` went to the option block ``block`` (read before the write) and the
+    chip reset: wait for it (``before``: the devices then; ``gone``: it), read the block back
+    and compare (VerifyError on a difference; at RDP level 1 the ROM's refusal is the proof).
+    Returns (verified, notes); ``verified`` None where it cannot be read back (RDP 2)."""
+    if block.family is None:
+        return _confirm(env, before, gone, written, 0, None, wait_s)
+    decoded = decode(block.family, written)
+    expected = written
+    if block.family.storage == "byte-pairs":  # the chip writes each complement itself (F0/F1,
+        # RM0091 §3.2.2): what it holds is each value byte with its true complement
+        stored = {r.register.name: r.stored for r in decoded.registers}
+        expected = encode(block.family, written, stored)
+    return _confirm(env, before, gone, expected, decoded.rdp_level, None, wait_s)
 
 
 def _reopen(
