@@ -96,6 +96,11 @@ def test_a_board_running_its_application_is_told_how_to_enter_dfu(
     assert code == ExitCode.NO_DEVICE
     assert "runs its application" in record["hint"] and "dfuse detach" in record["hint"]
     assert "dfuse doctor" in record["hint"]
+    # so does one naming the DFU-mode IDs as -d VID:PID (the application runs as 0483:df12)
+    code = main([*sim, "upload", "-d", "0483:df11", "-a", "0", str(tmp_path / "x.bin"), "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert code == ExitCode.NO_DEVICE and "runs its application under other IDs" in record["hint"]
+    assert "-d 0483:df12,0483:df11 names both" in record["hint"]
 
 
 def test_the_doctor_in_text(sim: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -158,6 +158,18 @@ def _pick_once(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice,
         raise DeviceNotFoundError(
             f"no DFU device found (looked for -d {selector.ids_text()})", hint=hint
         )
+    running = [f for f in running if selector.serial in (None, f.serial)]
+    running = [f for f in running if selector.path in (None, f.path)]
+    running = [f for f in running if selector.vid in (None, f.vid)]  # same maker, other mode
+    if not admitted and running and (selector.vid is not None or selector.pid is not None):
+        # -d VID:PID names the DFU-mode IDs, but the board runs its application under others
+        raise DeviceNotFoundError(
+            f"no DFU device found (looked for {selector.ids_text()})",
+            hint=f"{running[0].describe()} runs its application under other IDs: `dfuse "
+            "detach` (or BOOT0, the board's DFU key) brings it into DFU mode, and -d "
+            f"{running[0].vid:04x}:{running[0].pid:04x},{selector.ids_text()} names both "
+            "(as in dfu-util); `dfuse doctor` says more",
+        )
     split = selector.dfu_ids  # the IDs were checked per mode above
     return choose(
         admitted,
