@@ -230,6 +230,9 @@ class Plan:
         return lines
 
 
+WRITING_ANYWAY = "; writing it anyway"  # ends a FORCED placement warning of the planner
+
+
 def _sector_runs(sectors: tuple[Sector, ...]) -> list[tuple[int, int, int]]:
     runs: list[tuple[int, int, int]] = []
     for sector in sectors:
@@ -332,7 +335,7 @@ def make_plan(
                 address=problem.address,
                 hint="nothing was written; use --force only if you are sure of the address",
             )
-        warnings.append(f"FORCED: {problem.message}; writing it anyway")
+        warnings.append(f"FORCED: {problem.message}{WRITING_ANYWAY}")
     if mass_erase:
         warnings += check_mass_erase(memory, force=force)
         erases: tuple[Sector, ...] = ()

@@ -87,3 +87,14 @@ def test_flash_all_says_each_boards_forced_overrides_and_keeps_them_in_its_recor
         lines = err.splitlines()
         first = next(i for i, line in enumerate(lines) if line.startswith(f"{serial}: erasing"))
         assert any(line.startswith(f"warning: {serial}: FORCED:") for line in lines[:first])
+
+
+def test_a_forced_write_over_the_bootloader_is_said_once(
+    tmp_path: Path, app_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = ["--sim", PROFILE, "--sim-state", str(tmp_path / "b.json")]
+    capsys.readouterr()
+    main([*sim, "-a", "0", "-s", "0x08000000:force", "-D", str(app_bin), "--dry-run"])
+    forced = _forced(capsys.readouterr().err.splitlines())
+    read_only = [line for line in forced if "lies in read-only sectors" in line]
+    assert len(read_only) == 1, forced  # the check's finding, not again as the planner's

@@ -29,7 +29,7 @@ from pydfuse.ops.protection import OptionBlock, load_block
 from pydfuse.ops.records import DeviceSelector, FlashResult, TargetPlan, TargetResult
 from pydfuse.ops.reenumerate import devices
 from pydfuse.ops.session import Session, open_session, peek
-from pydfuse.plan import make_plan
+from pydfuse.plan import WRITING_ANYWAY, make_plan
 
 DETACHED_NOTE = "the device was running its application: sent DFU_DETACH and continued in DFU mode"
 Warn = Callable[[str], None]
@@ -79,7 +79,8 @@ def plan_targets(
             force=force,
             mass_erase=mass and index == 0,  # DfuSe mass erase clears the internal flash (§2.2)
         )
-        warnings += list(plan.warnings)
+        # the planner's "FORCED: X; writing it anyway" repeats a check finding already said
+        warnings += [w for w in plan.warnings if w.removesuffix(WRITING_ANYWAY) not in warnings]
         plans.append(TargetPlan(r.info, r.memory, r.image, plan))
     return plans, warnings
 
