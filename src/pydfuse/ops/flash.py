@@ -16,6 +16,7 @@ from typing import Any
 from pydfuse.checks import RamRange, left_out_note
 from pydfuse.errors import PlanError, VerifyError
 from pydfuse.host.dfuse import DfuseClient, resets_after_write
+from pydfuse.host.discovery import FoundDevice
 from pydfuse.ops.delta import delta_plans
 from pydfuse.ops.dryrun import dry_run_on_application, leave_step
 from pydfuse.ops.env import Environment
@@ -398,8 +399,9 @@ def flash(
                 warnings += notes
             left, reset = False, False
             # option bytes written by this flash are read back after the chip's reset (below)
-            written = None if will_reset else _option_block_written(options, plans)
-            before, gone = (devices(env), session.found) if written is not None else ([], None)
+            readback = (
+                None if will_reset or dry_run else _option_readback(env, session, options, plans)
+            )
             if not dry_run:
                 plans, left, reset = _execute_or_full(
                     session,
@@ -417,10 +419,10 @@ def flash(
                 "not verified: with will-reset the device resets after the last block, so "
                 "nothing was read back" + (" and leave was not sent" if leave else "")
             )
-        elif reset and written is None:
+        elif reset and readback is None:
             warnings.append(
-                "the device reset itself after its option bytes were written (§7.14): they were "
-                "not read back" + (" and leave was not needed" if leave else "")
+                f"{_OPTION_RESET}: they were not read back"
+                + (" and leave was not needed" if leave else "")
             )
         result = _result(
             session.found.describe(),
@@ -434,19 +436,25 @@ def flash(
         if dry_run and leave:
             to = leave_address if leave_address is not None else _application_start(plans)
             result = replace(result, steps=(leave_step(to),))
-    if reset and written is not None and options is not None and gone is not None:
+    if reset and readback is not None:
         with carrying(warnings):  # the device is found again and its option bytes compared
-            verified, read_notes = confirm_written(env, before, gone, options, written)
-        said = "the device reset itself after its option bytes were written (§7.14); " + (
-            "they were read back and match" if verified else "they could not be read back"
+            verified, read_notes = confirm_written(env, *readback)
+        said = "they were read back and match" if verified else "they could not be read back"
+        result = replace(
+            result, warnings=(*result.warnings, f"{_OPTION_RESET}; {said}", *read_notes)
         )
-        result = replace(result, warnings=(*result.warnings, said, *read_notes))
     return result
 
 
-def _option_block_written(options: OptionBlock | None, plans: list[TargetPlan]) -> bytes | None:
-    """The whole option block this flash writes (ops.hazards makes every option write one
-    write of the whole block), or None."""
+_OPTION_RESET = "the device reset itself after its option bytes were written (§7.14)"
+
+
+def _option_readback(
+    env: Environment, session: Session, options: OptionBlock | None, plans: list[TargetPlan]
+) -> tuple[list[FoundDevice], FoundDevice, OptionBlock, bytes] | None:
+    """What :func:`confirm_written` needs to read back the whole option block this flash
+    writes (ops.hazards makes every option write one write of the whole block): the devices
+    before the write, this one, the block as read, the bytes written. None if none is written."""
     if options is None:
         return None
     for tp in plans:
@@ -454,7 +462,7 @@ def _option_block_written(options: OptionBlock | None, plans: list[TargetPlan]) 
             continue
         for write in tp.plan.writes:
             if write.address == options.address and len(write.data) == len(options.raw):
-                return write.data
+                return devices(env), session.found, options, write.data
     return None
 
 

@@ -35,9 +35,9 @@ from pydfuse.optionbytes import (
     FieldValue,
     Protected,
     apply_assignments,
+    as_written,
     decode,
     diff,
-    encode,
     parse_assignments,
     permanent_pcrop,
     protected,
@@ -319,13 +319,8 @@ def confirm_written(
     Returns (verified, notes); ``verified`` None where it cannot be read back (RDP 2)."""
     if block.family is None:
         return _confirm(env, before, gone, written, 0, None, wait_s)
-    decoded = decode(block.family, written)
-    expected = written
-    if block.family.storage == "byte-pairs":  # the chip writes each complement itself (F0/F1,
-        # RM0091 §3.2.2): what it holds is each value byte with its true complement
-        stored = {r.register.name: r.stored for r in decoded.registers}
-        expected = encode(block.family, written, stored)
-    return _confirm(env, before, gone, expected, decoded.rdp_level, None, wait_s)
+    level = decode(block.family, written).rdp_level
+    return _confirm(env, before, gone, as_written(block.family, written), level, None, wait_s)
 
 
 def _reopen(

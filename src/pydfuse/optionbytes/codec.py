@@ -19,6 +19,7 @@ __all__ = [
     "Decoded",
     "FieldValue",
     "RegisterValue",
+    "as_written",
     "decode",
     "encode",
     "rdp_candidates",
@@ -153,6 +154,14 @@ def encode(family: Family, base: bytes, registers: Mapping[str, int]) -> bytes:
             raise ValueError(f"{name} 0x{value:X} does not fit in {reg.width} bits")
         _write(family.storage, out, reg, value)
     return bytes(out)
+
+
+def as_written(family: Family, raw: bytes) -> bytes:
+    """The block a chip of ``family`` holds once its ROM has written ``raw``: F0/F1 chips write
+    each complement themselves from the value byte (RM0091 §3.2.2); the others keep it as sent."""
+    if family.storage != "byte-pairs":
+        return raw
+    return encode(family, raw, {r.register.name: r.stored for r in decode(family, raw).registers})
 
 
 def with_fields(decoded: Decoded, changes: Mapping[str, int]) -> bytes:
