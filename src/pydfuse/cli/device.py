@@ -267,18 +267,17 @@ def leave_command(
             outcomes = ops.leave_many(
                 env, selectors, address, force=force, board_env=board_traces()
             )
-            lines = {
+            lines = {  # what each board runs now, where the leave changed it
                 o.device.path: board_line(env.for_device(o.device.serial, o.device.path))
                 for o in outcomes
+                if o.result is not None and not o.result.already_running
             }
 
         def describe(outcome: ops.BoardOutcome[ops.LeaveResult]) -> str:
             assert outcome.result is not None
-            text = _leave_text(outcome.result, named=False)
             line = lines.get(outcome.device.path)
-            return text + (
-                f"; {line.split(': ', 1)[1]}" if line and not outcome.result.already_running else ""
-            )
+            text = _leave_text(outcome.result, named=False)
+            return text + (f"; {line.split(': ', 1)[1]}" if line else "")
 
         return finish(outcomes, verb="leave", as_json=as_json, describe=describe)
     sel = one_selector(device, serials, paths, alt)

@@ -166,15 +166,19 @@ def _change(
     said: Callable[[dict[str, Any]], str] | None = None,
 ) -> None:
     """Apply ``action`` to the board, save it, and print the board's status (``--json``) or
-    what ``said`` makes of it (else the armed faults): a change never passes without a word."""
+    what ``said`` makes of it (by default the armed faults): a change never passes without a
+    word."""
     with _board(changes=True) as board:
         action(board)
         info = _status_dict(board, _run_report(board, None, None))
     if as_json:
         emit_json(info)
     elif not settings().quiet:
-        faults = "; ".join(info["faults"]) or "none"
-        console().print(said(info) if said is not None else f"armed faults: {faults}", markup=False)
+        console().print((said or _armed_faults)(info), markup=False)
+
+
+def _armed_faults(info: dict[str, Any]) -> str:
+    return f"armed faults: {'; '.join(info['faults']) or 'none'}"
 
 
 @sim_group.command("pin")

@@ -149,7 +149,6 @@ def on_boards(
     work: Callable[[Environment, DeviceSelector, DeviceInfo], T],
     *,
     alt: int | str | None = None,
-    dfu_mode_only: bool = False,
     board_env: BoardEnvironment | None = None,
 ) -> list[BoardOutcome[T]]:
     """``work`` on every device matching ``selectors`` at once (:func:`each_device`), and a
@@ -157,7 +156,7 @@ def on_boards(
     not on the bus: a station that names its boards learns that one is missing, instead of
     a summary of the others saying all is well. DeviceNotFoundError if nothing matches."""
     listed = list_devices(env)
-    devices = _select(listed, selectors, dfu_mode_only=dfu_mode_only)
+    devices = _select(listed, selectors, dfu_mode_only=False)
     outcomes = each_device(env, devices, work, alt=alt, board_env=board_env)
     for sel in selectors:
         if (sel.serial is None and sel.path is None) or any(sel.matches(d) for d in listed):

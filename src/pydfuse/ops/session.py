@@ -151,24 +151,21 @@ def _pick_once(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice,
         hint = "is the board plugged in and in the mode those IDs name? `dfuse list` shows "
         hint += "what is connected, `dfuse doctor` what stands in the way"
         if running and not selector.runtime:
-            hint = (
-                f"{running[0].describe()} runs its application: `dfuse detach` (or BOOT0, "
-                "the board's DFU key) brings it into DFU mode; `dfuse doctor` says more"
-            )
+            hint = _running_hint(running[0])
         raise DeviceNotFoundError(
             f"no DFU device found (looked for -d {selector.ids_text()})", hint=hint
         )
-    running = [f for f in running if selector.serial in (None, f.serial)]
-    running = [f for f in running if selector.path in (None, f.path)]
-    running = [f for f in running if selector.vid in (None, f.vid)]  # same maker, other mode
+    running = [  # the selected board, in its application under other IDs of the same maker
+        f
+        for f in running
+        if selector.serial in (None, f.serial)
+        and selector.path in (None, f.path)
+        and selector.vid in (None, f.vid)
+    ]
     if not admitted and running and (selector.vid is not None or selector.pid is not None):
-        # -d VID:PID names the DFU-mode IDs, but the board runs its application under others
         raise DeviceNotFoundError(
             f"no DFU device found (looked for {selector.ids_text()})",
-            hint=f"{running[0].describe()} runs its application under other IDs: `dfuse "
-            "detach` (or BOOT0, the board's DFU key) brings it into DFU mode, and -d "
-            f"{running[0].vid:04x}:{running[0].pid:04x},{selector.ids_text()} names both "
-            "(as in dfu-util); `dfuse doctor` says more",
+            hint=_running_hint(running[0], dfu_ids=selector.ids_text()),
         )
     split = selector.dfu_ids  # the IDs were checked per mode above
     return choose(
@@ -177,6 +174,19 @@ def _pick_once(env: Environment, selector: DeviceSelector) -> tuple[FoundDevice,
         pid=None if split else selector.pid,
         serial=selector.serial,
         path=selector.path,
+    )
+
+
+def _running_hint(found: FoundDevice, *, dfu_ids: str | None = None) -> str:
+    """How to reach a board found running its application (``dfu_ids``: the DFU-mode IDs
+    asked for, which it does not show while it runs)."""
+    other = both = ""
+    if dfu_ids is not None:
+        other = " under other IDs"
+        both = f", and -d {found.vid:04x}:{found.pid:04x},{dfu_ids} names both (as in dfu-util)"
+    return (
+        f"{found.describe()} runs its application{other}: `dfuse detach` (or BOOT0, the "
+        f"board's DFU key) brings it into DFU mode{both}; `dfuse doctor` says more"
     )
 
 
