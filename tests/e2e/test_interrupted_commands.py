@@ -5,34 +5,19 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from pydfuse.cli.main import ExitCode
-from pydfuse.demoapp import build_demo_app
-from pydfuse.formats import save_image
-
-PROFILE = "stm3210e-eval"
+from support.longflash import start_long_flash
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
 @pytest.mark.parametrize("as_json", [False, True])
 def test_ctrl_c_during_a_flash_says_what_it_left(tmp_path: Path, as_json: bool) -> None:
-    app = tmp_path / "app.hex"
-    save_image(build_demo_app(size=200 * 1024), app)  # about 8 s of modeled erase and program
-    sim = ["--sim", PROFILE, "--sim-state", str(tmp_path / "b.json"), "--sim-realtime"]
-    args = [*sim, "flash", "--full", str(app), *(["--json"] if as_json else [])]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "pydfuse", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(2.0)  # Python is up and the board is being erased or programmed
+    child, _ = start_long_flash(tmp_path, as_json=as_json)  # erasing or programming
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)
     assert child.returncode == ExitCode.INTERRUPTED, err
