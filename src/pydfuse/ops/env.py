@@ -84,9 +84,12 @@ class SimEnvironment(Environment):
     def modeled(self) -> bool:
         return True
 
+    def _ports(self) -> dict[str, Any]:
+        """Each board by its bus path (1-1, 1-2, ...)."""
+        return {f"1-{port}": board for port, board in enumerate(self.boards, start=1)}
+
     def for_device(self, serial: str | None, path: str | None) -> SimEnvironment:
-        ports = {f"1-{port}": board for port, board in enumerate(self.boards, start=1)}
-        board = ports.get(path or "") or next(
+        board = self._ports().get(path or "") or next(
             (b for b in self.boards if serial is not None and b.serial == serial), self.board
         )
         backend = self.backend.only(board) if hasattr(self.backend, "only") else self.backend
@@ -96,9 +99,9 @@ class SimEnvironment(Environment):
         if len(self.boards) < 2 or (serial is None and path is None):
             return self
         chosen = [
-            f"1-{port}"
-            for port, board in enumerate(self.boards, start=1)
-            if path in (None, f"1-{port}") and serial in (None, board.serial)
+            port
+            for port, board in self._ports().items()
+            if path in (None, port) and serial in (None, board.serial)
         ]
         return self.for_device(serial, chosen[0]) if len(chosen) == 1 else self
 
