@@ -35,9 +35,9 @@ from pydfuse.optionbytes import (
     FieldValue,
     Protected,
     apply_assignments,
-    as_written,
     decode,
     diff,
+    held_after_write,
     parse_assignments,
     permanent_pcrop,
     protected,
@@ -320,7 +320,7 @@ def confirm_written(
     if block.family is None:
         return _confirm(env, before, gone, written, 0, None, wait_s)
     level = decode(block.family, written).rdp_level
-    return _confirm(env, before, gone, as_written(block.family, written), level, None, wait_s)
+    return _confirm(env, before, gone, held_after_write(block.family, written), level, None, wait_s)
 
 
 def _reopen(

@@ -31,11 +31,11 @@ from pydfuse.optionbytes import (
     Family,
     Protected,
     WrpMode,
-    as_written,
     candidates,
     choose_family,
     decode,
     diff,
+    held_after_write,
     mode_bit_problems,
     permanent_pcrop,
     protected,
@@ -351,7 +351,7 @@ def _option_changes(block: OptionBlock, new: bytes) -> list[str]:
     if block.family is None or block.decoded is None:
         return []
     family = block.family
-    changes = diff(block.decoded, as_written(family, new), block.flash, block.wrp_mode)
+    changes = diff(block.decoded, held_after_write(family, new), block.flash, block.wrp_mode)
     if any(c.name == "wrp" for c in changes):  # said in units: leave out the raw bit fields
         changes = [c for c in changes if c.name not in family.wrp.fields]
     if not changes:

@@ -19,9 +19,9 @@ __all__ = [
     "Decoded",
     "FieldValue",
     "RegisterValue",
-    "as_written",
     "decode",
     "encode",
+    "held_after_write",
     "rdp_candidates",
     "with_fields",
 ]
@@ -156,7 +156,7 @@ def encode(family: Family, base: bytes, registers: Mapping[str, int]) -> bytes:
     return bytes(out)
 
 
-def as_written(family: Family, raw: bytes) -> bytes:
+def held_after_write(family: Family, raw: bytes) -> bytes:
     """The block a chip of ``family`` holds once its ROM has written ``raw``: F0/F1 chips write
     each complement themselves from the value byte (RM0091 §3.2.2); the others keep it as sent."""
     if family.storage != "byte-pairs":
